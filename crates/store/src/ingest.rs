@@ -1,0 +1,704 @@
+//! Writing: batches of messages and of the changes that follow them.
+//!
+//! One batch is one transaction. Every item is an idempotent upsert keyed by
+//! WhatsApp's own identity, and changes (edits, revokes, reactions, votes) are
+//! kept even when they arrive before their message, so any order of delivery,
+//! any number of times, ends in the same archive.
+//!
+//! Messages are written with multi-row `INSERT ... ON CONFLICT DO NOTHING
+//! RETURNING id`: the common case (a new message) costs a share of one statement.
+
+use std::collections::{HashMap, HashSet};
+
+use sqlx::{QueryBuilder, Sqlite, SqliteConnection};
+
+use crate::model::{BatchReport, ChatUpdate, ContactUpdate, Item, MessageKey, NewMessage};
+use crate::segment::index_text;
+use crate::{Result, Store, StoreError};
+
+/// Rows per multi-row INSERT: 500 x 12 columns stays far below SQLite's 32766 variables.
+const CHUNK: usize = 500;
+/// Low bits of a message id that tell apart messages of the same millisecond.
+pub(crate) const SLOT_BITS: u32 = 12;
+
+/// The first id a message of time `ts` may take.
+pub(crate) fn id_floor(ts: i64) -> i64 {
+    ts.clamp(0, i64::MAX >> (SLOT_BITS + 1)) << SLOT_BITS
+}
+
+/// Preferred id of a message: its time, then a slot derived from its key so that
+/// equal timestamps spread out instead of colliding in order of arrival.
+fn preferred_id(m: &NewMessage) -> i64 {
+    let mut hash: u64 = 0xcbf2_9ce4_8422_2325;
+    for part in [&m.chat_jid, &m.msg_id, &m.sender_jid] {
+        for byte in part.bytes().chain(std::iter::once(0)) {
+            hash ^= u64::from(byte);
+            hash = hash.wrapping_mul(0x0100_0000_01b3);
+        }
+    }
+    id_floor(m.ts) | (hash & ((1 << SLOT_BITS) - 1)) as i64
+}
+
+impl Store {
+    /// Apply one batch in one transaction and say what it did.
+    ///
+    /// When this returns `Ok`, every item is durably stored (the caller may now
+    /// acknowledge it to WhatsApp). On `Err` nothing of the batch is stored.
+    pub async fn apply(&self, items: &[Item]) -> Result<BatchReport> {
+        if items.is_empty() {
+            return Ok(BatchReport::default());
+        }
+        let mut tx = self
+            .writer()?
+            .begin_with("BEGIN IMMEDIATE")
+            .await
+            .map_err(|e| self.err(e))?;
+        let mut batch = Batch {
+            store: self,
+            ids: LocalIds::default(),
+            report: BatchReport::default(),
+        };
+        batch.run(&mut tx, items).await?;
+        let Batch { ids, report, .. } = batch;
+        tx.commit().await.map_err(|e| self.err(e))?;
+        // Only committed ids may enter the shared cache.
+        if !ids.is_empty() {
+            let mut cache = self.inner.ids.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+            cache.chats.extend(ids.chats);
+            cache.contacts.extend(ids.contacts);
+        }
+        Ok(report)
+    }
+
+    /// Store messages (a convenience over [`Store::apply`]).
+    pub async fn upsert_messages(&self, messages: &[NewMessage]) -> Result<BatchReport> {
+        let items: Vec<Item> = messages.iter().cloned().map(Item::Message).collect();
+        self.apply(&items).await
+    }
+}
+
+#[derive(Default)]
+struct LocalIds {
+    chats: HashMap<String, i64>,
+    contacts: HashMap<String, i64>,
+}
+
+impl LocalIds {
+    fn is_empty(&self) -> bool {
+        self.chats.is_empty() && self.contacts.is_empty()
+    }
+}
+
+struct Batch<'s> {
+    store: &'s Store,
+    ids: LocalIds,
+    report: BatchReport,
+}
+
+/// A message ready to insert.
+struct Row<'m> {
+    id: i64,
+    chat_id: i64,
+    sender_id: i64,
+    quoted_sender_id: Option<i64>,
+    search_text: Option<String>,
+    extra: Option<String>,
+    message: &'m NewMessage,
+}
+
+impl Batch<'_> {
+    fn err(&self, e: sqlx::Error) -> StoreError {
+        self.store.err(e)
+    }
+
+    async fn run(&mut self, tx: &mut SqliteConnection, items: &[Item]) -> Result<()> {
+        // Chat and contact metadata first, so messages see the chat's kind and names.
+        for item in items {
+            match item {
+                Item::Chat(update) => self.update_chat(tx, update).await?,
+                Item::Contact(update) => self.update_contact(tx, update).await?,
+                Item::Members { group_jid, members } => {
+                    self.set_members(tx, group_jid, members).await?;
+                }
+                _ => {}
+            }
+        }
+        let messages: Vec<&NewMessage> = items
+            .iter()
+            .filter_map(|i| match i {
+                Item::Message(m) => Some(m),
+                _ => None,
+            })
+            .collect();
+        let mut touched_chats = HashSet::new();
+        for chunk in messages.chunks(CHUNK) {
+            self.insert_messages(tx, chunk, &mut touched_chats).await?;
+        }
+        for item in items {
+            self.apply_change(tx, item).await?;
+        }
+        if !touched_chats.is_empty() {
+            self.refresh_last_messages(tx, &touched_chats).await?;
+        }
+        Ok(())
+    }
+
+    async fn chat_id(&mut self, tx: &mut SqliteConnection, jid: &str) -> Result<i64> {
+        if let Some(&id) = self.ids.chats.get(jid) {
+            return Ok(id);
+        }
+        let cached = {
+            let cache = self
+                .store
+                .inner
+                .ids
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner);
+            cache.chats.get(jid).copied()
+        };
+        if let Some(id) = cached {
+            return Ok(id);
+        }
+        if jid.is_empty() {
+            return Err(StoreError::InvalidInput("A chat JID is empty.".into()));
+        }
+        let id: i64 = sqlx::query_scalar(
+            "INSERT INTO chats (jid) VALUES (?) ON CONFLICT (jid) DO UPDATE SET jid = jid RETURNING id",
+        )
+        .bind(jid)
+        .fetch_one(&mut *tx)
+        .await
+        .map_err(|e| self.err(e))?;
+        self.ids.chats.insert(jid.to_owned(), id);
+        Ok(id)
+    }
+
+    async fn contact_id(&mut self, tx: &mut SqliteConnection, jid: &str) -> Result<i64> {
+        if let Some(&id) = self.ids.contacts.get(jid) {
+            return Ok(id);
+        }
+        let cached = {
+            let cache = self
+                .store
+                .inner
+                .ids
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner);
+            cache.contacts.get(jid).copied()
+        };
+        if let Some(id) = cached {
+            return Ok(id);
+        }
+        let id: i64 = sqlx::query_scalar(
+            "INSERT INTO contacts (jid) VALUES (?) ON CONFLICT (jid) DO UPDATE SET jid = jid RETURNING id",
+        )
+        .bind(jid)
+        .fetch_one(&mut *tx)
+        .await
+        .map_err(|e| self.err(e))?;
+        self.ids.contacts.insert(jid.to_owned(), id);
+        Ok(id)
+    }
+
+    async fn insert_messages(
+        &mut self,
+        tx: &mut SqliteConnection,
+        chunk: &[&NewMessage],
+        touched_chats: &mut HashSet<i64>,
+    ) -> Result<()> {
+        let mut rows = Vec::with_capacity(chunk.len());
+        let mut push_names: HashMap<i64, &str> = HashMap::new();
+        for &m in chunk {
+            if m.msg_id.is_empty() {
+                return Err(StoreError::InvalidInput("A message id is empty.".into()));
+            }
+            let chat_id = self.chat_id(tx, &m.chat_jid).await?;
+            let sender_id = self.contact_id(tx, &m.sender_jid).await?;
+            let quoted_sender_id = match &m.quoted {
+                Some(q) => Some(self.contact_id(tx, &q.sender_jid).await?),
+                None => None,
+            };
+            if let (Some(name), false) = (m.push_name.as_deref(), m.from_me) {
+                push_names.insert(sender_id, name);
+            }
+            touched_chats.insert(chat_id);
+            rows.push(Row {
+                id: preferred_id(m),
+                chat_id,
+                sender_id,
+                quoted_sender_id,
+                search_text: m.text.as_deref().and_then(index_text),
+                extra: m.extra.as_ref().map(serde_json::Value::to_string),
+                message: m,
+            });
+        }
+
+        let inserted: HashSet<i64> = insert_rows(tx, &rows)
+            .await
+            .map_err(|e| self.err(e))?
+            .into_iter()
+            .collect();
+        let mut stored = Vec::with_capacity(rows.len());
+        for mut row in rows {
+            if inserted.contains(&row.id) {
+                stored.push(row);
+                continue;
+            }
+            // Not inserted: either already stored, or another message took the id.
+            let existing: Option<i64> =
+                sqlx::query_scalar("SELECT id FROM messages WHERE chat_id = ? AND msg_id = ? AND sender_id = ?")
+                    .bind(row.chat_id)
+                    .bind(&row.message.msg_id)
+                    .bind(row.sender_id)
+                    .fetch_optional(&mut *tx)
+                    .await
+                    .map_err(|e| self.err(e))?;
+            if existing.is_some() {
+                self.report.already_present += 1;
+                continue;
+            }
+            loop {
+                row.id += 1;
+                let got = insert_rows(tx, std::slice::from_ref(&row))
+                    .await
+                    .map_err(|e| self.err(e))?;
+                if !got.is_empty() {
+                    break;
+                }
+            }
+            stored.push(row);
+        }
+        self.report.inserted += stored.len() as u64;
+        if stored.is_empty() {
+            return Ok(());
+        }
+
+        insert_media(tx, &stored).await.map_err(|e| self.err(e))?;
+        self.apply_pending_changes(tx, &stored).await?;
+        for (sender_id, name) in push_names {
+            sqlx::query("UPDATE contacts SET push_name = ? WHERE id = ? AND push_name IS NOT ?")
+                .bind(name)
+                .bind(sender_id)
+                .bind(name)
+                .execute(&mut *tx)
+                .await
+                .map_err(|e| self.err(e))?;
+        }
+        Ok(())
+    }
+
+    /// Edits and revokes that arrived before their message.
+    async fn apply_pending_changes(&mut self, tx: &mut SqliteConnection, stored: &[Row<'_>]) -> Result<()> {
+        let ids: Vec<i64> = stored.iter().map(|r| r.id).collect();
+        let ids_json = serde_json::to_string(&ids).map_err(|e| StoreError::InvalidInput(e.to_string()))?;
+        let pending: Vec<(i64, String, i64)> = sqlx::query_as(
+            "SELECT DISTINCT m.chat_id, m.msg_id, m.sender_id FROM messages m
+             JOIN message_changes c ON c.chat_id = m.chat_id AND c.msg_id = m.msg_id AND c.sender_id = m.sender_id
+             WHERE m.id IN (SELECT value FROM json_each(?))",
+        )
+        .bind(ids_json)
+        .fetch_all(&mut *tx)
+        .await
+        .map_err(|e| self.err(e))?;
+        for (chat_id, msg_id, sender_id) in pending {
+            refresh_message(tx, chat_id, &msg_id, sender_id)
+                .await
+                .map_err(|e| self.err(e))?;
+        }
+        Ok(())
+    }
+
+    async fn target_ids(&mut self, tx: &mut SqliteConnection, target: &MessageKey) -> Result<(i64, i64)> {
+        let chat_id = self.chat_id(tx, &target.chat_jid).await?;
+        let sender_id = self.contact_id(tx, &target.sender_jid).await?;
+        Ok((chat_id, sender_id))
+    }
+
+    async fn apply_change(&mut self, tx: &mut SqliteConnection, item: &Item) -> Result<()> {
+        let changed = match item {
+            Item::Edit {
+                target,
+                change_id,
+                at,
+                text,
+            } => {
+                let (chat_id, sender_id) = self.target_ids(tx, target).await?;
+                self.record_change(
+                    tx,
+                    (chat_id, &target.msg_id, sender_id),
+                    change_id,
+                    "edit",
+                    *at,
+                    Some(text),
+                    None,
+                )
+                .await?
+            }
+            Item::Revoke {
+                target,
+                change_id,
+                at,
+                by_jid,
+            } => {
+                let (chat_id, sender_id) = self.target_ids(tx, target).await?;
+                let by_id = self.contact_id(tx, by_jid).await?;
+                self.record_change(
+                    tx,
+                    (chat_id, &target.msg_id, sender_id),
+                    change_id,
+                    "revoke",
+                    *at,
+                    None,
+                    Some(by_id),
+                )
+                .await?
+            }
+            Item::Reaction {
+                target,
+                reactor_jid,
+                emoji,
+                at,
+            } => {
+                let (chat_id, sender_id) = self.target_ids(tx, target).await?;
+                let reactor_id = self.contact_id(tx, reactor_jid).await?;
+                sqlx::query(
+                    "INSERT INTO reactions (chat_id, msg_id, msg_sender_id, reactor_id, emoji, ts)
+                     VALUES (?, ?, ?, ?, ?, ?)
+                     ON CONFLICT DO UPDATE SET emoji = excluded.emoji, ts = excluded.ts
+                     WHERE excluded.ts > reactions.ts
+                        OR (excluded.ts = reactions.ts AND excluded.emoji > reactions.emoji)",
+                )
+                .bind(chat_id)
+                .bind(&target.msg_id)
+                .bind(sender_id)
+                .bind(reactor_id)
+                .bind(emoji)
+                .bind(at)
+                .execute(&mut *tx)
+                .await
+                .map_err(|e| self.err(e))?
+                .rows_affected()
+                    > 0
+            }
+            Item::PollVote {
+                target,
+                voter_jid,
+                options,
+                at,
+            } => {
+                let (chat_id, sender_id) = self.target_ids(tx, target).await?;
+                let voter_id = self.contact_id(tx, voter_jid).await?;
+                let options = serde_json::to_string(options).map_err(|e| StoreError::InvalidInput(e.to_string()))?;
+                sqlx::query(
+                    "INSERT INTO poll_votes (chat_id, msg_id, msg_sender_id, voter_id, options, ts)
+                     VALUES (?, ?, ?, ?, ?, ?)
+                     ON CONFLICT DO UPDATE SET options = excluded.options, ts = excluded.ts
+                     WHERE excluded.ts > poll_votes.ts
+                        OR (excluded.ts = poll_votes.ts AND excluded.options > poll_votes.options)",
+                )
+                .bind(chat_id)
+                .bind(&target.msg_id)
+                .bind(sender_id)
+                .bind(voter_id)
+                .bind(options)
+                .bind(at)
+                .execute(&mut *tx)
+                .await
+                .map_err(|e| self.err(e))?
+                .rows_affected()
+                    > 0
+            }
+            Item::Receipt { target, status } => {
+                let (chat_id, sender_id) = self.target_ids(tx, target).await?;
+                let status = *status as i64;
+                sqlx::query(
+                    "UPDATE messages SET status = ?
+                     WHERE chat_id = ? AND msg_id = ? AND sender_id = ? AND status < ?",
+                )
+                .bind(status)
+                .bind(chat_id)
+                .bind(&target.msg_id)
+                .bind(sender_id)
+                .bind(status)
+                .execute(&mut *tx)
+                .await
+                .map_err(|e| self.err(e))?
+                .rows_affected()
+                    > 0
+            }
+            Item::Message(_) | Item::Chat(_) | Item::Contact(_) | Item::Members { .. } => return Ok(()),
+        };
+        if changed {
+            self.report.changes_applied += 1;
+        } else {
+            self.report.changes_ignored += 1;
+        }
+        Ok(())
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    async fn record_change(
+        &mut self,
+        tx: &mut SqliteConnection,
+        (chat_id, msg_id, sender_id): (i64, &str, i64),
+        change_id: &str,
+        kind: &str,
+        at: i64,
+        text: Option<&String>,
+        by_id: Option<i64>,
+    ) -> Result<bool> {
+        let new = sqlx::query(
+            "INSERT INTO message_changes (chat_id, msg_id, sender_id, change_id, kind, at, text, by_id)
+             VALUES (?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING",
+        )
+        .bind(chat_id)
+        .bind(msg_id)
+        .bind(sender_id)
+        .bind(change_id)
+        .bind(kind)
+        .bind(at)
+        .bind(text)
+        .bind(by_id)
+        .execute(&mut *tx)
+        .await
+        .map_err(|e| self.err(e))?
+        .rows_affected()
+            > 0;
+        if new {
+            refresh_message(tx, chat_id, msg_id, sender_id)
+                .await
+                .map_err(|e| self.err(e))?;
+        }
+        Ok(new)
+    }
+
+    async fn update_chat(&mut self, tx: &mut SqliteConnection, u: &ChatUpdate) -> Result<()> {
+        let id = self.chat_id(tx, &u.jid).await?;
+        let parent_id = match &u.parent_jid {
+            Some(parent) => Some(self.chat_id(tx, parent).await?),
+            None => None,
+        };
+        let applied = sqlx::query(
+            "UPDATE chats SET
+                kind = coalesce(?, kind), name = coalesce(?, name),
+                description = coalesce(?, description), parent_id = coalesce(?, parent_id),
+                archived = coalesce(?, archived), pinned = coalesce(?, pinned),
+                muted_until = CASE WHEN ? THEN ? ELSE muted_until END,
+                unread_count = coalesce(?, unread_count), updated_at = ?
+             WHERE id = ? AND updated_at <= ?",
+        )
+        .bind(u.kind.map(|k| k.as_str()))
+        .bind(&u.name)
+        .bind(&u.description)
+        .bind(parent_id)
+        .bind(u.archived)
+        .bind(u.pinned)
+        .bind(u.muted_until.is_some())
+        .bind(u.muted_until.flatten())
+        .bind(u.unread_count.map(i64::from))
+        .bind(u.at)
+        .bind(id)
+        .bind(u.at)
+        .execute(&mut *tx)
+        .await
+        .map_err(|e| self.err(e))?
+        .rows_affected();
+        self.count_change(applied > 0);
+        Ok(())
+    }
+
+    async fn update_contact(&mut self, tx: &mut SqliteConnection, u: &ContactUpdate) -> Result<()> {
+        let id = self.contact_id(tx, &u.jid).await?;
+        let applied = sqlx::query(
+            "UPDATE contacts SET
+                phone = coalesce(?, phone), saved_name = coalesce(?, saved_name),
+                push_name = coalesce(?, push_name), business_name = coalesce(?, business_name),
+                lid = coalesce(?, lid), updated_at = ?
+             WHERE id = ? AND updated_at <= ?",
+        )
+        .bind(&u.phone)
+        .bind(&u.saved_name)
+        .bind(&u.push_name)
+        .bind(&u.business_name)
+        .bind(&u.lid)
+        .bind(u.at)
+        .bind(id)
+        .bind(u.at)
+        .execute(&mut *tx)
+        .await
+        .map_err(|e| self.err(e))?
+        .rows_affected();
+        self.count_change(applied > 0);
+        Ok(())
+    }
+
+    async fn set_members(
+        &mut self,
+        tx: &mut SqliteConnection,
+        group_jid: &str,
+        members: &[(String, crate::MemberRole)],
+    ) -> Result<()> {
+        let group_id = self.chat_id(tx, group_jid).await?;
+        sqlx::query("DELETE FROM group_members WHERE group_id = ?")
+            .bind(group_id)
+            .execute(&mut *tx)
+            .await
+            .map_err(|e| self.err(e))?;
+        for (jid, role) in members {
+            let member_id = self.contact_id(tx, jid).await?;
+            sqlx::query("INSERT OR REPLACE INTO group_members (group_id, member_id, role) VALUES (?, ?, ?)")
+                .bind(group_id)
+                .bind(member_id)
+                .bind(role.as_str())
+                .execute(&mut *tx)
+                .await
+                .map_err(|e| self.err(e))?;
+        }
+        self.count_change(true);
+        Ok(())
+    }
+
+    fn count_change(&mut self, applied: bool) {
+        if applied {
+            self.report.changes_applied += 1;
+        } else {
+            self.report.changes_ignored += 1;
+        }
+    }
+
+    async fn refresh_last_messages(&mut self, tx: &mut SqliteConnection, chats: &HashSet<i64>) -> Result<()> {
+        let ids: Vec<i64> = chats.iter().copied().collect();
+        let ids_json = serde_json::to_string(&ids).map_err(|e| StoreError::InvalidInput(e.to_string()))?;
+        sqlx::query(
+            "UPDATE chats SET
+                last_message_id = (SELECT max(id) FROM messages WHERE chat_id = chats.id),
+                last_message_ts = (SELECT ts FROM messages WHERE chat_id = chats.id ORDER BY id DESC LIMIT 1)
+             WHERE id IN (SELECT value FROM json_each(?))",
+        )
+        .bind(ids_json)
+        .execute(&mut *tx)
+        .await
+        .map_err(|e| self.err(e))?;
+        Ok(())
+    }
+}
+
+/// Insert rows, skipping any whose key or id is taken; returns the ids inserted.
+async fn insert_rows(tx: &mut SqliteConnection, rows: &[Row<'_>]) -> Result<Vec<i64>, sqlx::Error> {
+    let mut qb: QueryBuilder<Sqlite> = QueryBuilder::new(
+        "INSERT INTO messages (id, chat_id, msg_id, sender_id, from_me, ts, kind, text, search_text, \
+         quoted_msg_id, quoted_sender_id, extra) ",
+    );
+    qb.push_values(rows, |mut b, r| {
+        let m = r.message;
+        b.push_bind(r.id)
+            .push_bind(r.chat_id)
+            .push_bind(m.msg_id.clone())
+            .push_bind(r.sender_id)
+            .push_bind(m.from_me)
+            .push_bind(m.ts)
+            .push_bind(m.kind.as_str())
+            .push_bind(m.text.clone())
+            .push_bind(r.search_text.clone())
+            .push_bind(m.quoted.as_ref().map(|q| q.msg_id.clone()))
+            .push_bind(r.quoted_sender_id)
+            .push_bind(r.extra.clone());
+    });
+    qb.push(" ON CONFLICT DO NOTHING RETURNING id");
+    qb.build_query_scalar().fetch_all(&mut *tx).await
+}
+
+async fn insert_media(tx: &mut SqliteConnection, rows: &[Row<'_>]) -> Result<(), sqlx::Error> {
+    let with_media: Vec<_> = rows
+        .iter()
+        .filter_map(|r| r.message.media.as_ref().map(|m| (r.id, m)))
+        .collect();
+    if with_media.is_empty() {
+        return Ok(());
+    }
+    let mut qb: QueryBuilder<Sqlite> = QueryBuilder::new(
+        "INSERT INTO media (message_id, mime, file_name, direct_path, url, media_key, media_key_ts, \
+         file_sha256, file_enc_sha256, file_length, width, height, duration_secs) ",
+    );
+    qb.push_values(with_media, |mut b, (id, m)| {
+        b.push_bind(id)
+            .push_bind(m.mime.clone())
+            .push_bind(m.file_name.clone())
+            .push_bind(m.direct_path.clone())
+            .push_bind(m.url.clone())
+            .push_bind(m.media_key.clone())
+            .push_bind(m.media_key_ts)
+            .push_bind(m.file_sha256.clone())
+            .push_bind(m.file_enc_sha256.clone())
+            .push_bind(m.file_length)
+            .push_bind(m.width)
+            .push_bind(m.height)
+            .push_bind(m.duration_secs);
+    });
+    qb.push(" ON CONFLICT DO NOTHING");
+    qb.build().execute(&mut *tx).await?;
+    Ok(())
+}
+
+/// Bring a message's text and deletion in line with its recorded changes:
+/// the newest edit gives the text (the first text is kept as `original_text`),
+/// the first revoke gives `deleted_at`.
+async fn refresh_message(
+    tx: &mut SqliteConnection,
+    chat_id: i64,
+    msg_id: &str,
+    sender_id: i64,
+) -> Result<(), sqlx::Error> {
+    let edit: Option<(Option<String>, i64)> = sqlx::query_as(
+        "SELECT text, at FROM message_changes
+         WHERE chat_id = ? AND msg_id = ? AND sender_id = ? AND kind = 'edit'
+         ORDER BY at DESC, change_id DESC LIMIT 1",
+    )
+    .bind(chat_id)
+    .bind(msg_id)
+    .bind(sender_id)
+    .fetch_optional(&mut *tx)
+    .await?;
+    if let Some((text, at)) = edit {
+        let search_text = text.as_deref().and_then(index_text);
+        sqlx::query(
+            "UPDATE messages SET original_text = coalesce(original_text, text),
+                text = ?, search_text = ?, edited_at = ?
+             WHERE chat_id = ? AND msg_id = ? AND sender_id = ? AND edited_at IS NOT ?",
+        )
+        .bind(&text)
+        .bind(search_text)
+        .bind(at)
+        .bind(chat_id)
+        .bind(msg_id)
+        .bind(sender_id)
+        .bind(at)
+        .execute(&mut *tx)
+        .await?;
+    }
+    let revoke: Option<(i64, Option<i64>)> = sqlx::query_as(
+        "SELECT at, by_id FROM message_changes
+         WHERE chat_id = ? AND msg_id = ? AND sender_id = ? AND kind = 'revoke'
+         ORDER BY at ASC, change_id ASC LIMIT 1",
+    )
+    .bind(chat_id)
+    .bind(msg_id)
+    .bind(sender_id)
+    .fetch_optional(&mut *tx)
+    .await?;
+    if let Some((at, by_id)) = revoke {
+        sqlx::query(
+            "UPDATE messages SET deleted_at = ?, deleted_by_id = ?
+             WHERE chat_id = ? AND msg_id = ? AND sender_id = ? AND deleted_at IS NOT ?",
+        )
+        .bind(at)
+        .bind(by_id)
+        .bind(chat_id)
+        .bind(msg_id)
+        .bind(sender_id)
+        .bind(at)
+        .execute(&mut *tx)
+        .await?;
+    }
+    Ok(())
+}

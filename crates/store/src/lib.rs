@@ -1,0 +1,131 @@
+//! The message store of WhatsApp MCP Desktop: one SQLite file per linked account.
+//!
+//! It holds chats, contacts, messages (with edits, revokes, reactions, polls and
+//! media metadata), full-text search, sync checkpoints and jobs, the audit log of
+//! assistant actions and settings, behind a typed async API.
+//!
+//! Invariants:
+//! - It knows nothing of WhatsApp's wire format or of Tauri: JIDs are opaque strings.
+//! - A message's identity is WhatsApp's key (chat, message id, sender): every write
+//!   is an idempotent upsert, so re-delivery in any order never duplicates or reverts.
+//! - Message ids (`messages.id`) are time-ordered (`ts * 4096 + slot`), which is what
+//!   makes "newest matches first" searches fast (see `search`).
+//! - One writer connection, several readers (WAL). Files are the user's alone (0600 in 0700).
+
+mod error;
+mod ingest;
+mod lharries;
+mod maintenance;
+mod model;
+mod open;
+mod query;
+mod search;
+pub use search::SearchQuery;
+pub mod segment;
+mod sync;
+
+pub use error::{Result, StoreError};
+pub use lharries::ImportReport;
+pub use maintenance::RecoverReport;
+pub use model::*;
+pub use sync::{AuditEntry, Checkpoint, CheckpointState, Decision, JobKind, JobState, SyncJob};
+
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
+
+use sqlx::SqlitePool;
+
+/// The schema migrations, embedded at build time.
+pub static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations");
+
+/// A handle on one message database. Cheap to clone; all clones share the pools.
+#[derive(Clone)]
+pub struct Store {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    path: PathBuf,
+    /// Exactly one connection: SQLite allows one writer at a time anyway, and a
+    /// single connection keeps transactions from waiting on each other's locks.
+    writer: Option<SqlitePool>,
+    reader: SqlitePool,
+    /// JID -> row id of chats and contacts that are committed. Ids never change.
+    ids: Mutex<IdCache>,
+}
+
+#[derive(Default)]
+struct IdCache {
+    chats: HashMap<String, i64>,
+    contacts: HashMap<String, i64>,
+}
+
+impl std::fmt::Debug for Store {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Store")
+            .field("path", &self.inner.path)
+            .field("read_only", &self.inner.writer.is_none())
+            .finish_non_exhaustive()
+    }
+}
+
+impl Store {
+    /// Open (creating if needed) the database at `path`, bringing its schema up to date.
+    pub async fn open(path: impl AsRef<Path>) -> Result<Self> {
+        open::open(path.as_ref(), open::Mode::ReadWrite).await
+    }
+
+    /// Open an existing database for reading only (no migration, no writes).
+    pub async fn open_read_only(path: impl AsRef<Path>) -> Result<Self> {
+        open::open(path.as_ref(), open::Mode::ReadOnly).await
+    }
+
+    /// The database file.
+    pub fn path(&self) -> &Path {
+        &self.inner.path
+    }
+
+    /// Close every connection, checkpointing the WAL into the main file.
+    pub async fn close(&self) {
+        if let Some(writer) = &self.inner.writer {
+            writer.close().await;
+        }
+        self.inner.reader.close().await;
+    }
+
+    pub(crate) fn writer(&self) -> Result<&SqlitePool> {
+        self.inner.writer.as_ref().ok_or_else(|| StoreError::ReadOnly {
+            path: self.inner.path.clone(),
+        })
+    }
+
+    pub(crate) fn reader(&self) -> &SqlitePool {
+        &self.inner.reader
+    }
+
+    /// Turn an sqlx error into a [`StoreError`] about this database.
+    pub(crate) fn err(&self, err: sqlx::Error) -> StoreError {
+        StoreError::from_sqlx(err, &self.inner.path)
+    }
+
+    /// Schema version of the database (the newest applied migration).
+    pub async fn schema_version(&self) -> Result<i64> {
+        sqlx::query_scalar("SELECT coalesce(max(version), 0) FROM _sqlx_migrations WHERE success")
+            .fetch_one(self.reader())
+            .await
+            .map_err(|e| self.err(e))
+    }
+}
+
+/// The newest schema version this build knows.
+pub fn latest_schema_version() -> i64 {
+    MIGRATOR.iter().map(|m| m.version).max().unwrap_or(0)
+}
+
+/// Milliseconds since the Unix epoch, now.
+pub(crate) fn now_ms() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_millis() as i64)
+}

@@ -1,0 +1,257 @@
+//! Integrity check, online backup, and recovery of a damaged file.
+//!
+//! Recovery (documented in docs/ARCHITECTURE.md, "When the database is damaged"):
+//! the damaged file is moved aside (never deleted), a fresh database is created
+//! in its place, and every row that SQLite can still read is copied across,
+//! table by table. Ranges of rows that fail to read are split in halves until
+//! the unreadable rows are isolated and skipped. Chats or contacts lost while
+//! their messages survived come back as placeholders that the next sync names.
+
+use std::path::{Path, PathBuf};
+
+use serde::{Deserialize, Serialize};
+use sqlx::Connection;
+
+use crate::{Result, Store, StoreError};
+
+/// What recovering a damaged database saved.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RecoverReport {
+    /// Where the damaged file was moved to.
+    pub damaged_copy: Option<PathBuf>,
+    /// Rows copied per table.
+    pub tables: Vec<(String, u64)>,
+    /// Tables that could not be read at all.
+    pub unreadable_tables: Vec<String>,
+    /// Row ranges skipped because they could not be read.
+    pub skipped_ranges: u64,
+    /// Chats and contacts recreated as placeholders for surviving messages.
+    pub placeholders: u64,
+}
+
+impl RecoverReport {
+    /// Messages saved.
+    pub fn messages(&self) -> u64 {
+        self.tables.iter().find(|(t, _)| t == "messages").map_or(0, |(_, n)| *n)
+    }
+}
+
+/// Tables in an order that keeps references pointing backwards.
+const TABLES: &[(&str, bool)] = &[
+    ("chats", true),
+    ("contacts", true),
+    ("messages", true),
+    ("media", true),
+    ("message_changes", false),
+    ("reactions", false),
+    ("poll_votes", false),
+    ("group_members", false),
+    ("sync_checkpoints", true),
+    ("sync_jobs", true),
+    ("audit_log", true),
+    ("settings", false),
+];
+
+impl Store {
+    /// SQLite's own integrity check plus the search index's; empty when all is well.
+    pub async fn integrity_check(&self) -> Result<Vec<String>> {
+        let mut problems: Vec<String> = sqlx::query_scalar("PRAGMA integrity_check")
+            .fetch_all(self.reader())
+            .await
+            .map_err(|e| self.err(e))?;
+        problems.retain(|p| p != "ok");
+        if let Ok(writer) = self.writer() {
+            if let Err(e) = sqlx::query("INSERT INTO messages_fts (messages_fts, rank) VALUES ('integrity-check', 1)")
+                .execute(writer)
+                .await
+            {
+                problems.push(format!("search index: {e}"));
+            }
+        }
+        Ok(problems)
+    }
+
+    /// Write a consistent copy of the database to `dest` while it stays in use.
+    pub async fn backup(&self, dest: &Path) -> Result<()> {
+        if dest.exists() {
+            return Err(StoreError::InvalidInput(format!(
+                "A backup cannot overwrite {}: choose a new file name.",
+                dest.display()
+            )));
+        }
+        let dest_text = dest.to_str().ok_or_else(|| {
+            StoreError::InvalidInput(format!("The backup path {} is not valid text.", dest.display()))
+        })?;
+        sqlx::query("VACUUM INTO ?")
+            .bind(dest_text)
+            .execute(self.reader())
+            .await
+            .map_err(|e| StoreError::from_sqlx(e, dest))?;
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            std::fs::set_permissions(dest, std::fs::Permissions::from_mode(0o600)).map_err(|source| {
+                StoreError::Io {
+                    path: dest.to_path_buf(),
+                    source,
+                }
+            })?;
+        }
+        Ok(())
+    }
+
+    /// Move the damaged database at `path` aside and rebuild `path` from what
+    /// can still be read. Returns the new store and what was saved.
+    pub async fn recover(path: &Path) -> Result<(Store, RecoverReport)> {
+        let stamp = crate::now_ms();
+        let aside = path.with_extension(format!("damaged-{stamp}"));
+        for suffix in ["", "-wal", "-shm"] {
+            let from = PathBuf::from(format!("{}{suffix}", path.display()));
+            if from.exists() {
+                let to = PathBuf::from(format!("{}{suffix}", aside.display()));
+                std::fs::rename(&from, &to).map_err(|source| StoreError::Io { path: from, source })?;
+            }
+        }
+        let store = Store::open(path).await?;
+        let mut report = store.copy_from(&aside).await?;
+        report.damaged_copy = Some(aside);
+        tracing::warn!(
+            messages = report.messages(),
+            skipped = report.skipped_ranges,
+            "recovered a damaged database"
+        );
+        Ok((store, report))
+    }
+
+    /// Copy every readable row of the database at `damaged` into this store.
+    async fn copy_from(&self, damaged: &Path) -> Result<RecoverReport> {
+        // The writer pool holds the only write connection: pause it by taking it.
+        let mut conn = self.writer()?.acquire().await.map_err(|e| self.err(e))?;
+        let damaged_text = damaged
+            .to_str()
+            .ok_or_else(|| StoreError::InvalidInput(format!("The path {} is not valid text.", damaged.display())))?;
+        sqlx::query("PRAGMA foreign_keys = OFF")
+            .execute(&mut *conn)
+            .await
+            .map_err(|e| self.err(e))?;
+        sqlx::query("ATTACH DATABASE ? AS damaged")
+            .bind(damaged_text)
+            .execute(&mut *conn)
+            .await
+            .map_err(|e| StoreError::from_sqlx(e, damaged))?;
+        let mut report = RecoverReport::default();
+        for &(table, has_rowid) in TABLES {
+            match copy_table(&mut conn, table, has_rowid).await {
+                Ok((rows, skipped)) => {
+                    report.tables.push((table.to_owned(), rows));
+                    report.skipped_ranges += skipped;
+                }
+                Err(e) => {
+                    tracing::warn!(table, error = %e, "table unreadable during recovery");
+                    report.unreadable_tables.push(table.to_owned());
+                }
+            }
+        }
+        report.placeholders = add_placeholders(&mut conn).await.map_err(|e| self.err(e))?;
+        sqlx::query("DETACH DATABASE damaged")
+            .execute(&mut *conn)
+            .await
+            .map_err(|e| self.err(e))?;
+        sqlx::query("INSERT INTO messages_fts (messages_fts) VALUES ('rebuild')")
+            .execute(&mut *conn)
+            .await
+            .map_err(|e| self.err(e))?;
+        sqlx::query("PRAGMA foreign_keys = ON")
+            .execute(&mut *conn)
+            .await
+            .map_err(|e| self.err(e))?;
+        conn.ping().await.map_err(|e| self.err(e))?;
+        self.inner
+            .ids
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .chats
+            .clear();
+        Ok(report)
+    }
+}
+
+/// Columns both databases have for `table`.
+async fn shared_columns(conn: &mut sqlx::SqliteConnection, table: &str) -> Result<Vec<String>, sqlx::Error> {
+    sqlx::query_scalar(
+        "SELECT m.name FROM pragma_table_info(?1, 'main') m
+         JOIN pragma_table_info(?1, 'damaged') d ON d.name = m.name ORDER BY m.cid",
+    )
+    .bind(table)
+    .fetch_all(&mut *conn)
+    .await
+}
+
+/// Copy one table; returns (rows copied, ranges skipped).
+async fn copy_table(
+    conn: &mut sqlx::SqliteConnection,
+    table: &str,
+    has_rowid: bool,
+) -> Result<(u64, u64), sqlx::Error> {
+    let columns = shared_columns(conn, table).await?.join(", ");
+    if columns.is_empty() {
+        return Ok((0, 0));
+    }
+    let insert = format!("INSERT OR IGNORE INTO main.{table} ({columns}) SELECT {columns} FROM damaged.{table}");
+    if !has_rowid {
+        let done = sqlx::query(sqlx::AssertSqlSafe(insert)).execute(&mut *conn).await?;
+        return Ok((done.rows_affected(), 0));
+    }
+    let ranged = format!("{insert} WHERE rowid BETWEEN ? AND ?");
+    let mut copied = 0;
+    let mut skipped = 0;
+    let mut pending = vec![(i64::MIN, i64::MAX)];
+    // Bound the work when nearly everything fails to read.
+    let mut failures_left = 20_000u32;
+    while let Some((lo, hi)) = pending.pop() {
+        if failures_left == 0 {
+            skipped += pending.len() as u64 + 1;
+            break;
+        }
+        match sqlx::query(sqlx::AssertSqlSafe(ranged.clone()))
+            .bind(lo)
+            .bind(hi)
+            .execute(&mut *conn)
+            .await
+        {
+            Ok(done) => copied += done.rows_affected(),
+            Err(_) if lo < hi => {
+                failures_left -= 1;
+                let mid = lo + (hi - lo) / 2;
+                pending.push((mid + 1, hi));
+                pending.push((lo, mid));
+            }
+            Err(_) => {
+                failures_left -= 1;
+                skipped += 1;
+            }
+        }
+    }
+    Ok((copied, skipped))
+}
+
+/// Chats and contacts that messages point to but that were lost.
+async fn add_placeholders(conn: &mut sqlx::SqliteConnection) -> Result<u64, sqlx::Error> {
+    let chats = sqlx::query(
+        "INSERT INTO chats (id, jid, name)
+         SELECT DISTINCT chat_id, 'recovered-' || chat_id || '@unknown', 'Recovered chat ' || chat_id
+         FROM messages WHERE chat_id NOT IN (SELECT id FROM chats)",
+    )
+    .execute(&mut *conn)
+    .await?
+    .rows_affected();
+    let contacts = sqlx::query(
+        "INSERT INTO contacts (id, jid)
+         SELECT DISTINCT sender_id, 'recovered-' || sender_id || '@unknown'
+         FROM messages WHERE sender_id NOT IN (SELECT id FROM contacts)",
+    )
+    .execute(&mut *conn)
+    .await?
+    .rows_affected();
+    Ok(chats + contacts)
+}

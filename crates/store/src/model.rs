@@ -1,0 +1,433 @@
+//! The store's vocabulary: what goes in and what comes out.
+//!
+//! JIDs are plain strings here: the store never parses WhatsApp's wire format.
+//! Times are milliseconds since the Unix epoch, UTC.
+
+use serde::{Deserialize, Serialize};
+
+macro_rules! string_enum {
+    ($(#[$meta:meta])* $name:ident { $($variant:ident => $text:literal),+ $(,)? }) => {
+        $(#[$meta])*
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+        #[serde(rename_all = "snake_case")]
+        pub enum $name { $($variant),+ }
+
+        impl $name {
+            pub const ALL: &'static [$name] = &[$($name::$variant),+];
+
+            pub fn as_str(self) -> &'static str {
+                match self { $($name::$variant => $text),+ }
+            }
+
+            pub fn parse(text: &str) -> Option<Self> {
+                match text { $($text => Some($name::$variant),)+ _ => None }
+            }
+        }
+
+        impl std::fmt::Display for $name {
+            fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str(self.as_str())
+            }
+        }
+    };
+}
+
+string_enum!(
+    /// What kind of conversation a chat is.
+    ChatKind {
+        Direct => "direct",
+        Group => "group",
+        Community => "community",
+        Broadcast => "broadcast",
+        Newsletter => "newsletter",
+    }
+);
+
+string_enum!(
+    /// What a stored message is. Reactions, edits and revokes are not messages
+    /// of their own: they change the message they point at.
+    MessageKind {
+        Text => "text",
+        Image => "image",
+        Video => "video",
+        Audio => "audio",
+        Voice => "voice",
+        Document => "document",
+        Sticker => "sticker",
+        Location => "location",
+        Contact => "contact",
+        Poll => "poll",
+        System => "system",
+        Unknown => "unknown",
+    }
+);
+
+impl MessageKind {
+    /// Whether messages of this kind carry a downloadable file.
+    pub fn has_media(self) -> bool {
+        matches!(
+            self,
+            Self::Image | Self::Video | Self::Audio | Self::Voice | Self::Document | Self::Sticker
+        )
+    }
+}
+
+string_enum!(
+    /// Role of a member in a group.
+    MemberRole {
+        Member => "member",
+        Admin => "admin",
+        SuperAdmin => "superadmin",
+    }
+);
+
+/// Delivery state of a message; a later state never goes back to an earlier one.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum MessageStatus {
+    Unknown = 0,
+    Sent = 1,
+    Delivered = 2,
+    Read = 3,
+    Played = 4,
+}
+
+impl MessageStatus {
+    pub(crate) fn from_i64(value: i64) -> Self {
+        match value {
+            1 => Self::Sent,
+            2 => Self::Delivered,
+            3 => Self::Read,
+            4 => Self::Played,
+            _ => Self::Unknown,
+        }
+    }
+}
+
+/// Points at a message by WhatsApp's own key.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub struct MessageKey {
+    pub chat_jid: String,
+    pub msg_id: String,
+    pub sender_jid: String,
+}
+
+/// The downloadable part of a media message, as WhatsApp describes it.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct MediaInfo {
+    pub mime: Option<String>,
+    pub file_name: Option<String>,
+    pub direct_path: Option<String>,
+    pub url: Option<String>,
+    pub media_key: Option<Vec<u8>>,
+    pub media_key_ts: Option<i64>,
+    pub file_sha256: Option<Vec<u8>>,
+    pub file_enc_sha256: Option<Vec<u8>>,
+    pub file_length: Option<i64>,
+    pub width: Option<i64>,
+    pub height: Option<i64>,
+    pub duration_secs: Option<i64>,
+}
+
+/// A message as the engine hands it to the store.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct NewMessage {
+    pub chat_jid: String,
+    pub msg_id: String,
+    pub sender_jid: String,
+    pub from_me: bool,
+    pub ts: i64,
+    pub kind: MessageKind,
+    /// Body of a text message, caption of a media message.
+    pub text: Option<String>,
+    /// The message this one replies to.
+    pub quoted: Option<MessageKey>,
+    /// Kind-specific details (location, contact card, poll options, system event) as JSON.
+    pub extra: Option<serde_json::Value>,
+    pub media: Option<MediaInfo>,
+    /// Sender's self-chosen name, as carried by the message.
+    pub push_name: Option<String>,
+}
+
+impl NewMessage {
+    pub fn key(&self) -> MessageKey {
+        MessageKey {
+            chat_jid: self.chat_jid.clone(),
+            msg_id: self.msg_id.clone(),
+            sender_jid: self.sender_jid.clone(),
+        }
+    }
+}
+
+/// Something that happens to the message archive. A batch is a list of these;
+/// applying the same items again, or in another order, gives the same result.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+pub enum Item {
+    Message(NewMessage),
+    /// A new text for an earlier message; the newest edit wins.
+    Edit {
+        target: MessageKey,
+        change_id: String,
+        at: i64,
+        text: String,
+    },
+    /// "Delete for everyone": the message is kept with `deleted_at` set.
+    Revoke {
+        target: MessageKey,
+        change_id: String,
+        at: i64,
+        by_jid: String,
+    },
+    /// A reaction; an empty emoji removes the reactor's reaction.
+    Reaction {
+        target: MessageKey,
+        reactor_jid: String,
+        emoji: String,
+        at: i64,
+    },
+    /// A delivery or read receipt.
+    Receipt {
+        target: MessageKey,
+        status: MessageStatus,
+    },
+    /// A poll vote: the options the voter has selected now.
+    PollVote {
+        target: MessageKey,
+        voter_jid: String,
+        options: Vec<String>,
+        at: i64,
+    },
+    /// Chat metadata (name, kind, archive, mute, pin, unread count, community).
+    Chat(ChatUpdate),
+    /// Contact names and numbers.
+    Contact(ContactUpdate),
+    /// The complete member list of a group, replacing the stored one.
+    Members {
+        group_jid: String,
+        members: Vec<(String, MemberRole)>,
+    },
+}
+
+/// What applying a batch did.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct BatchReport {
+    /// Messages stored for the first time.
+    pub inserted: u64,
+    /// Messages that were already stored (a re-delivery).
+    pub already_present: u64,
+    /// Edits, revokes, reactions, receipts and votes that changed something.
+    pub changes_applied: u64,
+    /// Edits, revokes, reactions, receipts and votes already known or older than what is stored.
+    pub changes_ignored: u64,
+}
+
+impl std::ops::AddAssign for BatchReport {
+    fn add_assign(&mut self, rhs: Self) {
+        self.inserted += rhs.inserted;
+        self.already_present += rhs.already_present;
+        self.changes_applied += rhs.changes_applied;
+        self.changes_ignored += rhs.changes_ignored;
+    }
+}
+
+/// Chat metadata. `None` fields leave what is stored; an update older than the
+/// stored one (`at`) is ignored, so a stale copy never reverts a newer state.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ChatUpdate {
+    pub jid: String,
+    pub at: i64,
+    pub kind: Option<ChatKind>,
+    pub name: Option<String>,
+    pub description: Option<String>,
+    pub parent_jid: Option<String>,
+    pub archived: Option<bool>,
+    pub pinned: Option<bool>,
+    /// `Some(None)` unmutes.
+    pub muted_until: Option<Option<i64>>,
+    pub unread_count: Option<u32>,
+}
+
+/// Contact names from their several sources. `None` fields leave what is stored.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ContactUpdate {
+    pub jid: String,
+    pub at: i64,
+    pub phone: Option<String>,
+    pub saved_name: Option<String>,
+    pub push_name: Option<String>,
+    pub business_name: Option<String>,
+    pub lid: Option<String>,
+}
+
+/// A chat as lists show it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ChatSummary {
+    pub jid: String,
+    pub kind: ChatKind,
+    pub name: Option<String>,
+    pub parent_jid: Option<String>,
+    pub archived: bool,
+    pub pinned: bool,
+    pub muted_until: Option<i64>,
+    pub unread_count: u32,
+    pub last_message_ts: Option<i64>,
+    pub last_message_preview: Option<String>,
+    pub last_message_from_me: Option<bool>,
+    pub last_sender_name: Option<String>,
+}
+
+/// A contact with every name we know for it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Contact {
+    pub jid: String,
+    pub phone: Option<String>,
+    pub saved_name: Option<String>,
+    pub push_name: Option<String>,
+    pub business_name: Option<String>,
+    pub lid: Option<String>,
+}
+
+impl Contact {
+    /// The best name to show: saved, then push name, then business name.
+    pub fn display_name(&self) -> Option<&str> {
+        self.saved_name
+            .as_deref()
+            .or(self.push_name.as_deref())
+            .or(self.business_name.as_deref())
+    }
+}
+
+/// A stored message as reads return it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Message {
+    pub chat_jid: String,
+    pub msg_id: String,
+    pub sender_jid: String,
+    /// Saved name, push name or business name of the sender, when known.
+    pub sender_name: Option<String>,
+    pub sender_phone: Option<String>,
+    pub from_me: bool,
+    pub ts: i64,
+    pub kind: MessageKind,
+    pub text: Option<String>,
+    pub original_text: Option<String>,
+    pub edited_at: Option<i64>,
+    pub deleted_at: Option<i64>,
+    pub quoted: Option<MessageKey>,
+    pub extra: Option<serde_json::Value>,
+    pub status: MessageStatus,
+    pub has_media: bool,
+}
+
+impl Message {
+    pub fn key(&self) -> MessageKey {
+        MessageKey {
+            chat_jid: self.chat_jid.clone(),
+            msg_id: self.msg_id.clone(),
+            sender_jid: self.sender_jid.clone(),
+        }
+    }
+}
+
+/// A message's media record, with download state.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct MediaRecord {
+    pub info: MediaInfo,
+    pub local_path: Option<String>,
+    pub downloaded_at: Option<i64>,
+    pub attempts: i64,
+    pub last_error: Option<String>,
+}
+
+/// A reaction on a message.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Reaction {
+    pub reactor_jid: String,
+    pub emoji: String,
+    pub ts: i64,
+}
+
+/// One page of a longer list; pass `next_cursor` back to get the next one.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Page<T> {
+    pub items: Vec<T>,
+    pub next_cursor: Option<String>,
+}
+
+/// Which chats `list_chats` returns.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ChatFilter {
+    /// Case-insensitive part of the chat's name or JID.
+    pub name: Option<String>,
+    pub kind: Option<ChatKind>,
+    /// `None`: both; `Some(false)`: not archived; `Some(true)`: archived only.
+    pub archived: Option<bool>,
+    pub unread_only: bool,
+    /// Sub-groups of this community.
+    pub parent_jid: Option<String>,
+    pub limit: u32,
+    pub cursor: Option<String>,
+}
+
+/// Filters shared by `list_messages` and `search`.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct MessageFilter {
+    pub chat_jid: Option<String>,
+    pub sender_jid: Option<String>,
+    /// Inclusive lower bound (ms).
+    pub after: Option<i64>,
+    /// Exclusive upper bound (ms).
+    pub before: Option<i64>,
+    pub from_me: Option<bool>,
+    pub has_media: Option<bool>,
+    pub include_deleted: bool,
+}
+
+/// Order of `list_messages` and `search` results.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum SortOrder {
+    #[default]
+    Newest,
+    Oldest,
+    /// Best match first (search only; lists treat it as newest).
+    Relevance,
+}
+
+/// A full-text search hit: the message and a snippet with the matches marked.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct SearchHit {
+    pub message: Message,
+    /// The matching part of the text, matches between `HIGHLIGHT_START` and `HIGHLIGHT_END`.
+    pub snippet: String,
+}
+
+/// Marks the start of a match in a snippet.
+pub const HIGHLIGHT_START: &str = "«";
+/// Marks the end of a match in a snippet.
+pub const HIGHLIGHT_END: &str = "»";
+
+/// Totals for `get_message_statistics`.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Statistics {
+    pub messages: i64,
+    pub chats: i64,
+    pub contacts: i64,
+    pub media_messages: i64,
+    pub deleted_messages: i64,
+    pub oldest_ts: Option<i64>,
+    pub newest_ts: Option<i64>,
+    pub database_bytes: i64,
+}
+
+/// Message counts of one chat.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ChatStatistics {
+    pub jid: String,
+    pub name: Option<String>,
+    pub messages: i64,
+    pub from_me: i64,
+    pub oldest_ts: Option<i64>,
+    pub newest_ts: Option<i64>,
+}

@@ -1,0 +1,236 @@
+//! Opening a database: permissions, sanity checks, pragmas, migrations.
+
+use std::io::Read;
+use std::path::Path;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
+
+use crate::{IdCache, Inner, MIGRATOR, Result, Store, StoreError, latest_schema_version};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Mode {
+    ReadWrite,
+    ReadOnly,
+}
+
+const SQLITE_HEADER: &[u8; 16] = b"SQLite format 3\0";
+const BUSY_TIMEOUT: Duration = Duration::from_secs(10);
+const READERS: u32 = 4;
+/// "No space left on device" (Linux, macOS: 28).
+const ENOSPC: i32 = 28;
+/// "Read-only file system" (Linux, macOS: 30).
+const EROFS: i32 = 30;
+
+pub(crate) async fn open(path: &Path, mode: Mode) -> Result<Store> {
+    let path = absolute(path)?;
+    if mode == Mode::ReadWrite {
+        prepare_files(&path)?;
+    } else if !path.exists() {
+        return Err(StoreError::CannotOpen {
+            path,
+            detail: "the file does not exist".into(),
+        });
+    }
+    check_header(&path)?;
+
+    let base = SqliteConnectOptions::new()
+        .filename(&path)
+        .busy_timeout(BUSY_TIMEOUT)
+        .foreign_keys(true)
+        // sqlx's default is 100 statements; ingest builds a few more shapes.
+        .statement_cache_capacity(256);
+
+    let writer = if mode == Mode::ReadWrite {
+        let options = base
+            .clone()
+            .create_if_missing(true)
+            .journal_mode(SqliteJournalMode::Wal)
+            // NORMAL in WAL mode: a power cut may lose the last transactions but
+            // never corrupts the file; an application crash loses nothing.
+            .synchronous(SqliteSynchronous::Normal)
+            .pragma("temp_store", "memory")
+            .pragma("cache_size", "-32000");
+        let pool = SqlitePoolOptions::new()
+            .max_connections(1)
+            .min_connections(1)
+            .acquire_timeout(BUSY_TIMEOUT * 3)
+            .connect_with(options)
+            .await
+            .map_err(|e| StoreError::from_sqlx(e, &path))?;
+        check_not_newer(&pool, &path).await?;
+        run_migrations(&pool, &path).await?;
+        Some(pool)
+    } else {
+        None
+    };
+
+    let reader = SqlitePoolOptions::new()
+        .max_connections(READERS)
+        .connect_with(
+            base.read_only(true)
+                .pragma("cache_size", "-16000")
+                .pragma("query_only", "1"),
+        )
+        .await
+        .map_err(|e| StoreError::from_sqlx(e, &path))?;
+    if writer.is_none() {
+        check_not_newer(&reader, &path).await?;
+    }
+
+    tracing::debug!(path = %path.display(), ?mode, "store opened");
+    Ok(Store {
+        inner: Arc::new(Inner {
+            path,
+            writer,
+            reader,
+            ids: Mutex::new(IdCache::default()),
+        }),
+    })
+}
+
+fn absolute(path: &Path) -> Result<std::path::PathBuf> {
+    std::path::absolute(path).map_err(|source| StoreError::Io {
+        path: path.to_path_buf(),
+        source,
+    })
+}
+
+/// Make the folder (0700) and the file (0600) before SQLite does, so the data is
+/// never readable by other users, even for a moment. SQLite gives the -wal and
+/// -shm files the main file's permissions.
+fn prepare_files(path: &Path) -> Result<()> {
+    let io = |source| StoreError::Io {
+        path: path.to_path_buf(),
+        source,
+    };
+    if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+        if !dir.exists() {
+            std::fs::create_dir_all(dir).map_err(io)?;
+            restrict(dir, 0o700).map_err(io)?;
+        }
+    }
+    if !path.exists() {
+        let mut options = std::fs::OpenOptions::new();
+        options.write(true).create_new(true);
+        #[cfg(unix)]
+        std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+        match options.open(path) {
+            Ok(_) => {}
+            Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {}
+            Err(e) if e.kind() == std::io::ErrorKind::PermissionDenied || e.raw_os_error() == Some(EROFS) => {
+                return Err(StoreError::ReadOnly {
+                    path: path.to_path_buf(),
+                });
+            }
+            Err(e) if e.raw_os_error() == Some(ENOSPC) => {
+                return Err(StoreError::DiskFull {
+                    path: path.to_path_buf(),
+                });
+            }
+            Err(e) => return Err(io(e)),
+        }
+    } else {
+        // A read-only file or file system: say so before SQLite says something vaguer.
+        match std::fs::OpenOptions::new().write(true).open(path) {
+            Err(e) if e.kind() == std::io::ErrorKind::PermissionDenied || e.raw_os_error() == Some(EROFS) => {
+                return Err(StoreError::ReadOnly {
+                    path: path.to_path_buf(),
+                });
+            }
+            Err(e) => return Err(io(e)),
+            Ok(_) => {}
+        }
+        // Tighten a file an older version or another tool left readable.
+        restrict(path, 0o600).map_err(io)?;
+    }
+    Ok(())
+}
+
+#[cfg(unix)]
+fn restrict(path: &Path, mode: u32) -> std::io::Result<()> {
+    use std::os::unix::fs::PermissionsExt;
+    let current = std::fs::metadata(path)?.permissions().mode() & 0o777;
+    if current & !mode != 0 {
+        match std::fs::set_permissions(path, std::fs::Permissions::from_mode(current & mode)) {
+            // A file we may read but not own (read-only copy): leave it as it is.
+            Err(e) if e.kind() == std::io::ErrorKind::PermissionDenied => {}
+            other => other?,
+        }
+    }
+    Ok(())
+}
+
+#[cfg(not(unix))]
+fn restrict(_path: &Path, _mode: u32) -> std::io::Result<()> {
+    // Windows: the per-user data folder already has a user-only ACL.
+    Ok(())
+}
+
+/// Refuse a non-empty file that does not start with SQLite's header, before
+/// SQLite gets to say something less clear about it.
+fn check_header(path: &Path) -> Result<()> {
+    let mut header = [0u8; 16];
+    let mut file = match std::fs::File::open(path) {
+        Ok(file) => file,
+        Err(e) if e.kind() == std::io::ErrorKind::PermissionDenied => {
+            return Err(StoreError::CannotOpen {
+                path: path.to_path_buf(),
+                detail: "permission denied: the file belongs to another user".into(),
+            });
+        }
+        Err(source) => {
+            return Err(StoreError::Io {
+                path: path.to_path_buf(),
+                source,
+            });
+        }
+    };
+    let read = file.read(&mut header).map_err(|source| StoreError::Io {
+        path: path.to_path_buf(),
+        source,
+    })?;
+    if read == 0 {
+        return Ok(());
+    }
+    if read < header.len() || &header != SQLITE_HEADER {
+        return Err(StoreError::NotADatabase {
+            path: path.to_path_buf(),
+        });
+    }
+    Ok(())
+}
+
+/// A database touched by a newer app has migrations this build does not know.
+async fn check_not_newer(pool: &sqlx::SqlitePool, path: &Path) -> Result<()> {
+    let has_table: bool = sqlx::query_scalar(
+        "SELECT EXISTS (SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = '_sqlx_migrations')",
+    )
+    .fetch_one(pool)
+    .await
+    .map_err(|e| StoreError::from_sqlx(e, path))?;
+    if !has_table {
+        return Ok(());
+    }
+    let found: i64 = sqlx::query_scalar("SELECT coalesce(max(version), 0) FROM _sqlx_migrations")
+        .fetch_one(pool)
+        .await
+        .map_err(|e| StoreError::from_sqlx(e, path))?;
+    let known = latest_schema_version();
+    if found > known {
+        return Err(StoreError::NewerSchema {
+            path: path.to_path_buf(),
+            found,
+            known,
+        });
+    }
+    Ok(())
+}
+
+async fn run_migrations(pool: &sqlx::SqlitePool, path: &Path) -> Result<()> {
+    MIGRATOR.run(pool).await.map_err(|e| match e {
+        sqlx::migrate::MigrateError::Execute(inner) => StoreError::from_sqlx(inner, path),
+        other => StoreError::Migrate(other),
+    })
+}

@@ -1,0 +1,14 @@
+//! Errors that reach the web view: a sentence, not a debug dump.
+
+/// A command failure, serialized as its message.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    #[error(transparent)]
+    Store(#[from] wa_store::StoreError),
+}
+
+impl serde::Serialize for Error {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.serialize_str(&self.to_string())
+    }
+}
