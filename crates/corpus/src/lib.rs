@@ -162,7 +162,8 @@ impl Corpus {
             let seed = rng.u64(..);
             let plan = if index < communities {
                 let name = words::COMMUNITY_NAMES[index % words::COMMUNITY_NAMES.len()].to_owned();
-                let members = sample(&mut rng, contact_count, rng.usize(20..120).min(contact_count));
+                let size = rng.usize(20..120).min(contact_count);
+                let members = sample(&mut rng, contact_count, size);
                 let lang = contacts[members[0]].1;
                 ChatPlan {
                     jid: format!("1203634{:011}@g.us", 10_000 + index),

@@ -233,14 +233,15 @@ impl Batch<'_> {
             });
         }
 
-        let inserted: HashSet<i64> = insert_rows(tx, &rows)
+        let mut inserted: HashSet<i64> = insert_rows(tx, &rows)
             .await
             .map_err(|e| self.err(e))?
             .into_iter()
             .collect();
         let mut stored = Vec::with_capacity(rows.len());
         for mut row in rows {
-            if inserted.contains(&row.id) {
+            // `remove`: a message twice in one batch is inserted once, then found present.
+            if inserted.remove(&row.id) {
                 stored.push(row);
                 continue;
             }

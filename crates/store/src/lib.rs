@@ -88,10 +88,12 @@ impl Store {
 
     /// Close every connection, checkpointing the WAL into the main file.
     pub async fn close(&self) {
+        // Readers first: only the last connection to close folds the WAL into the
+        // file, and a read-only connection cannot.
+        self.inner.reader.close().await;
         if let Some(writer) = &self.inner.writer {
             writer.close().await;
         }
-        self.inner.reader.close().await;
     }
 
     pub(crate) fn writer(&self) -> Result<&SqlitePool> {

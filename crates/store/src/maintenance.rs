@@ -55,10 +55,16 @@ const TABLES: &[(&str, bool)] = &[
 impl Store {
     /// SQLite's own integrity check plus the search index's; empty when all is well.
     pub async fn integrity_check(&self) -> Result<Vec<String>> {
-        let mut problems: Vec<String> = sqlx::query_scalar("PRAGMA integrity_check")
+        let mut problems: Vec<String> = match sqlx::query_scalar("PRAGMA integrity_check")
             .fetch_all(self.reader())
             .await
-            .map_err(|e| self.err(e))?;
+            .map_err(|e| self.err(e))
+        {
+            Ok(problems) => problems,
+            // So damaged that the check itself cannot run: that is its finding.
+            Err(e @ (StoreError::Corrupt { .. } | StoreError::NotADatabase { .. })) => vec![e.to_string()],
+            Err(e) => return Err(e),
+        };
         problems.retain(|p| p != "ok");
         if let Ok(writer) = self.writer() {
             if let Err(e) = sqlx::query("INSERT INTO messages_fts (messages_fts, rank) VALUES ('integrity-check', 1)")
@@ -82,11 +88,17 @@ impl Store {
         let dest_text = dest.to_str().ok_or_else(|| {
             StoreError::InvalidInput(format!("The backup path {} is not valid text.", dest.display()))
         })?;
-        sqlx::query("VACUUM INTO ?")
-            .bind(dest_text)
-            .execute(self.reader())
-            .await
-            .map_err(|e| StoreError::from_sqlx(e, dest))?;
+        // Its own connection: the readers are query-only and the writer must stay free.
+        let mut conn = sqlx::SqliteConnection::connect_with(
+            &sqlx::sqlite::SqliteConnectOptions::new()
+                .filename(self.path())
+                .busy_timeout(std::time::Duration::from_secs(10)),
+        )
+        .await
+        .map_err(|e| self.err(e))?;
+        let result = sqlx::query("VACUUM INTO ?").bind(dest_text).execute(&mut conn).await;
+        conn.close().await.ok();
+        result.map_err(|e| StoreError::from_sqlx(e, dest))?;
         #[cfg(unix)]
         {
             use std::os::unix::fs::PermissionsExt;
@@ -222,7 +234,7 @@ async fn copy_table(
             Ok(done) => copied += done.rows_affected(),
             Err(_) if lo < hi => {
                 failures_left -= 1;
-                let mid = lo + (hi - lo) / 2;
+                let mid = ((i128::from(lo) + i128::from(hi)) >> 1) as i64;
                 pending.push((mid + 1, hi));
                 pending.push((lo, mid));
             }

@@ -34,7 +34,17 @@ pub(crate) async fn open(path: &Path, mode: Mode) -> Result<Store> {
         });
     }
     check_header(&path)?;
+    connect(path, mode).await.map_err(|e| match e {
+        // The header said SQLite, so "not a database" now means its inside is damaged.
+        StoreError::NotADatabase { path } => StoreError::Corrupt {
+            path,
+            detail: "its internal structure is damaged".into(),
+        },
+        other => other,
+    })
+}
 
+async fn connect(path: std::path::PathBuf, mode: Mode) -> Result<Store> {
     let base = SqliteConnectOptions::new()
         .filename(&path)
         .busy_timeout(BUSY_TIMEOUT)

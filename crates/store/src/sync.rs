@@ -168,6 +168,7 @@ impl Store {
                     (SELECT ts FROM messages WHERE chat_id = ?1 ORDER BY id DESC LIMIT 1),
                     (SELECT count(*) FROM messages WHERE chat_id = ?1), ?2
              FROM (SELECT 1) LEFT JOIN (SELECT msg_id, from_me, ts FROM messages WHERE chat_id = ?1 ORDER BY id LIMIT 1) o
+             WHERE true -- an upsert after INSERT ... SELECT needs a WHERE (SQLite parsing rule)
              ON CONFLICT (chat_id) DO UPDATE SET
                 oldest_msg_id = excluded.oldest_msg_id, oldest_from_me = excluded.oldest_from_me,
                 oldest_ts = excluded.oldest_ts, newest_ts = excluded.newest_ts,

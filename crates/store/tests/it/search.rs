@@ -377,6 +377,13 @@ async fn snippets_mark_matches_and_hide_separators() {
 #[tokio::test]
 async fn newest_first_search_walks_the_index_without_sorting() {
     let (_dir, store) = fresh_store().await;
+    store
+        .apply(&[Item::Chat(wa_store::ChatUpdate {
+            jid: "x@s.whatsapp.net".into(),
+            ..Default::default()
+        })])
+        .await
+        .expect("chat");
     for (query, filter) in [
         ("the", MessageFilter::default()),
         (
