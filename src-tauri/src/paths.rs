@@ -3,9 +3,9 @@
 use std::path::PathBuf;
 
 /// The data folder: `$WHATSAPP_MCP_DATA_DIR` when set (tests, portable installs),
-/// otherwise the OS's per-user data folder (`~/.local/share/whatsapp-mcp-desktop`
-/// on Linux, `~/Library/Application Support/org.whatsappmcp.desktop` on macOS,
-/// `%APPDATA%\whatsappmcp\WhatsApp MCP Desktop\data` on Windows).
+/// otherwise the OS per-user data folder (`~/.local/share/whatsapp-mcp-desktop` on Linux,
+/// `~/Library/Application Support/org.whatsappmcp.whatsapp-mcp-desktop` on macOS,
+/// `%APPDATA%\whatsappmcp\whatsapp-mcp-desktop\data` on Windows).
 pub fn data_dir() -> anyhow::Result<PathBuf> {
     if let Some(dir) = std::env::var_os("WHATSAPP_MCP_DATA_DIR").filter(|d| !d.is_empty()) {
         return Ok(PathBuf::from(dir));

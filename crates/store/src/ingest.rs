@@ -66,6 +66,7 @@ impl Store {
             let mut cache = self.inner.ids.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
             cache.chats.extend(ids.chats);
             cache.contacts.extend(ids.contacts);
+            cache.push_names.extend(ids.push_names);
         }
         Ok(report)
     }
@@ -77,15 +78,17 @@ impl Store {
     }
 }
 
+/// Ids and push names this batch learned; they join the shared cache on commit.
 #[derive(Default)]
 struct LocalIds {
     chats: HashMap<String, i64>,
     contacts: HashMap<String, i64>,
+    push_names: HashMap<i64, String>,
 }
 
 impl LocalIds {
     fn is_empty(&self) -> bool {
-        self.chats.is_empty() && self.contacts.is_empty()
+        self.chats.is_empty() && self.contacts.is_empty() && self.push_names.is_empty()
     }
 }
 
@@ -233,7 +236,15 @@ impl Batch<'_> {
             });
         }
 
-        let mut inserted: HashSet<i64> = insert_rows(tx, &rows)
+        // Fast path: all new (a fresh sync). No RETURNING, whose rows would each
+        // cross from SQLite's thread to ours; a savepoint undoes a partial chunk.
+        if self.insert_all_new(tx, &rows).await? {
+            self.report.inserted += rows.len() as u64;
+            insert_media(tx, &rows).await.map_err(|e| self.err(e))?;
+            self.apply_pending_changes(tx, &rows).await?;
+            return self.store_push_names(tx, push_names).await;
+        }
+        let mut inserted: HashSet<i64> = insert_rows(tx, &rows, true)
             .await
             .map_err(|e| self.err(e))?
             .into_iter()
@@ -260,7 +271,7 @@ impl Batch<'_> {
             }
             loop {
                 row.id += 1;
-                let got = insert_rows(tx, std::slice::from_ref(&row))
+                let got = insert_rows(tx, std::slice::from_ref(&row), true)
                     .await
                     .map_err(|e| self.err(e))?;
                 if !got.is_empty() {
@@ -276,7 +287,46 @@ impl Batch<'_> {
 
         insert_media(tx, &stored).await.map_err(|e| self.err(e))?;
         self.apply_pending_changes(tx, &stored).await?;
+        self.store_push_names(tx, push_names).await
+    }
+
+    /// Insert every row of a chunk if none is already stored (or collides);
+    /// otherwise leave the chunk untouched and return false.
+    async fn insert_all_new(&mut self, tx: &mut SqliteConnection, rows: &[Row<'_>]) -> Result<bool> {
+        sqlx::query("SAVEPOINT chunk")
+            .execute(&mut *tx)
+            .await
+            .map_err(|e| self.err(e))?;
+        let done = insert_rows(tx, rows, false).await.map_err(|e| self.err(e))?;
+        let all = done.first().copied().unwrap_or(0) == rows.len() as i64;
+        let end = if all {
+            "RELEASE chunk"
+        } else {
+            "ROLLBACK TO chunk; RELEASE chunk"
+        };
+        sqlx::raw_sql(end).execute(&mut *tx).await.map_err(|e| self.err(e))?;
+        Ok(all)
+    }
+
+    /// Remember the names senders gave themselves, writing only what changed.
+    async fn store_push_names(&mut self, tx: &mut SqliteConnection, push_names: HashMap<i64, &str>) -> Result<()> {
         for (sender_id, name) in push_names {
+            if self.ids.push_names.get(&sender_id).map(String::as_str) == Some(name) {
+                continue;
+            }
+            let known = {
+                let cache = self
+                    .store
+                    .inner
+                    .ids
+                    .lock()
+                    .unwrap_or_else(std::sync::PoisonError::into_inner);
+                cache.push_names.get(&sender_id).is_some_and(|n| n == name)
+            };
+            if known {
+                continue;
+            }
+            self.ids.push_names.insert(sender_id, name.to_owned());
             sqlx::query("UPDATE contacts SET push_name = ? WHERE id = ? AND push_name IS NOT ?")
                 .bind(name)
                 .bind(sender_id)
@@ -488,7 +538,7 @@ impl Batch<'_> {
                 unread_count = coalesce(?, unread_count), updated_at = ?
              WHERE id = ? AND updated_at <= ?",
         )
-        .bind(u.kind.map(|k| k.as_str()))
+        .bind(u.kind.map(crate::ChatKind::as_str))
         .bind(&u.name)
         .bind(&u.description)
         .bind(parent_id)
@@ -510,6 +560,17 @@ impl Batch<'_> {
 
     async fn update_contact(&mut self, tx: &mut SqliteConnection, u: &ContactUpdate) -> Result<()> {
         let id = self.contact_id(tx, &u.jid).await?;
+        if u.push_name.is_some() {
+            // The stored push name may change: forget what the cache believes.
+            self.ids.push_names.remove(&id);
+            self.store
+                .inner
+                .ids
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner)
+                .push_names
+                .remove(&id);
+        }
         let applied = sqlx::query(
             "UPDATE contacts SET
                 phone = coalesce(?, phone), saved_name = coalesce(?, saved_name),
@@ -584,8 +645,9 @@ impl Batch<'_> {
     }
 }
 
-/// Insert rows, skipping any whose key or id is taken; returns the ids inserted.
-async fn insert_rows(tx: &mut SqliteConnection, rows: &[Row<'_>]) -> Result<Vec<i64>, sqlx::Error> {
+/// Insert rows, skipping any whose key or id is taken. With `returning`, returns
+/// the ids inserted; without, returns one number: how many rows were inserted.
+async fn insert_rows(tx: &mut SqliteConnection, rows: &[Row<'_>], returning: bool) -> Result<Vec<i64>, sqlx::Error> {
     let mut qb: QueryBuilder<Sqlite> = QueryBuilder::new(
         "INSERT INTO messages (id, chat_id, msg_id, sender_id, from_me, ts, kind, text, search_text, \
          quoted_msg_id, quoted_sender_id, extra) ",
@@ -605,8 +667,14 @@ async fn insert_rows(tx: &mut SqliteConnection, rows: &[Row<'_>]) -> Result<Vec<
             .push_bind(r.quoted_sender_id)
             .push_bind(r.extra.clone());
     });
-    qb.push(" ON CONFLICT DO NOTHING RETURNING id");
-    qb.build_query_scalar().fetch_all(&mut *tx).await
+    if returning {
+        qb.push(" ON CONFLICT DO NOTHING RETURNING id");
+        qb.build_query_scalar().fetch_all(&mut *tx).await
+    } else {
+        qb.push(" ON CONFLICT DO NOTHING");
+        let done = qb.build().execute(&mut *tx).await?;
+        Ok(vec![done.rows_affected() as i64])
+    }
 }
 
 async fn insert_media(tx: &mut SqliteConnection, rows: &[Row<'_>]) -> Result<(), sqlx::Error> {

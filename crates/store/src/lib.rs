@@ -59,6 +59,8 @@ struct Inner {
 struct IdCache {
     chats: HashMap<String, i64>,
     contacts: HashMap<String, i64>,
+    /// Push names known to be stored, so a sender's name is written once.
+    push_names: HashMap<i64, String>,
 }
 
 impl std::fmt::Debug for Store {

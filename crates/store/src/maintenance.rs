@@ -66,13 +66,13 @@ impl Store {
             Err(e) => return Err(e),
         };
         problems.retain(|p| p != "ok");
-        if let Ok(writer) = self.writer() {
-            if let Err(e) = sqlx::query("INSERT INTO messages_fts (messages_fts, rank) VALUES ('integrity-check', 1)")
+        // FTS5's own check needs the writer; a read-only store skips it.
+        if let Ok(writer) = self.writer()
+            && let Err(e) = sqlx::query("INSERT INTO messages_fts (messages_fts, rank) VALUES ('integrity-check', 1)")
                 .execute(writer)
                 .await
-            {
-                problems.push(format!("search index: {e}"));
-            }
+        {
+            problems.push(format!("search index: {e}"));
         }
         Ok(problems)
     }
@@ -178,12 +178,7 @@ impl Store {
             .await
             .map_err(|e| self.err(e))?;
         conn.ping().await.map_err(|e| self.err(e))?;
-        self.inner
-            .ids
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner)
-            .chats
-            .clear();
+        *self.inner.ids.lock().unwrap_or_else(std::sync::PoisonError::into_inner) = crate::IdCache::default();
         Ok(report)
     }
 }

@@ -163,6 +163,8 @@ impl NewMessage {
 /// applying the same items again, or in another order, gives the same result.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "type", rename_all = "snake_case")]
+// Batches are mostly messages: boxing them would add an allocation per message.
+#[allow(clippy::large_enum_variant)]
 pub enum Item {
     Message(NewMessage),
     /// A new text for an earlier message; the newest edit wins.
@@ -422,7 +424,7 @@ pub struct Statistics {
 }
 
 /// Message counts of one chat.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, sqlx::FromRow)]
 pub struct ChatStatistics {
     pub jid: String,
     pub name: Option<String>,

@@ -115,47 +115,36 @@ fn prepare_files(path: &Path) -> Result<()> {
         path: path.to_path_buf(),
         source,
     };
-    if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
-        if !dir.exists() {
-            std::fs::create_dir_all(dir).map_err(io)?;
-            restrict(dir, 0o700).map_err(io)?;
-        }
+    if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty() && !d.exists()) {
+        std::fs::create_dir_all(dir).map_err(io)?;
+        restrict(dir, 0o700).map_err(io)?;
     }
-    if !path.exists() {
-        let mut options = std::fs::OpenOptions::new();
+    let mut options = std::fs::OpenOptions::new();
+    if path.exists() {
+        // A read-only file or file system: say so before SQLite says something vaguer.
+        options.write(true);
+    } else {
         options.write(true).create_new(true);
         #[cfg(unix)]
         std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
-        match options.open(path) {
-            Ok(_) => {}
-            Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {}
-            Err(e) if e.kind() == std::io::ErrorKind::PermissionDenied || e.raw_os_error() == Some(EROFS) => {
-                return Err(StoreError::ReadOnly {
-                    path: path.to_path_buf(),
-                });
-            }
-            Err(e) if e.raw_os_error() == Some(ENOSPC) => {
-                return Err(StoreError::DiskFull {
-                    path: path.to_path_buf(),
-                });
-            }
-            Err(e) => return Err(io(e)),
-        }
-    } else {
-        // A read-only file or file system: say so before SQLite says something vaguer.
-        match std::fs::OpenOptions::new().write(true).open(path) {
-            Err(e) if e.kind() == std::io::ErrorKind::PermissionDenied || e.raw_os_error() == Some(EROFS) => {
-                return Err(StoreError::ReadOnly {
-                    path: path.to_path_buf(),
-                });
-            }
-            Err(e) => return Err(io(e)),
-            Ok(_) => {}
-        }
-        // Tighten a file an older version or another tool left readable.
-        restrict(path, 0o600).map_err(io)?;
     }
-    Ok(())
+    match options.open(path) {
+        Ok(_) => {}
+        Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {}
+        Err(e) if e.kind() == std::io::ErrorKind::PermissionDenied || e.raw_os_error() == Some(EROFS) => {
+            return Err(StoreError::ReadOnly {
+                path: path.to_path_buf(),
+            });
+        }
+        Err(e) if e.raw_os_error() == Some(ENOSPC) => {
+            return Err(StoreError::DiskFull {
+                path: path.to_path_buf(),
+            });
+        }
+        Err(e) => return Err(io(e)),
+    }
+    // Tighten a file an older version or another tool left readable.
+    restrict(path, 0o600).map_err(io)
 }
 
 #[cfg(unix)]

@@ -130,6 +130,33 @@ const CHAT_SELECT: &str = "SELECT c.jid, c.kind,
     LEFT JOIN contacts ls ON ls.id = lm.sender_id";
 
 #[derive(sqlx::FromRow)]
+struct MemberRow {
+    #[sqlx(flatten)]
+    contact: ContactRow,
+    role: String,
+}
+
+#[derive(sqlx::FromRow)]
+struct MediaRow {
+    mime: Option<String>,
+    file_name: Option<String>,
+    direct_path: Option<String>,
+    url: Option<String>,
+    media_key: Option<Vec<u8>>,
+    media_key_ts: Option<i64>,
+    file_sha256: Option<Vec<u8>>,
+    file_enc_sha256: Option<Vec<u8>>,
+    file_length: Option<i64>,
+    width: Option<i64>,
+    height: Option<i64>,
+    duration_secs: Option<i64>,
+    local_path: Option<String>,
+    downloaded_at: Option<i64>,
+    attempts: i64,
+    last_error: Option<String>,
+}
+
+#[derive(sqlx::FromRow)]
 struct ContactRow {
     jid: String,
     phone: Option<String>,
@@ -427,18 +454,10 @@ impl Store {
 
     /// Members of a group with their roles.
     pub async fn group_members(&self, group_jid: &str) -> Result<Vec<(Contact, MemberRole)>> {
-        let rows: Vec<(
-            String,
-            Option<String>,
-            Option<String>,
-            Option<String>,
-            Option<String>,
-            Option<String>,
-            String,
-        )> = sqlx::query_as(
+        let rows: Vec<MemberRow> = sqlx::query_as(
             "SELECT k.jid, k.phone, k.saved_name, k.push_name, k.business_name, k.lid, g.role
-                 FROM group_members g JOIN chats c ON c.id = g.group_id JOIN contacts k ON k.id = g.member_id
-                 WHERE c.jid = ? ORDER BY g.role DESC, coalesce(k.saved_name, k.push_name, k.jid)",
+             FROM group_members g JOIN chats c ON c.id = g.group_id JOIN contacts k ON k.id = g.member_id
+             WHERE c.jid = ? ORDER BY g.role DESC, coalesce(k.saved_name, k.push_name, k.jid)",
         )
         .bind(group_jid)
         .fetch_all(self.reader())
@@ -446,18 +465,9 @@ impl Store {
         .map_err(|e| self.err(e))?;
         Ok(rows
             .into_iter()
-            .map(|(jid, phone, saved_name, push_name, business_name, lid, role)| {
-                (
-                    Contact {
-                        jid,
-                        phone,
-                        saved_name,
-                        push_name,
-                        business_name,
-                        lid,
-                    },
-                    MemberRole::parse(&role).unwrap_or(MemberRole::Member),
-                )
+            .map(|r| {
+                let role = MemberRole::parse(&r.role).unwrap_or(MemberRole::Member);
+                (Contact::from(r.contact), role)
             })
             .collect())
     }
@@ -507,24 +517,6 @@ impl Store {
         let Some((id, _)) = self.message_row_id(key).await? else {
             return Ok(None);
         };
-        type MediaRow = (
-            Option<String>,
-            Option<String>,
-            Option<String>,
-            Option<String>,
-            Option<Vec<u8>>,
-            Option<i64>,
-            Option<Vec<u8>>,
-            Option<Vec<u8>>,
-            Option<i64>,
-            Option<i64>,
-            Option<i64>,
-            Option<i64>,
-            Option<String>,
-            Option<i64>,
-            i64,
-            Option<String>,
-        );
         let row: Option<MediaRow> = sqlx::query_as(
             "SELECT mime, file_name, direct_path, url, media_key, media_key_ts, file_sha256, file_enc_sha256,
                     file_length, width, height, duration_secs, local_path, downloaded_at, attempts, last_error
@@ -536,23 +528,23 @@ impl Store {
         .map_err(|e| self.err(e))?;
         Ok(row.map(|r| MediaRecord {
             info: MediaInfo {
-                mime: r.0,
-                file_name: r.1,
-                direct_path: r.2,
-                url: r.3,
-                media_key: r.4,
-                media_key_ts: r.5,
-                file_sha256: r.6,
-                file_enc_sha256: r.7,
-                file_length: r.8,
-                width: r.9,
-                height: r.10,
-                duration_secs: r.11,
+                mime: r.mime,
+                file_name: r.file_name,
+                direct_path: r.direct_path,
+                url: r.url,
+                media_key: r.media_key,
+                media_key_ts: r.media_key_ts,
+                file_sha256: r.file_sha256,
+                file_enc_sha256: r.file_enc_sha256,
+                file_length: r.file_length,
+                width: r.width,
+                height: r.height,
+                duration_secs: r.duration_secs,
             },
-            local_path: r.12,
-            downloaded_at: r.13,
-            attempts: r.14,
-            last_error: r.15,
+            local_path: r.local_path,
+            downloaded_at: r.downloaded_at,
+            attempts: r.attempts,
+            last_error: r.last_error,
         }))
     }
 
@@ -629,25 +621,15 @@ impl Store {
 
     /// Message counts per chat, busiest first.
     pub async fn chat_statistics(&self, limit: u32) -> Result<Vec<ChatStatistics>> {
-        let rows: Vec<(String, Option<String>, i64, i64, Option<i64>, Option<i64>)> = sqlx::query_as(
-            "SELECT c.jid, c.name, count(m.id), coalesce(sum(m.from_me), 0), min(m.ts), max(m.ts)
+        sqlx::query_as(
+            "SELECT c.jid, c.name, count(m.id) AS messages, coalesce(sum(m.from_me), 0) AS from_me,
+                    min(m.ts) AS oldest_ts, max(m.ts) AS newest_ts
              FROM chats c JOIN messages m ON m.chat_id = c.id
              GROUP BY c.id ORDER BY count(m.id) DESC LIMIT ?",
         )
         .bind(i64::from(page_size(limit)))
         .fetch_all(self.reader())
         .await
-        .map_err(|e| self.err(e))?;
-        Ok(rows
-            .into_iter()
-            .map(|(jid, name, messages, from_me, oldest_ts, newest_ts)| ChatStatistics {
-                jid,
-                name,
-                messages,
-                from_me,
-                oldest_ts,
-                newest_ts,
-            })
-            .collect())
+        .map_err(|e| self.err(e))
     }
 }

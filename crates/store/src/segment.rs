@@ -121,14 +121,14 @@ fn lex(input: &str) -> Vec<Token> {
                 word.push(c);
                 chars.next();
             }
-            tokens.push(word_token(word));
+            tokens.push(word_token(&word));
         }
     }
     tokens
 }
 
-fn word_token(word: String) -> Token {
-    match word.as_str() {
+fn word_token(word: &str) -> Token {
+    match word {
         "AND" => Token::And,
         "OR" => Token::Or,
         "NOT" => Token::Not,

@@ -366,9 +366,6 @@ impl Store {
 
     /// The audit log, newest first, optionally only lines mentioning `text`.
     pub async fn audit_log(&self, text: Option<&str>, limit: u32, cursor: Option<&str>) -> Result<Page<AuditEntry>> {
-        let limit = page_size(limit);
-        let before = decode_cursor(cursor, 'a')?.unwrap_or(i64::MAX);
-        let pattern = text.map(|t| format!("%{}%", t.replace('%', "")));
         type Row = (
             i64,
             i64,
@@ -379,6 +376,9 @@ impl Store {
             String,
             Option<String>,
         );
+        let limit = page_size(limit);
+        let before = decode_cursor(cursor, 'a')?.unwrap_or(i64::MAX);
+        let pattern = text.map(|t| format!("%{}%", t.replace('%', "")));
         let rows: Vec<Row> = sqlx::query_as(
             "SELECT id, at, client, tool, recipient, content_sha256, decision, detail FROM audit_log
              WHERE id < ?1 AND (?2 IS NULL OR client LIKE ?2 OR tool LIKE ?2 OR recipient LIKE ?2 OR detail LIKE ?2)

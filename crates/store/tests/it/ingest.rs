@@ -82,7 +82,7 @@ async fn edit_before_message_applies_when_message_arrives() {
         at: 9_000,
         text: "fixed text".into(),
     };
-    let report = store.apply(&[edit.clone()]).await.expect("edit first");
+    let report = store.apply(std::slice::from_ref(&edit)).await.expect("edit first");
     assert_eq!(report.changes_applied, 1);
     store
         .upsert_messages(&[text(CHAT, "E1", CHAT, 8_000, "fixd text")])
