@@ -22,6 +22,17 @@ macro_rules! string_enum {
             pub fn parse(text: &str) -> Option<Self> {
                 match text { $($text => Some($name::$variant),)+ _ => None }
             }
+
+            /// Parse a value read from the database, where anything else is an error.
+            #[allow(dead_code)]
+            pub(crate) fn from_stored(text: &str) -> crate::Result<Self> {
+                Self::parse(text).ok_or_else(|| {
+                    crate::StoreError::InvalidInput(format!(
+                        concat!("Unknown ", stringify!($name), " {:?} in the database."),
+                        text
+                    ))
+                })
+            }
         }
 
         impl std::fmt::Display for $name {
@@ -31,6 +42,8 @@ macro_rules! string_enum {
         }
     };
 }
+
+pub(crate) use string_enum;
 
 string_enum!(
     /// What kind of conversation a chat is.

@@ -3,35 +3,11 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::model::{MessageKey, Page};
+use crate::model::{MessageKey, Page, string_enum};
 use crate::query::{decode_cursor, encode_cursor, page_size, paginate};
 use crate::{Result, Store, StoreError, now_ms};
 
-macro_rules! text_enum {
-    ($(#[$meta:meta])* $name:ident { $($variant:ident => $text:literal),+ $(,)? }) => {
-        $(#[$meta])*
-        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
-        #[serde(rename_all = "snake_case")]
-        pub enum $name { $($variant),+ }
-
-        impl $name {
-            pub fn as_str(self) -> &'static str {
-                match self { $($name::$variant => $text),+ }
-            }
-
-            fn parse(text: &str) -> Result<Self> {
-                match text {
-                    $($text => Ok($name::$variant),)+
-                    other => Err(StoreError::InvalidInput(format!(
-                        concat!("Unknown ", stringify!($name), " {:?} in the database."), other
-                    ))),
-                }
-            }
-        }
-    };
-}
-
-text_enum!(
+string_enum!(
     /// State of fetching a chat's older history.
     CheckpointState {
         Idle => "idle",
@@ -41,7 +17,7 @@ text_enum!(
     }
 );
 
-text_enum!(
+string_enum!(
     /// What a sync job fetches.
     JobKind {
         Full => "full",
@@ -50,7 +26,7 @@ text_enum!(
     }
 );
 
-text_enum!(
+string_enum!(
     /// Where a sync job is.
     JobState {
         Queued => "queued",
@@ -62,7 +38,7 @@ text_enum!(
     }
 );
 
-text_enum!(
+string_enum!(
     /// What happened to an assistant's request.
     Decision {
         Allowed => "allowed",
@@ -136,9 +112,9 @@ type JobRow = (
 fn job_from_row(r: JobRow) -> Result<SyncJob> {
     Ok(SyncJob {
         id: r.0,
-        kind: JobKind::parse(&r.1)?,
+        kind: JobKind::from_stored(&r.1)?,
         target: r.2,
-        state: JobState::parse(&r.3)?,
+        state: JobState::from_stored(&r.3)?,
         max_messages: r.4,
         messages_done: r.5,
         chats_done: r.6,
@@ -252,7 +228,7 @@ impl Store {
             oldest_from_me: r.3,
             oldest_ts: r.4,
             newest_ts: r.5,
-            state: CheckpointState::parse(&r.6)?,
+            state: CheckpointState::from_stored(&r.6)?,
             messages_synced: r.7,
             last_error: r.8,
             updated_at: r.9,
@@ -400,7 +376,7 @@ impl Store {
                     tool: r.3,
                     recipient: r.4,
                     content_sha256: r.5,
-                    decision: Decision::parse(&r.6)?,
+                    decision: Decision::from_stored(&r.6)?,
                     detail: r.7,
                 })
             })
