@@ -12,7 +12,9 @@ use std::collections::{HashMap, HashSet};
 
 use sqlx::{QueryBuilder, Sqlite, SqliteConnection};
 
-use crate::model::{BatchReport, ChatUpdate, ContactUpdate, Item, MessageKey, NewMessage};
+mod changes;
+
+use crate::model::{BatchReport, ChatUpdate, ContactUpdate, Item, NewMessage};
 use crate::segment::index_text;
 use crate::{Result, Store, StoreError};
 
@@ -57,6 +59,7 @@ impl Store {
             store: self,
             ids: LocalIds::default(),
             report: BatchReport::default(),
+            to_refresh: HashSet::new(),
         };
         batch.run(&mut tx, items).await?;
         let Batch { ids, report, .. } = batch;
@@ -96,6 +99,24 @@ struct Batch<'s> {
     store: &'s Store,
     ids: LocalIds,
     report: BatchReport,
+    /// Messages (chat id, message id, sender id) whose edits or revokes must be
+    /// folded in before the batch ends.
+    to_refresh: HashSet<(i64, String, i64)>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Table {
+    Chats,
+    Contacts,
+}
+
+impl Table {
+    fn name(self) -> &'static str {
+        match self {
+            Table::Chats => "chats",
+            Table::Contacts => "contacts",
+        }
+    }
 }
 
 /// A message ready to insert.
@@ -126,23 +147,72 @@ impl Batch<'_> {
                 _ => {}
             }
         }
-        let messages: Vec<&NewMessage> = items
+        let mut messages: Vec<&NewMessage> = items
             .iter()
             .filter_map(|i| match i {
                 Item::Message(m) => Some(m),
                 _ => None,
             })
             .collect();
+        // In id order: FTS5 flushes its pending terms whenever the rowid goes
+        // backwards, and the table's B-tree is filled left to right.
+        messages.sort_by_key(|m| preferred_id(m));
         let mut touched_chats = HashSet::new();
         for chunk in messages.chunks(CHUNK) {
             self.insert_messages(tx, chunk, &mut touched_chats).await?;
         }
-        for item in items {
-            self.apply_change(tx, item).await?;
-        }
+        self.apply_changes(tx, items).await?;
         if !touched_chats.is_empty() {
             self.refresh_last_messages(tx, &touched_chats).await?;
         }
+        Ok(())
+    }
+
+    /// Give every JID in `jids` a row id, with two statements for all the new ones.
+    async fn resolve(&mut self, tx: &mut SqliteConnection, table: Table, jids: &[&str]) -> Result<()> {
+        let missing: HashSet<&str> = {
+            let cache = self
+                .store
+                .inner
+                .ids
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner);
+            let (local, shared) = match table {
+                Table::Chats => (&self.ids.chats, &cache.chats),
+                Table::Contacts => (&self.ids.contacts, &cache.contacts),
+            };
+            jids.iter()
+                .copied()
+                .filter(|j| !local.contains_key(*j) && !shared.contains_key(*j))
+                .collect()
+        };
+        if missing.is_empty() {
+            return Ok(());
+        }
+        if table == Table::Chats && missing.contains("") {
+            return Err(StoreError::InvalidInput("A chat JID is empty.".into()));
+        }
+        let list = serde_json::to_string(&missing).map_err(|e| StoreError::InvalidInput(e.to_string()))?;
+        let name = table.name();
+        sqlx::query(sqlx::AssertSqlSafe(format!(
+            "INSERT INTO {name} (jid) SELECT value FROM json_each(?) WHERE true ON CONFLICT (jid) DO NOTHING"
+        )))
+        .bind(&list)
+        .execute(&mut *tx)
+        .await
+        .map_err(|e| self.err(e))?;
+        let found: Vec<(i64, String)> = sqlx::query_as(sqlx::AssertSqlSafe(format!(
+            "SELECT id, jid FROM {name} WHERE jid IN (SELECT value FROM json_each(?))"
+        )))
+        .bind(&list)
+        .fetch_all(&mut *tx)
+        .await
+        .map_err(|e| self.err(e))?;
+        let local = match table {
+            Table::Chats => &mut self.ids.chats,
+            Table::Contacts => &mut self.ids.contacts,
+        };
+        local.extend(found.into_iter().map(|(id, jid)| (jid, id)));
         Ok(())
     }
 
@@ -209,6 +279,15 @@ impl Batch<'_> {
         chunk: &[&NewMessage],
         touched_chats: &mut HashSet<i64>,
     ) -> Result<()> {
+        let chats: Vec<&str> = chunk.iter().map(|m| m.chat_jid.as_str()).collect();
+        let contacts: Vec<&str> = chunk
+            .iter()
+            .flat_map(|m| {
+                std::iter::once(m.sender_jid.as_str()).chain(m.quoted.as_ref().map(|q| q.sender_jid.as_str()))
+            })
+            .collect();
+        self.resolve(tx, Table::Chats, &chats).await?;
+        self.resolve(tx, Table::Contacts, &contacts).await?;
         let mut rows = Vec::with_capacity(chunk.len());
         let mut push_names: HashMap<i64, &str> = HashMap::new();
         for &m in chunk {
@@ -341,186 +420,9 @@ impl Batch<'_> {
     /// Edits and revokes that arrived before their message.
     async fn apply_pending_changes(&mut self, tx: &mut SqliteConnection, stored: &[Row<'_>]) -> Result<()> {
         let ids: Vec<i64> = stored.iter().map(|r| r.id).collect();
-        let ids_json = serde_json::to_string(&ids).map_err(|e| StoreError::InvalidInput(e.to_string()))?;
-        let pending: Vec<(i64, String, i64)> = sqlx::query_as(
-            "SELECT DISTINCT m.chat_id, m.msg_id, m.sender_id FROM messages m
-             JOIN message_changes c ON c.chat_id = m.chat_id AND c.msg_id = m.msg_id AND c.sender_id = m.sender_id
-             WHERE m.id IN (SELECT value FROM json_each(?))",
-        )
-        .bind(ids_json)
-        .fetch_all(&mut *tx)
-        .await
-        .map_err(|e| self.err(e))?;
-        for (chat_id, msg_id, sender_id) in pending {
-            refresh_message(tx, chat_id, &msg_id, sender_id)
-                .await
-                .map_err(|e| self.err(e))?;
-        }
+        let pending = changes::pending_changes(tx, &ids).await.map_err(|e| self.err(e))?;
+        self.to_refresh.extend(pending);
         Ok(())
-    }
-
-    async fn target_ids(&mut self, tx: &mut SqliteConnection, target: &MessageKey) -> Result<(i64, i64)> {
-        let chat_id = self.chat_id(tx, &target.chat_jid).await?;
-        let sender_id = self.contact_id(tx, &target.sender_jid).await?;
-        Ok((chat_id, sender_id))
-    }
-
-    async fn apply_change(&mut self, tx: &mut SqliteConnection, item: &Item) -> Result<()> {
-        let changed = match item {
-            Item::Edit {
-                target,
-                change_id,
-                at,
-                text,
-            } => {
-                let (chat_id, sender_id) = self.target_ids(tx, target).await?;
-                self.record_change(
-                    tx,
-                    (chat_id, &target.msg_id, sender_id),
-                    change_id,
-                    "edit",
-                    *at,
-                    Some(text),
-                    None,
-                )
-                .await?
-            }
-            Item::Revoke {
-                target,
-                change_id,
-                at,
-                by_jid,
-            } => {
-                let (chat_id, sender_id) = self.target_ids(tx, target).await?;
-                let by_id = self.contact_id(tx, by_jid).await?;
-                self.record_change(
-                    tx,
-                    (chat_id, &target.msg_id, sender_id),
-                    change_id,
-                    "revoke",
-                    *at,
-                    None,
-                    Some(by_id),
-                )
-                .await?
-            }
-            Item::Reaction {
-                target,
-                reactor_jid,
-                emoji,
-                at,
-            } => {
-                let (chat_id, sender_id) = self.target_ids(tx, target).await?;
-                let reactor_id = self.contact_id(tx, reactor_jid).await?;
-                sqlx::query(
-                    "INSERT INTO reactions (chat_id, msg_id, msg_sender_id, reactor_id, emoji, ts)
-                     VALUES (?, ?, ?, ?, ?, ?)
-                     ON CONFLICT DO UPDATE SET emoji = excluded.emoji, ts = excluded.ts
-                     WHERE excluded.ts > reactions.ts
-                        OR (excluded.ts = reactions.ts AND excluded.emoji > reactions.emoji)",
-                )
-                .bind(chat_id)
-                .bind(&target.msg_id)
-                .bind(sender_id)
-                .bind(reactor_id)
-                .bind(emoji)
-                .bind(at)
-                .execute(&mut *tx)
-                .await
-                .map_err(|e| self.err(e))?
-                .rows_affected()
-                    > 0
-            }
-            Item::PollVote {
-                target,
-                voter_jid,
-                options,
-                at,
-            } => {
-                let (chat_id, sender_id) = self.target_ids(tx, target).await?;
-                let voter_id = self.contact_id(tx, voter_jid).await?;
-                let options = serde_json::to_string(options).map_err(|e| StoreError::InvalidInput(e.to_string()))?;
-                sqlx::query(
-                    "INSERT INTO poll_votes (chat_id, msg_id, msg_sender_id, voter_id, options, ts)
-                     VALUES (?, ?, ?, ?, ?, ?)
-                     ON CONFLICT DO UPDATE SET options = excluded.options, ts = excluded.ts
-                     WHERE excluded.ts > poll_votes.ts
-                        OR (excluded.ts = poll_votes.ts AND excluded.options > poll_votes.options)",
-                )
-                .bind(chat_id)
-                .bind(&target.msg_id)
-                .bind(sender_id)
-                .bind(voter_id)
-                .bind(options)
-                .bind(at)
-                .execute(&mut *tx)
-                .await
-                .map_err(|e| self.err(e))?
-                .rows_affected()
-                    > 0
-            }
-            Item::Receipt { target, status } => {
-                let (chat_id, sender_id) = self.target_ids(tx, target).await?;
-                let status = *status as i64;
-                sqlx::query(
-                    "UPDATE messages SET status = ?
-                     WHERE chat_id = ? AND msg_id = ? AND sender_id = ? AND status < ?",
-                )
-                .bind(status)
-                .bind(chat_id)
-                .bind(&target.msg_id)
-                .bind(sender_id)
-                .bind(status)
-                .execute(&mut *tx)
-                .await
-                .map_err(|e| self.err(e))?
-                .rows_affected()
-                    > 0
-            }
-            Item::Message(_) | Item::Chat(_) | Item::Contact(_) | Item::Members { .. } => return Ok(()),
-        };
-        if changed {
-            self.report.changes_applied += 1;
-        } else {
-            self.report.changes_ignored += 1;
-        }
-        Ok(())
-    }
-
-    #[allow(clippy::too_many_arguments)]
-    async fn record_change(
-        &mut self,
-        tx: &mut SqliteConnection,
-        (chat_id, msg_id, sender_id): (i64, &str, i64),
-        change_id: &str,
-        kind: &str,
-        at: i64,
-        text: Option<&String>,
-        by_id: Option<i64>,
-    ) -> Result<bool> {
-        let new = sqlx::query(
-            "INSERT INTO message_changes (chat_id, msg_id, sender_id, change_id, kind, at, text, by_id)
-             VALUES (?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING",
-        )
-        .bind(chat_id)
-        .bind(msg_id)
-        .bind(sender_id)
-        .bind(change_id)
-        .bind(kind)
-        .bind(at)
-        .bind(text)
-        .bind(by_id)
-        .execute(&mut *tx)
-        .await
-        .map_err(|e| self.err(e))?
-        .rows_affected()
-            > 0;
-        if new {
-            refresh_message(tx, chat_id, msg_id, sender_id)
-                .await
-                .map_err(|e| self.err(e))?;
-        }
-        Ok(new)
     }
 
     async fn update_chat(&mut self, tx: &mut SqliteConnection, u: &ChatUpdate) -> Result<()> {
@@ -601,20 +503,25 @@ impl Batch<'_> {
         members: &[(String, crate::MemberRole)],
     ) -> Result<()> {
         let group_id = self.chat_id(tx, group_jid).await?;
+        let jids: Vec<&str> = members.iter().map(|(jid, _)| jid.as_str()).collect();
+        self.resolve(tx, Table::Contacts, &jids).await?;
         sqlx::query("DELETE FROM group_members WHERE group_id = ?")
             .bind(group_id)
             .execute(&mut *tx)
             .await
             .map_err(|e| self.err(e))?;
+        let mut rows = Vec::with_capacity(members.len());
         for (jid, role) in members {
-            let member_id = self.contact_id(tx, jid).await?;
-            sqlx::query("INSERT OR REPLACE INTO group_members (group_id, member_id, role) VALUES (?, ?, ?)")
-                .bind(group_id)
-                .bind(member_id)
-                .bind(role.as_str())
-                .execute(&mut *tx)
-                .await
-                .map_err(|e| self.err(e))?;
+            rows.push((self.contact_id(tx, jid).await?, role.as_str()));
+        }
+        for chunk in rows.chunks(CHUNK) {
+            let mut qb: QueryBuilder<Sqlite> =
+                QueryBuilder::new("INSERT INTO group_members (group_id, member_id, role) ");
+            qb.push_values(chunk, |mut b, (member_id, role)| {
+                b.push_bind(group_id).push_bind(*member_id).push_bind(*role);
+            });
+            qb.push(" ON CONFLICT DO UPDATE SET role = excluded.role");
+            qb.build().execute(&mut *tx).await.map_err(|e| self.err(e))?;
         }
         self.count_change(true);
         Ok(())
@@ -706,68 +613,5 @@ async fn insert_media(tx: &mut SqliteConnection, rows: &[Row<'_>]) -> Result<(),
     });
     qb.push(" ON CONFLICT DO NOTHING");
     qb.build().execute(&mut *tx).await?;
-    Ok(())
-}
-
-/// Bring a message's text and deletion in line with its recorded changes:
-/// the newest edit gives the text (the first text is kept as `original_text`),
-/// the first revoke gives `deleted_at`.
-async fn refresh_message(
-    tx: &mut SqliteConnection,
-    chat_id: i64,
-    msg_id: &str,
-    sender_id: i64,
-) -> Result<(), sqlx::Error> {
-    let edit: Option<(Option<String>, i64)> = sqlx::query_as(
-        "SELECT text, at FROM message_changes
-         WHERE chat_id = ? AND msg_id = ? AND sender_id = ? AND kind = 'edit'
-         ORDER BY at DESC, change_id DESC LIMIT 1",
-    )
-    .bind(chat_id)
-    .bind(msg_id)
-    .bind(sender_id)
-    .fetch_optional(&mut *tx)
-    .await?;
-    if let Some((text, at)) = edit {
-        let search_text = text.as_deref().and_then(index_text);
-        sqlx::query(
-            "UPDATE messages SET original_text = coalesce(original_text, text),
-                text = ?, search_text = ?, edited_at = ?
-             WHERE chat_id = ? AND msg_id = ? AND sender_id = ? AND edited_at IS NOT ?",
-        )
-        .bind(&text)
-        .bind(search_text)
-        .bind(at)
-        .bind(chat_id)
-        .bind(msg_id)
-        .bind(sender_id)
-        .bind(at)
-        .execute(&mut *tx)
-        .await?;
-    }
-    let revoke: Option<(i64, Option<i64>)> = sqlx::query_as(
-        "SELECT at, by_id FROM message_changes
-         WHERE chat_id = ? AND msg_id = ? AND sender_id = ? AND kind = 'revoke'
-         ORDER BY at ASC, change_id ASC LIMIT 1",
-    )
-    .bind(chat_id)
-    .bind(msg_id)
-    .bind(sender_id)
-    .fetch_optional(&mut *tx)
-    .await?;
-    if let Some((at, by_id)) = revoke {
-        sqlx::query(
-            "UPDATE messages SET deleted_at = ?, deleted_by_id = ?
-             WHERE chat_id = ? AND msg_id = ? AND sender_id = ? AND deleted_at IS NOT ?",
-        )
-        .bind(at)
-        .bind(by_id)
-        .bind(chat_id)
-        .bind(msg_id)
-        .bind(sender_id)
-        .bind(at)
-        .execute(&mut *tx)
-        .await?;
-    }
     Ok(())
 }
