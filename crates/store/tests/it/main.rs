@@ -9,6 +9,7 @@ mod migrations;
 mod props;
 mod queries;
 mod search;
+mod sqlite;
 
 use std::path::PathBuf;
 
