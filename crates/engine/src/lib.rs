@@ -1,7 +1,8 @@
 //! The WhatsApp engine of WhatsApp MCP Desktop (work in progress, issue 3).
 //!
 //! It is the only crate that touches `whatsapp-rust`. Today: the mapping of
-//! WhatsApp's messages to store items (`ingest`). Coming: the client port with
+//! WhatsApp's messages to store items (`ingest`) and the connection state
+//! machine (`state`). Coming: the client port with
 //! the real client and a simulated account behind it, the connection state
 //! machine, pairing, sync jobs, media and sending.
 //!
@@ -9,3 +10,4 @@
 //! is acknowledged to WhatsApp.
 
 pub mod ingest;
+pub mod state;
