@@ -9,5 +9,6 @@
 //! Invariant: no Tauri or MCP types here; the store is written before anything
 //! is acknowledged to WhatsApp.
 
+pub mod history;
 pub mod ingest;
 pub mod state;
