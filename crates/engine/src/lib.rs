@@ -12,3 +12,6 @@
 pub mod history;
 pub mod ingest;
 pub mod state;
+
+#[cfg(test)]
+mod test_support;

@@ -170,22 +170,11 @@ impl Batch<'_> {
 
     /// Give every JID in `jids` a row id, with two statements for all the new ones.
     async fn resolve(&mut self, tx: &mut SqliteConnection, table: Table, jids: &[&str]) -> Result<()> {
-        let missing: HashSet<&str> = {
-            let cache = self
-                .store
-                .inner
-                .ids
-                .lock()
-                .unwrap_or_else(std::sync::PoisonError::into_inner);
-            let (local, shared) = match table {
-                Table::Chats => (&self.ids.chats, &cache.chats),
-                Table::Contacts => (&self.ids.contacts, &cache.contacts),
-            };
-            jids.iter()
-                .copied()
-                .filter(|j| !local.contains_key(*j) && !shared.contains_key(*j))
-                .collect()
-        };
+        let missing: HashSet<&str> = jids
+            .iter()
+            .copied()
+            .filter(|j| self.cached(table, j).is_none())
+            .collect();
         if missing.is_empty() {
             return Ok(());
         }
@@ -217,60 +206,41 @@ impl Batch<'_> {
     }
 
     async fn chat_id(&mut self, tx: &mut SqliteConnection, jid: &str) -> Result<i64> {
-        if let Some(&id) = self.ids.chats.get(jid) {
-            return Ok(id);
-        }
-        let cached = {
-            let cache = self
-                .store
-                .inner
-                .ids
-                .lock()
-                .unwrap_or_else(std::sync::PoisonError::into_inner);
-            cache.chats.get(jid).copied()
-        };
-        if let Some(id) = cached {
-            return Ok(id);
-        }
-        if jid.is_empty() {
-            return Err(StoreError::InvalidInput("A chat JID is empty.".into()));
-        }
-        let id: i64 = sqlx::query_scalar(
-            "INSERT INTO chats (jid) VALUES (?) ON CONFLICT (jid) DO UPDATE SET jid = jid RETURNING id",
-        )
-        .bind(jid)
-        .fetch_one(&mut *tx)
-        .await
-        .map_err(|e| self.err(e))?;
-        self.ids.chats.insert(jid.to_owned(), id);
-        Ok(id)
+        self.id_of(tx, Table::Chats, jid).await
     }
 
     async fn contact_id(&mut self, tx: &mut SqliteConnection, jid: &str) -> Result<i64> {
-        if let Some(&id) = self.ids.contacts.get(jid) {
+        self.id_of(tx, Table::Contacts, jid).await
+    }
+
+    async fn id_of(&mut self, tx: &mut SqliteConnection, table: Table, jid: &str) -> Result<i64> {
+        if let Some(id) = self.cached(table, jid) {
             return Ok(id);
         }
-        let cached = {
+        self.resolve(tx, table, &[jid]).await?;
+        self.cached(table, jid).ok_or_else(|| StoreError::NotFound {
+            what: format!("The row of {jid} in {}", table.name()),
+        })
+    }
+
+    /// The row id of a JID this batch or an earlier committed one resolved.
+    fn cached(&self, table: Table, jid: &str) -> Option<i64> {
+        let local = match table {
+            Table::Chats => &self.ids.chats,
+            Table::Contacts => &self.ids.contacts,
+        };
+        local.get(jid).copied().or_else(|| {
             let cache = self
                 .store
                 .inner
                 .ids
                 .lock()
                 .unwrap_or_else(std::sync::PoisonError::into_inner);
-            cache.contacts.get(jid).copied()
-        };
-        if let Some(id) = cached {
-            return Ok(id);
-        }
-        let id: i64 = sqlx::query_scalar(
-            "INSERT INTO contacts (jid) VALUES (?) ON CONFLICT (jid) DO UPDATE SET jid = jid RETURNING id",
-        )
-        .bind(jid)
-        .fetch_one(&mut *tx)
-        .await
-        .map_err(|e| self.err(e))?;
-        self.ids.contacts.insert(jid.to_owned(), id);
-        Ok(id)
+            match table {
+                Table::Chats => cache.chats.get(jid).copied(),
+                Table::Contacts => cache.contacts.get(jid).copied(),
+            }
+        })
     }
 
     async fn insert_messages(

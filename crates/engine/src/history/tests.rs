@@ -7,18 +7,7 @@ use whatsapp_rust::waproto::whatsapp as wa;
 use super::{items_from_conversation, items_from_push_names};
 use wa_store::{ChatKind, Item, MessageFilter, MessageKey, MessageKind, MessageStatus, SortOrder};
 
-const ME: &str = "447700900000@s.whatsapp.net";
-const ANA: &str = "34600111222@s.whatsapp.net";
-const GROUP: &str = "120363000000000001@g.us";
-
-fn key(id: &str, from_me: bool, participant: Option<&str>) -> MessageField<wa::MessageKey> {
-    MessageField::some(wa::MessageKey {
-        remote_jid: Some(GROUP.into()),
-        from_me: Some(from_me),
-        id: Some(id.into()),
-        participant: participant.map(Into::into),
-    })
-}
+use crate::test_support::{ANA, GROUP, ME, key};
 
 fn entry(info: wa::WebMessageInfo) -> wa::HistorySyncMsg {
     wa::HistorySyncMsg {

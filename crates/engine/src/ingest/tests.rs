@@ -7,9 +7,7 @@ use whatsapp_rust::waproto::whatsapp as wa;
 use super::{Envelope, items_from_message};
 use wa_store::{Item, MessageKey, MessageKind};
 
-const ME: &str = "447700900000@s.whatsapp.net";
-const ANA: &str = "34600111222@s.whatsapp.net";
-const GROUP: &str = "120363000000000001@g.us";
+use crate::test_support::{ANA, GROUP, ME, key};
 
 fn env(id: &'static str) -> Envelope<'static> {
     Envelope {
@@ -28,15 +26,6 @@ fn one_message(message: &wa::Message) -> wa_store::NewMessage {
         [Item::Message(m)] => m.clone(),
         other => panic!("expected one message, got {other:?}"),
     }
-}
-
-fn key(id: &str, from_me: bool, participant: Option<&str>) -> MessageField<wa::MessageKey> {
-    MessageField::some(wa::MessageKey {
-        remote_jid: Some(GROUP.into()),
-        from_me: Some(from_me),
-        id: Some(id.into()),
-        participant: participant.map(Into::into),
-    })
 }
 
 fn wrap(inner: wa::Message) -> MessageField<m::FutureProofMessage> {
