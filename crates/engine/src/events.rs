@@ -9,7 +9,7 @@
 
 use wa_store::{ChatUpdate, ContactUpdate, Item, MessageKey, MessageStatus};
 use whatsapp_rust::Jid;
-use whatsapp_rust::wacore::types::events::{Event, LazyHistorySync};
+use whatsapp_rust::wacore::types::events::{Event, InboundMessage, LazyHistorySync};
 use whatsapp_rust::wacore::types::presence::ReceiptType;
 
 use crate::history::{items_from_conversation, items_from_push_names};
@@ -23,29 +23,7 @@ fn user(jid: &Jid) -> String {
 /// Items for every event but history syncs (see [`items_from_history`]).
 pub fn items_from_event(event: &Event, own_jid: &str) -> Vec<Item> {
     match event {
-        Event::Messages(batch) => batch
-            .messages
-            .iter()
-            .flat_map(|inbound| {
-                let info = &inbound.info;
-                let chat_jid = user(&info.source.chat);
-                let sender_jid = if info.source.is_from_me {
-                    own_jid.to_owned()
-                } else {
-                    user(&info.source.sender)
-                };
-                let env = Envelope {
-                    chat_jid: &chat_jid,
-                    msg_id: &info.id,
-                    sender_jid: &sender_jid,
-                    from_me: info.source.is_from_me,
-                    ts: info.timestamp.timestamp_millis(),
-                    push_name: Some(info.push_name.as_str()).filter(|n| !n.is_empty()),
-                    own_jid,
-                };
-                items_from_message(&env, &inbound.message)
-            })
-            .collect(),
+        Event::Messages(batch) => items_from_inbound(&batch.messages, own_jid),
         Event::Receipt(receipt) => {
             // Receipts others send about our messages; "self" receipts (we read
             // or played on another device) are not about delivery.
@@ -102,6 +80,32 @@ pub fn items_from_event(event: &Event, own_jid: &str) -> Vec<Item> {
         }),
         _ => Vec::new(),
     }
+}
+
+/// Decrypted inbound messages (a live batch, or the offline queue's) as items.
+pub fn items_from_inbound(messages: &[InboundMessage], own_jid: &str) -> Vec<Item> {
+    messages
+        .iter()
+        .flat_map(|inbound| {
+            let info = &inbound.info;
+            let chat_jid = user(&info.source.chat);
+            let sender_jid = if info.source.is_from_me {
+                own_jid.to_owned()
+            } else {
+                user(&info.source.sender)
+            };
+            let env = Envelope {
+                chat_jid: &chat_jid,
+                msg_id: &info.id,
+                sender_jid: &sender_jid,
+                from_me: info.source.is_from_me,
+                ts: info.timestamp.timestamp_millis(),
+                push_name: Some(info.push_name.as_str()).filter(|n| !n.is_empty()),
+                own_jid,
+            };
+            items_from_message(&env, &inbound.message)
+        })
+        .collect()
 }
 
 fn chat(jid: &Jid, at: i64, set: impl FnOnce(&mut ChatUpdate)) -> Vec<Item> {

@@ -9,6 +9,7 @@
 //! Invariant: no Tauri or MCP types here; the store is written before anything
 //! is acknowledged to WhatsApp.
 
+pub mod durability;
 pub mod events;
 pub mod history;
 pub mod ingest;
