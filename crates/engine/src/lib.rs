@@ -14,6 +14,7 @@ pub mod events;
 pub mod history;
 pub mod ingest;
 pub mod state;
+pub mod sync;
 
 #[cfg(test)]
 mod test_support;
