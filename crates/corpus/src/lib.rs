@@ -265,7 +265,7 @@ impl Corpus {
         let plan = &self.chats[chat];
         let mut rng = fastrand::Rng::with_seed(plan.seed);
         let span = (self.config.end_ms - self.config.start_ms).max(DAY);
-        let first = self.config.start_ms + rng.i64(0..span / 10);
+        let first = (self.config.start_ms + rng.i64(0..span / 10)) / 1000 * 1000;
         let mean_gap = ((self.config.end_ms - first) / plan.messages.max(1) as i64).max(1000);
         ChatStream {
             corpus: self,
@@ -416,7 +416,9 @@ impl ChatStream<'_> {
             _ => 12.0,
         };
         let exp = -(1.0 - self.rng.f64()).ln();
-        ((self.mean_gap as f64 * scale * exp) as i64).max(1000 + self.rng.i64(0..4000))
+        // WhatsApp stamps messages in whole seconds.
+        let gap = ((self.mean_gap as f64 * scale * exp) as i64).max(1000 + self.rng.i64(0..4000));
+        gap / 1000 * 1000
     }
 
     fn sender(&mut self) -> (String, bool, Option<String>) {
@@ -478,7 +480,7 @@ impl ChatStream<'_> {
                 let extra = serde_json::json!({
                     "latitude": 40.0 + self.rng.f64(), "longitude": -3.0 - self.rng.f64(), "name": "Café"
                 });
-                (MessageKind::Location, None, None, Some(extra))
+                (MessageKind::Location, Some("Café".to_owned()), None, Some(extra))
             }
             153..=154 => {
                 let contact = &self.corpus.contacts[self.rng.usize(0..self.corpus.contacts.len())];

@@ -13,6 +13,7 @@ pub mod durability;
 pub mod events;
 pub mod history;
 pub mod ingest;
+pub mod sim;
 pub mod state;
 pub mod sync;
 
