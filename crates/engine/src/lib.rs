@@ -9,10 +9,12 @@
 //! Invariant: no Tauri or MCP types here; the store is written before anything
 //! is acknowledged to WhatsApp.
 
+pub mod driver;
 pub mod durability;
 pub mod events;
 pub mod history;
 pub mod ingest;
+pub mod port;
 pub mod sim;
 pub mod state;
 pub mod sync;

@@ -2,4 +2,5 @@
 //! phone and server that speak the client crate's own types, for tests and the
 //! no-account demo. Today: `wire`, what the phone sends, from store items.
 
+pub mod account;
 pub mod wire;
