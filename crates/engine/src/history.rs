@@ -42,17 +42,10 @@ pub fn items_from_push_names(names: &[wa::Pushname], at: i64) -> Vec<Item> {
 }
 
 fn chat_kind(conversation: &wa::Conversation) -> ChatKind {
-    let jid = conversation.id.as_str();
     if conversation.is_parent_group.unwrap_or(false) {
         ChatKind::Community
-    } else if jid.ends_with("@g.us") {
-        ChatKind::Group
-    } else if jid.ends_with("@newsletter") {
-        ChatKind::Newsletter
-    } else if jid.ends_with("@broadcast") {
-        ChatKind::Broadcast
     } else {
-        ChatKind::Direct
+        ChatKind::from_jid(&conversation.id)
     }
 }
 

@@ -66,7 +66,7 @@ impl Store {
         tx.commit().await.map_err(|e| self.err(e))?;
         // Only committed ids may enter the shared cache.
         if !ids.is_empty() {
-            let mut cache = self.inner.ids.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+            let mut cache = self.id_cache();
             cache.chats.extend(ids.chats);
             cache.contacts.extend(ids.contacts);
             cache.push_names.extend(ids.push_names);
@@ -230,12 +230,7 @@ impl Batch<'_> {
             Table::Contacts => &self.ids.contacts,
         };
         local.get(jid).copied().or_else(|| {
-            let cache = self
-                .store
-                .inner
-                .ids
-                .lock()
-                .unwrap_or_else(std::sync::PoisonError::into_inner);
+            let cache = self.store.id_cache();
             match table {
                 Table::Chats => cache.chats.get(jid).copied(),
                 Table::Contacts => cache.contacts.get(jid).copied(),
@@ -364,12 +359,7 @@ impl Batch<'_> {
                 continue;
             }
             let known = {
-                let cache = self
-                    .store
-                    .inner
-                    .ids
-                    .lock()
-                    .unwrap_or_else(std::sync::PoisonError::into_inner);
+                let cache = self.store.id_cache();
                 cache.push_names.get(&sender_id).is_some_and(|n| n == name)
             };
             if known {
@@ -435,13 +425,7 @@ impl Batch<'_> {
         if u.push_name.is_some() {
             // The stored push name may change: forget what the cache believes.
             self.ids.push_names.remove(&id);
-            self.store
-                .inner
-                .ids
-                .lock()
-                .unwrap_or_else(std::sync::PoisonError::into_inner)
-                .push_names
-                .remove(&id);
+            self.store.id_cache().push_names.remove(&id);
         }
         let applied = sqlx::query(
             "UPDATE contacts SET

@@ -115,7 +115,7 @@ impl Store {
             .filter_map(|(jid, name)| jid.filter(|j| !j.is_empty()).map(|j| (j, name)))
             .map(|(jid, name)| {
                 Item::Chat(ChatUpdate {
-                    kind: Some(chat_kind(&jid)),
+                    kind: Some(ChatKind::from_jid(&jid)),
                     jid,
                     name: name.filter(|n| !n.is_empty()),
                     ..ChatUpdate::default()
@@ -152,18 +152,6 @@ impl Store {
         }
         conn.close().await.ok();
         Ok(report)
-    }
-}
-
-fn chat_kind(jid: &str) -> ChatKind {
-    if jid.ends_with("@g.us") {
-        ChatKind::Group
-    } else if jid.ends_with("@broadcast") {
-        ChatKind::Broadcast
-    } else if jid.ends_with("@newsletter") {
-        ChatKind::Newsletter
-    } else {
-        ChatKind::Direct
     }
 }
 

@@ -108,6 +108,12 @@ impl Store {
         &self.inner.reader
     }
 
+    /// The committed id cache. A panic elsewhere cannot make it wrong (it only
+    /// ever holds committed ids), so a poisoned lock is used as it is.
+    pub(crate) fn id_cache(&self) -> std::sync::MutexGuard<'_, IdCache> {
+        self.inner.ids.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
     /// Turn an sqlx error into a [`StoreError`] about this database.
     pub(crate) fn err(&self, err: sqlx::Error) -> StoreError {
         StoreError::from_sqlx(err, &self.inner.path)

@@ -178,7 +178,7 @@ impl Store {
             .await
             .map_err(|e| self.err(e))?;
         conn.ping().await.map_err(|e| self.err(e))?;
-        *self.inner.ids.lock().unwrap_or_else(std::sync::PoisonError::into_inner) = crate::IdCache::default();
+        *self.id_cache() = crate::IdCache::default();
         Ok(report)
     }
 }

@@ -56,6 +56,24 @@ string_enum!(
     }
 );
 
+impl ChatKind {
+    /// The kind WhatsApp's JID convention implies: `@g.us` groups, `@newsletter`
+    /// channels, `@broadcast` lists, anything else a direct chat. (A community's
+    /// parent group is also `@g.us`: only metadata can tell it.) This is the one
+    /// place the store reads a JID; importers and the engine share it.
+    pub fn from_jid(jid: &str) -> Self {
+        if jid.ends_with("@g.us") {
+            Self::Group
+        } else if jid.ends_with("@newsletter") {
+            Self::Newsletter
+        } else if jid.ends_with("@broadcast") {
+            Self::Broadcast
+        } else {
+            Self::Direct
+        }
+    }
+}
+
 string_enum!(
     /// What a stored message is. Reactions, edits and revokes are not messages
     /// of their own: they change the message they point at.
