@@ -55,4 +55,29 @@ async fn link_by_qr_then_the_history_lands_exactly() {
     let named = store.search_contacts("", 500).await.expect("contacts");
     assert!(named.iter().filter(|c| c.saved_name.is_some()).count() > 10);
     assert!(store.integrity_check().await.expect("check").is_empty());
+
+    // The network drops: the engine says so, waits its backoff, and reconnects.
+    account.drop_connection();
+    let down = wait_for(&mut watches.state, "reconnecting", |s| {
+        matches!(s, EngineState::Reconnecting { .. })
+    })
+    .await;
+    assert!(down.describe(0).contains("internet connection"), "{}", down.describe(0));
+    wait_for(&mut watches.state, "connected again", |s| {
+        matches!(s, EngineState::Connected { .. })
+    })
+    .await;
+
+    // Removed from the phone: the person is told, and every message is kept.
+    account.log_out_from_phone();
+    let out = wait_for(&mut watches.state, "logged out", |s| {
+        matches!(s, EngineState::LoggedOut { .. })
+    })
+    .await;
+    assert!(out.needs_attention());
+    assert!(out.describe(0).contains("messages are kept"));
+    assert_eq!(
+        store.statistics().await.expect("stats").messages as u64,
+        expected_messages
+    );
 }

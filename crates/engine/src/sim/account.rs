@@ -18,8 +18,10 @@ use whatsapp_rust::async_channel::{Receiver, Sender, unbounded};
 use whatsapp_rust::buffa::{Message as _, MessageField};
 use whatsapp_rust::bytes::Bytes;
 use whatsapp_rust::chrono::Utc;
+use whatsapp_rust::wacore::net::DisconnectReason;
 use whatsapp_rust::wacore::types::events::{
-    Connected, ContactUpdate, Event, LazyHistorySync, PairSuccess, PairingQrCode,
+    ConnectFailureReason, Connected, ContactUpdate, Disconnected, Event, LazyHistorySync, LoggedOut, PairSuccess,
+    PairingQrCode,
 };
 use whatsapp_rust::waproto::whatsapp as wa;
 
@@ -98,6 +100,33 @@ impl SimulatedAccount {
         let account = Arc::clone(self);
         std::thread::spawn(move || account.send_history());
         true
+    }
+
+    /// Fault: the network drops the connection.
+    pub fn drop_connection(&self) {
+        let was_connected = std::mem::replace(&mut self.phone().connected, false);
+        if was_connected {
+            self.emit(Event::Disconnected(
+                Disconnected::builder()
+                    .reason(DisconnectReason::ReadError("connection reset by peer".into()))
+                    .build(),
+            ));
+        }
+    }
+
+    /// Fault: the person removes this computer under Linked devices on the phone.
+    pub fn log_out_from_phone(&self) {
+        {
+            let mut phone = self.phone();
+            phone.linked = false;
+            phone.connected = false;
+        }
+        self.emit(Event::LoggedOut(
+            LoggedOut::builder()
+                .on_connect(false)
+                .reason(ConnectFailureReason::LoggedOut)
+                .build(),
+        ));
     }
 
     /// What the phone sends after linking: contact names, then history chunks.
