@@ -13,7 +13,7 @@ use whatsapp_rust::wacore::types::events::{Event, InboundMessage, LazyHistorySyn
 use whatsapp_rust::wacore::types::presence::ReceiptType;
 
 use crate::history::{items_from_conversation, items_from_push_names};
-use crate::ingest::{Envelope, items_from_message};
+use crate::ingest::{Envelope, items_from_message, present};
 
 /// A JID without its device part: the person or chat, not one of their phones.
 fn user(jid: &Jid) -> String {
@@ -53,7 +53,7 @@ pub fn items_from_event(event: &Event, own_jid: &str) -> Vec<Item> {
                 jid: user(&update.jid),
                 at: update.timestamp.timestamp_millis(),
                 saved_name: name.filter(|n| !n.is_empty()),
-                lid: update.action.lid_jid.clone().filter(|l| !l.is_empty()),
+                lid: present(&update.action.lid_jid),
                 ..ContactUpdate::default()
             })]
         }

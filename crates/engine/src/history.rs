@@ -10,7 +10,7 @@ use wa::web_message_info::Status;
 use wa_store::{ChatKind, ChatUpdate, ContactUpdate, Item, MessageKey, MessageKind, MessageStatus, NewMessage};
 use whatsapp_rust::waproto::whatsapp as wa;
 
-use crate::ingest::{Envelope, items_from_message};
+use crate::ingest::{Envelope, items_from_message, present, present_str};
 
 /// Chat metadata first, then every message with its reactions and status.
 pub fn items_from_conversation(conversation: &wa::Conversation, own_jid: &str) -> Vec<Item> {
@@ -29,8 +29,8 @@ pub fn items_from_push_names(names: &[wa::Pushname], at: i64) -> Vec<Item> {
     names
         .iter()
         .filter_map(|p| {
-            let jid = p.id.clone().filter(|j| !j.is_empty())?;
-            let name = p.pushname.clone().filter(|n| !n.is_empty())?;
+            let jid = present(&p.id)?;
+            let name = present(&p.pushname)?;
             Some(Item::Contact(ContactUpdate {
                 jid,
                 at,
@@ -65,8 +65,8 @@ fn chat_update(c: &wa::Conversation) -> ChatUpdate {
         at: c.conversation_timestamp.or(c.last_msg_timestamp).map_or(0, to_ms),
         kind: Some(chat_kind(c)),
         name: c.name.clone().or(c.display_name.clone()).filter(|n| !n.is_empty()),
-        description: c.description.clone().filter(|d| !d.is_empty()),
-        parent_jid: c.parent_group_id.clone().filter(|p| !p.is_empty()),
+        description: present(&c.description),
+        parent_jid: present(&c.parent_group_id),
         archived: c.archived,
         pinned: c.pinned.map(|p| p > 0),
         muted_until: c.mute_end_time.map(|t| (t > 0).then(|| to_ms(t))),
@@ -79,10 +79,10 @@ pub fn items_from_web_message(info: &wa::WebMessageInfo, chat_jid: &str, own_jid
     let Some(key) = info.key.as_option() else {
         return Vec::new();
     };
-    let Some(msg_id) = key.id.as_deref().filter(|id| !id.is_empty()) else {
+    let Some(msg_id) = present_str(&key.id) else {
         return Vec::new();
     };
-    let chat_jid = key.remote_jid.as_deref().filter(|j| !j.is_empty()).unwrap_or(chat_jid);
+    let chat_jid = present_str(&key.remote_jid).unwrap_or(chat_jid);
     let from_me = key.from_me.unwrap_or(false);
     let sender_jid = if from_me {
         own_jid
@@ -116,7 +116,7 @@ pub fn items_from_web_message(info: &wa::WebMessageInfo, chat_jid: &str, own_jid
             if k.from_me.unwrap_or(false) {
                 own_jid
             } else {
-                k.participant.as_deref().filter(|p| !p.is_empty()).unwrap_or(chat_jid)
+                present_str(&k.participant).unwrap_or(chat_jid)
             }
         });
         items.push(Item::Reaction {

@@ -25,6 +25,19 @@ pub struct Envelope<'a> {
     pub own_jid: &'a str,
 }
 
+/// WhatsApp leaves optional texts empty rather than absent: both mean "none".
+/// Takes `&Option<String>` because every caller holds a protobuf field of that type.
+#[allow(clippy::ref_option)]
+pub(crate) fn present(value: &Option<String>) -> Option<String> {
+    value.clone().filter(|v| !v.is_empty())
+}
+
+/// [`present`], borrowed.
+#[allow(clippy::ref_option)]
+pub(crate) fn present_str(value: &Option<String>) -> Option<&str> {
+    value.as_deref().filter(|v| !v.is_empty())
+}
+
 /// Envelopes deeper than this are not unwrapped (a malformed message cannot loop us).
 const MAX_DEPTH: usize = 8;
 
@@ -120,19 +133,12 @@ fn protocol_items(env: &Envelope<'_>, protocol: &wa::message::ProtocolMessage) -
 /// The message a key points at. In a group the sender is the key's participant;
 /// in a direct chat it is the chat itself, or us when the key says `from_me`.
 fn target_key(env: &Envelope<'_>, key: &wa::MessageKey) -> Option<MessageKey> {
-    let msg_id = key.id.clone().filter(|id| !id.is_empty())?;
-    let chat_jid = key
-        .remote_jid
-        .clone()
-        .filter(|j| !j.is_empty())
-        .unwrap_or_else(|| env.chat_jid.to_owned());
+    let msg_id = present(&key.id)?;
+    let chat_jid = present(&key.remote_jid).unwrap_or_else(|| env.chat_jid.to_owned());
     let sender_jid = if key.from_me.unwrap_or(false) {
         env.own_jid.to_owned()
     } else {
-        key.participant
-            .clone()
-            .filter(|p| !p.is_empty())
-            .unwrap_or_else(|| chat_jid.clone())
+        present(&key.participant).unwrap_or_else(|| chat_jid.clone())
     };
     Some(MessageKey {
         chat_jid,
@@ -232,18 +238,10 @@ fn context_info(m: &wa::Message) -> Option<&wa::ContextInfo> {
 /// The message this one quotes: its id is the context's stanza id, its sender
 /// the context's participant.
 fn quoted_key(env: &Envelope<'_>, context: &wa::ContextInfo) -> Option<MessageKey> {
-    let msg_id = context.stanza_id.clone().filter(|id| !id.is_empty())?;
-    let sender_jid = context
-        .participant
-        .clone()
-        .filter(|p| !p.is_empty())
-        .unwrap_or_else(|| env.chat_jid.to_owned());
+    let msg_id = present(&context.stanza_id)?;
+    let sender_jid = present(&context.participant).unwrap_or_else(|| env.chat_jid.to_owned());
     Some(MessageKey {
-        chat_jid: context
-            .remote_jid
-            .clone()
-            .filter(|j| !j.is_empty())
-            .unwrap_or_else(|| env.chat_jid.to_owned()),
+        chat_jid: present(&context.remote_jid).unwrap_or_else(|| env.chat_jid.to_owned()),
         msg_id,
         sender_jid,
     })
