@@ -1,23 +1,37 @@
-//! The WhatsApp engine of WhatsApp MCP Desktop (work in progress, issue 3).
+//! The WhatsApp engine of WhatsApp MCP Desktop.
 //!
-//! It is the only crate that touches `whatsapp-rust`. Today: the mapping of
-//! WhatsApp's messages to store items (`ingest`) and the connection state
-//! machine (`state`). Coming: the client port with
-//! the real client and a simulated account behind it, the connection state
-//! machine, pairing, sync jobs, media and sending.
+//! It is the only crate that touches `whatsapp-rust`. [`Engine`] owns one
+//! account behind the narrow [`port::WhatsAppPort`] (the real client in `real`,
+//! or the simulated account in `sim` for tests and demo mode) and the store:
+//! linking by QR or phone code, the connection state machine (`state`), history
+//! and live messages mapped to store items (`ingest`, `history`, `events`),
+//! sync jobs with checkpoints (`jobs`), media downloads (`download`), sending
+//! and read receipts (`act`).
 //!
-//! Invariant: no Tauri or MCP types here; the store is written before anything
-//! is acknowledged to WhatsApp.
+//! Invariants: no Tauri or MCP types here; the store is written before anything
+//! is acknowledged to WhatsApp (`durability`).
 
-pub mod driver;
+pub mod act;
+pub mod download;
 pub mod durability;
 pub mod events;
+pub mod handle;
 pub mod history;
 pub mod ingest;
+pub mod jobs;
 pub mod port;
+pub mod real;
 pub mod sim;
 pub mod state;
 pub mod sync;
+pub mod wire;
+
+pub use act::{Outgoing, Sent};
+pub use download::SavedMedia;
+pub use handle::{Engine, EngineError, EngineEvent, EngineOptions};
+pub use jobs::SyncRequest;
+pub use state::EngineState;
+pub use sync::{JobCommand, SyncProgress};
 
 #[cfg(test)]
 mod test_support;

@@ -154,6 +154,13 @@ impl Connection {
         }
     }
 
+    /// Retry delays start at `base` instead of a second (tests use milliseconds).
+    #[must_use]
+    pub fn with_backoff_base(mut self, base: Duration) -> Self {
+        self.backoff.base = base;
+        self
+    }
+
     pub fn state(&self) -> &EngineState {
         &self.state
     }

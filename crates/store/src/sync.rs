@@ -23,6 +23,7 @@ string_enum!(
         Full => "full",
         Chat => "chat",
         Community => "community",
+        MarkRead => "mark_read",
     }
 );
 
@@ -37,6 +38,13 @@ string_enum!(
         Cancelled => "cancelled",
     }
 );
+
+impl JobState {
+    /// Done, failed or cancelled: nothing more will happen to the job.
+    pub fn is_finished(self) -> bool {
+        matches!(self, Self::Done | Self::Failed | Self::Cancelled)
+    }
+}
 
 string_enum!(
     /// What happened to an assistant's request.

@@ -1,4 +1,4 @@
-//! Store items as WhatsApp's phone sends them: `WebMessageInfo`s with their
+//! Store items as WhatsApp carries them: `WebMessageInfo`s with their
 //! content, and edits, revokes and reactions as protocol and reaction messages.
 //!
 //! The inverse of [`crate::ingest`] and [`crate::history`]: a corpus encoded here

@@ -1,0 +1,257 @@
+//! Acting on WhatsApp: text, replies, reactions, files and voice notes.
+//!
+//! Each send is built as a store message first (kind, text, quote, media
+//! fields), turned into WhatsApp's message by the same `wire` code the tests
+//! round-trip, sent through the port, then stored under the id WhatsApp gave
+//! it, so the archive shows it at once. Who may send what (approval, allowlist,
+//! read-only mode) and the audit log are the MCP layer's policy, above this.
+
+use std::path::PathBuf;
+
+use serde::Serialize;
+use wa_store::{Item, MediaInfo, MessageKey, MessageKind, NewMessage};
+
+use crate::download::media_type;
+use crate::handle::{Engine, EngineError, Result, now_ms};
+use crate::ingest::{Envelope, items_from_message};
+use crate::wire::{change_message, content};
+
+/// Something to send.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Outgoing {
+    Text {
+        chat_jid: String,
+        text: String,
+        reply_to: Option<MessageKey>,
+    },
+    /// An empty emoji removes our reaction.
+    Reaction { target: MessageKey, emoji: String },
+    /// A photo, video or audio file is sent as such, anything else as a document.
+    File {
+        chat_jid: String,
+        path: PathBuf,
+        caption: Option<String>,
+        reply_to: Option<MessageKey>,
+    },
+    /// An Ogg/Opus recording, shown as a voice note.
+    VoiceNote {
+        chat_jid: String,
+        path: PathBuf,
+        reply_to: Option<MessageKey>,
+    },
+}
+
+impl Outgoing {
+    pub fn chat_jid(&self) -> &str {
+        match self {
+            Self::Text { chat_jid, .. } | Self::File { chat_jid, .. } | Self::VoiceNote { chat_jid, .. } => chat_jid,
+            Self::Reaction { target, .. } => &target.chat_jid,
+        }
+    }
+}
+
+/// What was sent.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Sent {
+    pub key: MessageKey,
+    pub ts: i64,
+}
+
+/// Longest text WhatsApp accepts in one message.
+const MAX_TEXT: usize = 65_536;
+
+/// Whether `data` is an Ogg stream carrying Opus audio (what WhatsApp plays as a voice note).
+pub fn is_ogg_opus(data: &[u8]) -> bool {
+    data.starts_with(b"OggS") && data.windows(8).take(128).any(|w| w == b"OpusHead")
+}
+
+fn valid_jid(jid: &str) -> Result<()> {
+    let ok = jid
+        .split_once('@')
+        .is_some_and(|(user, server)| !user.is_empty() && matches!(server, "s.whatsapp.net" | "g.us" | "lid"));
+    if ok {
+        Ok(())
+    } else {
+        Err(EngineError::InvalidInput(format!(
+            "\"{jid}\" is not a chat address. Use a chat's JID as list_chats shows it, such as \
+             447700900123@s.whatsapp.net or 120363...@g.us."
+        )))
+    }
+}
+
+impl Engine {
+    /// Send a message; it is stored as sent once WhatsApp took it.
+    pub async fn send(&self, outgoing: Outgoing) -> Result<Sent> {
+        let own = self.own_jid().ok_or(EngineError::NotLinked)?;
+        valid_jid(outgoing.chat_jid())?;
+        let ts = now_ms();
+        let (chat_jid, message) = match outgoing {
+            Outgoing::Reaction { target, emoji } => {
+                if self.inner.store.get_message(&target).await?.is_none() {
+                    return Err(EngineError::NotFound {
+                        what: format!("The message {}", target.msg_id),
+                    });
+                }
+                let item = Item::Reaction {
+                    target: target.clone(),
+                    reactor_jid: own.clone(),
+                    emoji,
+                    at: ts,
+                };
+                let message = change_message(&item, &own)
+                    .and_then(|info| info.message.into_option())
+                    .unwrap_or_default();
+                (target.chat_jid, message)
+            }
+            Outgoing::Text {
+                chat_jid,
+                text,
+                reply_to,
+            } => {
+                if text.trim().is_empty() {
+                    return Err(EngineError::InvalidInput("The message is empty.".into()));
+                }
+                if text.len() > MAX_TEXT {
+                    return Err(EngineError::InvalidInput(format!(
+                        "The message is {} characters long; WhatsApp accepts at most {MAX_TEXT}.",
+                        text.chars().count()
+                    )));
+                }
+                let draft = Self::draft(&chat_jid, &own, ts, MessageKind::Text, Some(text), reply_to, None);
+                (chat_jid, content(&draft, &own))
+            }
+            Outgoing::File {
+                chat_jid,
+                path,
+                caption,
+                reply_to,
+            } => {
+                let data = self.read_file(&path).await?;
+                let mime = mime_guess::from_path(&path)
+                    .first_or_octet_stream()
+                    .essence_str()
+                    .to_owned();
+                let kind = match mime.split('/').next() {
+                    Some("image") if mime != "image/svg+xml" => MessageKind::Image,
+                    Some("video") => MessageKind::Video,
+                    Some("audio") => MessageKind::Audio,
+                    _ => MessageKind::Document,
+                };
+                let file_name = path.file_name().and_then(|n| n.to_str()).map(str::to_owned);
+                let media = self.upload(data, kind, mime, file_name).await?;
+                let draft = Self::draft(&chat_jid, &own, ts, kind, caption, reply_to, Some(media));
+                (chat_jid, content(&draft, &own))
+            }
+            Outgoing::VoiceNote {
+                chat_jid,
+                path,
+                reply_to,
+            } => {
+                let data = self.read_file(&path).await?;
+                if !is_ogg_opus(&data) {
+                    return Err(EngineError::InvalidInput(format!(
+                        "{} is not an Ogg/Opus recording, which WhatsApp needs for voice notes. Convert it \
+                         (for example: ffmpeg -i input -c:a libopus output.ogg) or send it as a file.",
+                        path.display()
+                    )));
+                }
+                let media = self
+                    .upload(data, MessageKind::Voice, "audio/ogg; codecs=opus".into(), None)
+                    .await?;
+                let draft = Self::draft(&chat_jid, &own, ts, MessageKind::Voice, None, reply_to, Some(media));
+                (chat_jid, content(&draft, &own))
+            }
+        };
+        let msg_id = self.inner.port.send(&chat_jid, message.clone()).await?;
+        let env = Envelope {
+            chat_jid: &chat_jid,
+            msg_id: &msg_id,
+            sender_jid: &own,
+            from_me: true,
+            ts,
+            push_name: None,
+            own_jid: &own,
+        };
+        let items = items_from_message(&env, &message);
+        if let Err(e) = self.inner.store.apply(&items).await {
+            // Sent, but not archived here: say so in the log; the phone's history has it.
+            tracing::warn!(error = %e, "a sent message could not be stored");
+        }
+        Ok(Sent {
+            key: MessageKey {
+                chat_jid,
+                msg_id,
+                sender_jid: own,
+            },
+            ts,
+        })
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    fn draft(
+        chat_jid: &str,
+        own: &str,
+        ts: i64,
+        kind: MessageKind,
+        text: Option<String>,
+        quoted: Option<MessageKey>,
+        media: Option<MediaInfo>,
+    ) -> NewMessage {
+        NewMessage {
+            chat_jid: chat_jid.to_owned(),
+            msg_id: String::new(),
+            sender_jid: own.to_owned(),
+            from_me: true,
+            ts,
+            kind,
+            text,
+            quoted,
+            extra: None,
+            media,
+            push_name: None,
+        }
+    }
+
+    async fn read_file(&self, path: &std::path::Path) -> Result<Vec<u8>> {
+        let meta = tokio::fs::metadata(path).await.map_err(|e| EngineError::File {
+            path: path.to_owned(),
+            detail: e.to_string(),
+        })?;
+        if !meta.is_file() {
+            return Err(EngineError::InvalidInput(format!("{} is not a file.", path.display())));
+        }
+        let limit = self.inner.options.max_media_bytes;
+        if meta.len() > limit {
+            return Err(EngineError::TooLarge {
+                size_mb: meta.len().div_ceil(1024 * 1024),
+                limit_mb: limit / (1024 * 1024),
+            });
+        }
+        tokio::fs::read(path).await.map_err(|e| EngineError::File {
+            path: path.to_owned(),
+            detail: e.to_string(),
+        })
+    }
+
+    async fn upload(
+        &self,
+        data: Vec<u8>,
+        kind: MessageKind,
+        mime: String,
+        file_name: Option<String>,
+    ) -> Result<MediaInfo> {
+        let up = self.inner.port.upload(data, media_type(kind)).await?;
+        Ok(MediaInfo {
+            mime: Some(mime),
+            file_name,
+            direct_path: Some(up.direct_path),
+            url: Some(up.url),
+            media_key: Some(up.media_key),
+            media_key_ts: Some(now_ms() / 1000),
+            file_sha256: Some(up.file_sha256),
+            file_enc_sha256: Some(up.file_enc_sha256),
+            file_length: i64::try_from(up.file_length).ok(),
+            ..MediaInfo::default()
+        })
+    }
+}

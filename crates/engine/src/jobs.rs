@@ -1,0 +1,542 @@
+//! Sync jobs: "everything the phone will give", "older messages of this chat",
+//! "all chats of a community", and "mark a community read".
+//!
+//! A job walks its chats one at a time. For each, it asks the phone for the
+//! messages older than the oldest one stored (the chat's checkpoint), stores the
+//! answer, and repeats until the phone has nothing older or the job's limit is
+//! reached; then the chat's checkpoint is marked complete. Progress is written
+//! to the job row after every answer, so a crash or a restart resumes from the
+//! checkpoints without asking for anything twice (and the store is idempotent,
+//! so asking twice would not duplicate anything either).
+//!
+//! Pause, resume and cancel follow [`crate::sync::next_state`]. Rate limits and
+//! server errors are answered with the exponential backoff; a phone that does
+//! not answer pauses the job with a sentence saying so.
+
+use std::time::Duration;
+
+use tokio::sync::watch;
+use wa_store::{ChatFilter, CheckpointState, Item, JobKind, JobState, SyncJob};
+
+use crate::handle::{Engine, EngineError, Result, lock, now_ms};
+use crate::port::{HistoryAnchor, PortError};
+use crate::sync::{JobCommand, next_state};
+
+/// What a person or an assistant asks to sync.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum SyncRequest {
+    /// Everything the phone will give, for every chat.
+    Everything,
+    /// Up to `count` older messages of one chat.
+    Chat { jid: String, count: u32 },
+    /// Every chat of a community, up to `per_chat` older messages each (`None`: all).
+    Community { jid: String, per_chat: Option<u32> },
+    /// Mark every chat of a community read, after fetching up to
+    /// `fetch_first` recent messages of each when given.
+    MarkCommunityRead { jid: String, fetch_first: Option<u32> },
+}
+
+/// Why a job stopped before its end.
+enum Stop {
+    Paused,
+    Cancelled,
+    /// The engine is shutting down: the job stays open for the next start.
+    Shutdown,
+}
+
+const MAX_BACKOFF_ATTEMPTS: u32 = 8;
+
+impl Engine {
+    /// Create a job and start it in the background; returns it at once.
+    pub async fn start_sync(&self, request: SyncRequest) -> Result<SyncJob> {
+        let store = &self.inner.store;
+        let (kind, target, max) = match &request {
+            SyncRequest::Everything => (JobKind::Full, None, None),
+            SyncRequest::Chat { jid, count } => {
+                if store.get_chat(jid).await?.is_none() {
+                    return Err(EngineError::NotFound {
+                        what: format!("The chat {jid}"),
+                    });
+                }
+                (JobKind::Chat, Some(jid.as_str()), Some(i64::from((*count).max(1))))
+            }
+            SyncRequest::Community { jid, per_chat } => {
+                self.community(jid).await?;
+                (JobKind::Community, Some(jid.as_str()), per_chat.map(i64::from))
+            }
+            SyncRequest::MarkCommunityRead { jid, fetch_first } => {
+                self.community(jid).await?;
+                (JobKind::MarkRead, Some(jid.as_str()), fetch_first.map(i64::from))
+            }
+        };
+        if self.own_jid().is_none() {
+            return Err(EngineError::NotLinked);
+        }
+        let job = store.create_job(kind, target, max).await?;
+        self.spawn_job(job.clone());
+        Ok(job)
+    }
+
+    /// Pause, resume or cancel a job. Returns the job as it now is.
+    pub async fn control_job(&self, id: i64, command: JobCommand) -> Result<SyncJob> {
+        let store = &self.inner.store;
+        let job = store.job(id).await?.ok_or_else(|| EngineError::NotFound {
+            what: format!("Sync job {id}"),
+        })?;
+        let next = next_state(job.state, command)?;
+        let running = lock(&self.inner.jobs).get(&id).cloned();
+        if let Some(control) = running {
+            // The runner records the change itself when it sees it.
+            control.send_replace(next);
+        } else {
+            store
+                .update_job(
+                    id,
+                    next,
+                    (job.messages_done, job.chats_done, job.chats_total),
+                    // Resuming clears the reason it stopped.
+                    job.last_error.as_deref().filter(|_| next != JobState::Running),
+                )
+                .await?;
+            if next == JobState::Running {
+                let mut resumed = job.clone();
+                resumed.state = JobState::Running;
+                self.spawn_job(resumed);
+            }
+        }
+        // Give the runner a moment to record it, then report what is stored.
+        for _ in 0..50 {
+            let now = store.job(id).await?;
+            if let Some(now) = now
+                && (now.state == next || now.state.is_finished())
+            {
+                return Ok(now);
+            }
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+        store.job(id).await?.ok_or_else(|| EngineError::NotFound {
+            what: format!("Sync job {id}"),
+        })
+    }
+
+    /// One job as stored.
+    pub async fn job(&self, id: i64) -> Result<SyncJob> {
+        self.inner.store.job(id).await?.ok_or_else(|| EngineError::NotFound {
+            what: format!("Sync job {id}"),
+        })
+    }
+
+    /// Jobs that are queued, running or paused.
+    pub async fn open_jobs(&self) -> Result<Vec<SyncJob>> {
+        Ok(self.inner.store.open_jobs().await?)
+    }
+
+    pub(crate) async fn resume_open_jobs(&self) {
+        match self.inner.store.open_jobs().await {
+            Ok(jobs) => {
+                for job in jobs.into_iter().filter(|j| j.state != JobState::Paused) {
+                    tracing::info!(job = job.id, "resuming a sync job from its checkpoints");
+                    self.spawn_job(job);
+                }
+            }
+            Err(e) => tracing::warn!(error = %e, "could not read open sync jobs"),
+        }
+    }
+
+    fn spawn_job(&self, job: SyncJob) {
+        let (tx, rx) = watch::channel(JobState::Running);
+        {
+            let mut jobs = lock(&self.inner.jobs);
+            if jobs.contains_key(&job.id) {
+                return;
+            }
+            jobs.insert(job.id, tx);
+        }
+        let engine = self.clone();
+        tokio::spawn(async move {
+            let id = job.id;
+            if let Err(e) = engine.run_job(job, rx).await {
+                tracing::warn!(job = id, error = %e, "sync job failed");
+                if let Ok(Some(now)) = engine.inner.store.job(id).await {
+                    let _ = engine
+                        .inner
+                        .store
+                        .update_job(
+                            id,
+                            JobState::Failed,
+                            (now.messages_done, now.chats_done, now.chats_total),
+                            Some(&e.to_string()),
+                        )
+                        .await;
+                    engine.publish_job_by_id(id).await;
+                }
+            }
+            lock(&engine.inner.jobs).remove(&id);
+        });
+    }
+
+    async fn publish_job_by_id(&self, id: i64) {
+        if let Ok(Some(job)) = self.inner.store.job(id).await {
+            self.publish_job(&job);
+        }
+    }
+
+    async fn community(&self, jid: &str) -> Result<()> {
+        let chat = self.inner.store.get_chat(jid).await?;
+        match chat {
+            Some(c) if c.kind == wa_store::ChatKind::Community => Ok(()),
+            Some(_) => Err(EngineError::InvalidInput(format!("{jid} is not a community."))),
+            None => Err(EngineError::NotFound {
+                what: format!("The community {jid}"),
+            }),
+        }
+    }
+
+    /// The chats a job covers, in a stable order.
+    async fn job_chats(&self, job: &SyncJob) -> Result<Vec<String>> {
+        let store = &self.inner.store;
+        let mut filter = ChatFilter {
+            limit: 500,
+            ..ChatFilter::default()
+        };
+        let mut chats = Vec::new();
+        match job.kind {
+            JobKind::Chat => return Ok(job.target.iter().cloned().collect()),
+            JobKind::Full => {}
+            JobKind::Community | JobKind::MarkRead => {
+                chats.extend(job.target.iter().cloned());
+                filter.parent_jid.clone_from(&job.target);
+            }
+        }
+        loop {
+            let page = store.list_chats(&filter).await?;
+            chats.extend(page.items.into_iter().map(|c| c.jid));
+            match page.next_cursor {
+                Some(cursor) => filter.cursor = Some(cursor),
+                None => break,
+            }
+        }
+        chats.sort();
+        chats.dedup();
+        Ok(chats)
+    }
+
+    async fn run_job(&self, job: SyncJob, mut control: watch::Receiver<JobState>) -> Result<()> {
+        let store = &self.inner.store;
+        let chats = self.job_chats(&job).await?;
+        let total = i64::try_from(chats.len()).unwrap_or(i64::MAX);
+        let mut done_messages = job.messages_done;
+        let mut done_chats = 0;
+        store
+            .update_job(job.id, JobState::Running, (done_messages, 0, Some(total)), None)
+            .await?;
+        self.publish_job_by_id(job.id).await;
+        // A chat job's limit counts across restarts; the others' is per chat.
+        let per_chat_limit = match job.kind {
+            JobKind::Chat => job.max_messages.map(|m| (m - job.messages_done).max(0)),
+            _ => job.max_messages,
+        };
+        for chat in &chats {
+            let fetched = match job.kind {
+                JobKind::MarkRead if job.max_messages.is_none() => Ok(0),
+                _ => self.fetch_chat(job.id, chat, per_chat_limit, &mut control).await,
+            };
+            match fetched {
+                Ok(n) => done_messages += i64::try_from(n).unwrap_or(0),
+                Err(stop) => {
+                    let state = match stop {
+                        Stop::Paused => JobState::Paused,
+                        Stop::Cancelled => JobState::Cancelled,
+                        Stop::Shutdown => return Ok(()),
+                    };
+                    let error = store.job(job.id).await?.and_then(|j| j.last_error);
+                    store
+                        .update_job(
+                            job.id,
+                            state,
+                            (done_messages, done_chats, Some(total)),
+                            error.as_deref(),
+                        )
+                        .await?;
+                    self.publish_job_by_id(job.id).await;
+                    return Ok(());
+                }
+            }
+            if job.kind == JobKind::MarkRead {
+                self.mark_read(chat).await?;
+            }
+            done_chats += 1;
+            store
+                .update_job(
+                    job.id,
+                    JobState::Running,
+                    (done_messages, done_chats, Some(total)),
+                    None,
+                )
+                .await?;
+            self.publish_job_by_id(job.id).await;
+        }
+        store
+            .update_job(job.id, JobState::Done, (done_messages, done_chats, Some(total)), None)
+            .await?;
+        self.publish_job_by_id(job.id).await;
+        Ok(())
+    }
+
+    /// Wait here while the job is paused; `Err` when it must stop.
+    async fn checkpoint_control(&self, job: i64, control: &mut watch::Receiver<JobState>) -> Result<(), Stop> {
+        loop {
+            let wanted = *control.borrow_and_update();
+            match wanted {
+                JobState::Running => return Ok(()),
+                JobState::Cancelled | JobState::Done | JobState::Failed => return Err(Stop::Cancelled),
+                JobState::Queued => return Err(Stop::Shutdown),
+                JobState::Paused => {
+                    // Record the pause once, then sleep until told otherwise.
+                    if let Ok(Some(j)) = self.inner.store.job(job).await
+                        && j.state != JobState::Paused
+                    {
+                        let _ = self
+                            .inner
+                            .store
+                            .update_job(
+                                job,
+                                JobState::Paused,
+                                (j.messages_done, j.chats_done, j.chats_total),
+                                None,
+                            )
+                            .await;
+                        self.publish_job_by_id(job).await;
+                    }
+                    if control.changed().await.is_err() {
+                        return Err(Stop::Shutdown);
+                    }
+                    if *control.borrow() == JobState::Running
+                        && let Ok(Some(j)) = self.inner.store.job(job).await
+                    {
+                        let _ = self
+                            .inner
+                            .store
+                            .update_job(
+                                job,
+                                JobState::Running,
+                                (j.messages_done, j.chats_done, j.chats_total),
+                                None,
+                            )
+                            .await;
+                        self.publish_job_by_id(job).await;
+                    }
+                }
+            }
+        }
+    }
+
+    /// Fetch older messages of `chat` until the phone has no more or `limit` is
+    /// reached. Returns the messages added.
+    async fn fetch_chat(
+        &self,
+        job: i64,
+        chat: &str,
+        limit: Option<i64>,
+        control: &mut watch::Receiver<JobState>,
+    ) -> Result<u64, Stop> {
+        let store = &self.inner.store;
+        let mut added: u64 = 0;
+        let mut backoff = self.backoff(job.unsigned_abs());
+        let mut attempt = 0;
+        let mut unanswered = 0;
+        loop {
+            self.checkpoint_control(job, control).await?;
+            let Ok(checkpoint) = store.refresh_checkpoint(chat).await else {
+                return Ok(added);
+            };
+            if checkpoint.state == CheckpointState::Complete {
+                return Ok(added);
+            }
+            let remaining = limit.map(|l| l - i64::try_from(added).unwrap_or(i64::MAX));
+            if remaining.is_some_and(|r| r <= 0) {
+                return Ok(added);
+            }
+            let (Some(oldest), Some(from_me), Some(ts)) =
+                (checkpoint.oldest, checkpoint.oldest_from_me, checkpoint.oldest_ts)
+            else {
+                // Nothing stored to continue from: WhatsApp needs an anchor message.
+                let _ = store.set_checkpoint_state(chat, CheckpointState::Complete, None).await;
+                return Ok(added);
+            };
+            let anchor = HistoryAnchor {
+                chat_jid: chat.to_owned(),
+                msg_id: oldest.msg_id,
+                from_me,
+                ts_ms: ts,
+            };
+            let batch = remaining.map_or(self.inner.options.history_batch, |r| {
+                u32::try_from(r)
+                    .unwrap_or(u32::MAX)
+                    .min(self.inner.options.history_batch)
+            });
+            self.wait_connected_or_stop(control).await?;
+            let _ = store.set_checkpoint_state(chat, CheckpointState::Requested, None).await;
+            let answer = {
+                let _turn = self.inner.phone.acquire().await;
+                match self.inner.port.request_history(&anchor, batch).await {
+                    Ok(request) => {
+                        let rx = self.await_answer(&request);
+                        if let Ok(Ok(answer)) = tokio::time::timeout(self.inner.options.phone_timeout, rx).await {
+                            Ok(answer)
+                        } else {
+                            self.forget_answer(&request);
+                            Err(PortError::PhoneOffline)
+                        }
+                    }
+                    Err(e) => Err(e),
+                }
+            };
+            match answer {
+                Ok(answer) => {
+                    attempt = 0;
+                    unanswered = 0;
+                    added += answer.inserted;
+                    let progress = store.job(job).await.ok().flatten();
+                    if let Some(j) = progress {
+                        let _ = store
+                            .update_job(
+                                job,
+                                JobState::Running,
+                                (
+                                    j.messages_done + i64::try_from(answer.inserted).unwrap_or(0),
+                                    j.chats_done,
+                                    j.chats_total,
+                                ),
+                                None,
+                            )
+                            .await;
+                        self.publish_job_by_id(job).await;
+                    }
+                    // Did the archive reach further back? Judged from the store, not
+                    // the answer alone: after a timeout and a repeat, the late first
+                    // answer may have stored what the repeat brings again.
+                    let moved = store
+                        .refresh_checkpoint(chat)
+                        .await
+                        .ok()
+                        .and_then(|c| c.oldest)
+                        .is_some_and(|o| o.msg_id != anchor.msg_id);
+                    if answer.messages == 0 || !moved {
+                        // The phone has nothing older.
+                        let _ = store.set_checkpoint_state(chat, CheckpointState::Complete, None).await;
+                        return Ok(added);
+                    }
+                    let _ = store.set_checkpoint_state(chat, CheckpointState::Idle, None).await;
+                }
+                Err(PortError::PhoneOffline) => {
+                    unanswered += 1;
+                    if unanswered >= self.inner.options.phone_attempts {
+                        let text = "Your phone did not answer. Open WhatsApp on your phone and keep it connected \
+                                    to the internet, then resume this sync.";
+                        let _ = store
+                            .set_checkpoint_state(chat, CheckpointState::Idle, Some(text))
+                            .await;
+                        self.pause_with(job, text).await;
+                        return Err(Stop::Paused);
+                    }
+                }
+                Err(e) if e.is_transient() && attempt < MAX_BACKOFF_ATTEMPTS => {
+                    attempt += 1;
+                    let mut delay = backoff.delay(attempt);
+                    if let PortError::RateLimited {
+                        retry_after: Some(after),
+                    } = &e
+                    {
+                        delay = delay.max(*after);
+                    }
+                    tracing::info!(chat, attempt, ?delay, error = %e, "history request refused; backing off");
+                    tokio::select! {
+                        () = tokio::time::sleep(delay) => {}
+                        _ = control.changed() => {}
+                    }
+                }
+                Err(e) => {
+                    let text = e.to_string();
+                    let _ = store
+                        .set_checkpoint_state(chat, CheckpointState::Failed, Some(&text))
+                        .await;
+                    self.pause_with(job, &format!("{text} The sync paused; resume it to try again."))
+                        .await;
+                    return Err(Stop::Paused);
+                }
+            }
+        }
+    }
+
+    async fn pause_with(&self, job: i64, text: &str) {
+        let store = &self.inner.store;
+        if let Ok(Some(j)) = store.job(job).await {
+            let _ = store
+                .update_job(
+                    job,
+                    JobState::Paused,
+                    (j.messages_done, j.chats_done, j.chats_total),
+                    Some(text),
+                )
+                .await;
+        }
+        if let Some(control) = lock(&self.inner.jobs).get(&job) {
+            control.send_replace(JobState::Paused);
+        }
+    }
+
+    async fn wait_connected_or_stop(&self, control: &mut watch::Receiver<JobState>) -> Result<(), Stop> {
+        tokio::select! {
+            () = self.wait_connected() => Ok(()),
+            _ = control.changed() => {
+                // Re-checked by the caller's next round.
+                match *control.borrow() {
+                    JobState::Running => Ok(()),
+                    JobState::Paused => Err(Stop::Paused),
+                    JobState::Queued => Err(Stop::Shutdown),
+                    _ => Err(Stop::Cancelled),
+                }
+            }
+        }
+    }
+
+    /// Mark a chat read: read receipts for its newest incoming messages (per
+    /// sender in groups), and its unread count cleared. Returns the messages marked.
+    pub async fn mark_read(&self, chat: &str) -> Result<u32> {
+        let store = &self.inner.store;
+        let summary = store.get_chat(chat).await?.ok_or_else(|| EngineError::NotFound {
+            what: format!("The chat {chat}"),
+        })?;
+        let take = summary.unread_count.clamp(1, 100);
+        let filter = wa_store::MessageFilter {
+            chat_jid: Some(chat.to_owned()),
+            from_me: Some(false),
+            ..wa_store::MessageFilter::default()
+        };
+        let page = store
+            .list_messages(&filter, wa_store::SortOrder::Newest, take, None)
+            .await?;
+        let group = chat.ends_with("@g.us");
+        let mut by_sender: Vec<(Option<String>, Vec<String>)> = Vec::new();
+        for m in &page.items {
+            let sender = group.then(|| m.sender_jid.clone());
+            match by_sender.iter_mut().find(|(s, _)| *s == sender) {
+                Some((_, ids)) => ids.push(m.msg_id.clone()),
+                None => by_sender.push((sender, vec![m.msg_id.clone()])),
+            }
+        }
+        for (sender, ids) in &by_sender {
+            self.inner.port.mark_read(chat, sender.as_deref(), ids).await?;
+        }
+        store
+            .apply(&[Item::Chat(wa_store::ChatUpdate {
+                jid: chat.to_owned(),
+                at: now_ms(),
+                unread_count: Some(0),
+                ..wa_store::ChatUpdate::default()
+            })])
+            .await?;
+        Ok(u32::try_from(page.items.len()).unwrap_or(u32::MAX))
+    }
+}

@@ -1,0 +1,286 @@
+//! The real WhatsApp account: `whatsapp-rust`'s client behind the engine's port.
+//!
+//! Built once per app run: the client's session keys live in their own SQLite
+//! file (the crate's `SqliteStore`) in the same user-only data directory as the
+//! message store; live messages are written to the store by
+//! [`StoreFirst`](crate::durability::StoreFirst) before the client acknowledges
+//! them; the phone shows this computer as "WhatsApp MCP Desktop" under Linked
+//! devices.
+//!
+//! Reconnects: the client runs its own reconnect loop (WhatsApp Web's Fibonacci
+//! backoff, which also honours the server's 429 penalties and reconnects at once
+//! after the post-pairing 515). So `connect` here only starts that loop when it
+//! is not running (first start, after the codes ran out, after a logout) and is
+//! a no-op otherwise: the engine's own scheduled reconnects never double it.
+//!
+//! What is exercised only against WhatsApp itself (and, later, the local
+//! protocol server of issue 8): everything in this file. Its tests are the
+//! engine tests above the port, run on the simulated account.
+
+use std::path::Path;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+
+use wa_store::Store;
+use whatsapp_rust::async_channel::{Receiver, Sender, unbounded};
+use whatsapp_rust::bot::Bot;
+use whatsapp_rust::download::{DownloadParams, MediaType};
+use whatsapp_rust::features::{MediaRetryResult, MediaReuploadError, MediaReuploadRequest};
+use whatsapp_rust::http::HttpStatusError;
+use whatsapp_rust::pair_code::PairCodeOptions;
+use whatsapp_rust::store::SqliteStore;
+use whatsapp_rust::wacore::store::DevicePropsOverride;
+use whatsapp_rust::wacore::types::events::{Event, EventHandler};
+use whatsapp_rust::waproto::whatsapp as wa;
+use whatsapp_rust::{Client, Jid, UploadOptions};
+
+use crate::durability::StoreFirst;
+use crate::port::{HistoryAnchor, PortError, PortResult, ReuploadRequest, Uploaded, WhatsAppPort};
+
+/// Why the client could not be set up.
+#[derive(Debug, thiserror::Error)]
+pub enum SetupError {
+    #[error("WhatsApp's session file {path} could not be opened: {detail}")]
+    Session { path: String, detail: String },
+    #[error("The WhatsApp client could not start: {0}")]
+    Client(String),
+}
+
+/// Forwards the client's events to the engine's channel, in order.
+struct Forward(Sender<Arc<Event>>);
+
+impl EventHandler for Forward {
+    fn handle_event(&self, event: Arc<Event>) {
+        let _ = self.0.try_send(event);
+    }
+}
+
+/// The name the phone shows under Linked devices.
+pub fn device_name() -> String {
+    let os = match std::env::consts::OS {
+        "macos" => "macOS",
+        "windows" => "Windows",
+        "linux" => "Linux",
+        other => other,
+    };
+    format!("WhatsApp MCP Desktop ({os})")
+}
+
+/// The real account.
+pub struct RealAccount {
+    client: Arc<Client>,
+    bot: std::sync::Mutex<Option<Bot>>,
+    running: Arc<AtomicBool>,
+    rx: Receiver<Arc<Event>>,
+}
+
+impl std::fmt::Debug for RealAccount {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("RealAccount")
+            .field("running", &self.running.load(Ordering::Relaxed))
+            .finish_non_exhaustive()
+    }
+}
+
+impl RealAccount {
+    /// Set up the client with its session file at `session_db`, writing live
+    /// messages to `store` before they are acknowledged. Does not connect.
+    pub async fn open(session_db: &Path, store: Store) -> Result<Self, SetupError> {
+        let url = session_db.to_string_lossy().into_owned();
+        let backend = SqliteStore::new(&url).await.map_err(|e| SetupError::Session {
+            path: url.clone(),
+            detail: e.to_string(),
+        })?;
+        let (tx, rx) = unbounded();
+        let bot = Bot::builder()
+            .with_backend(backend)
+            .with_event_handler(Forward(tx))
+            .with_inbound_durability_hook(StoreFirst::new(store))
+            .with_device_props(
+                DevicePropsOverride::new()
+                    .with_os(device_name())
+                    .with_platform_type(wa::device_props::PlatformType::DESKTOP),
+            )
+            .build()
+            .await
+            .map_err(|e| SetupError::Client(e.to_string()))?;
+        Ok(Self {
+            client: bot.client(),
+            bot: std::sync::Mutex::new(Some(bot)),
+            running: Arc::new(AtomicBool::new(false)),
+            rx,
+        })
+    }
+
+    /// Whether the session file holds a linked device (a restart, not a first run).
+    pub fn is_linked(&self) -> bool {
+        self.client.pn().is_some()
+    }
+
+    fn connected(&self) -> PortResult<&Arc<Client>> {
+        if self.client.is_connected() {
+            Ok(&self.client)
+        } else {
+            Err(PortError::NotConnected)
+        }
+    }
+}
+
+fn jid(text: &str) -> PortResult<Jid> {
+    text.parse()
+        .map_err(|_| PortError::Rejected(format!("\"{text}\" is not a WhatsApp address")))
+}
+
+/// An HTTP-ish failure in words the engine acts on.
+fn classify(error: &whatsapp_rust::anyhow::Error) -> PortError {
+    let status = error
+        .chain()
+        .find_map(|c| c.downcast_ref::<HttpStatusError>())
+        .map(|s| s.status);
+    match status {
+        Some(404 | 410) => PortError::MediaExpired,
+        Some(429) => PortError::RateLimited { retry_after: None },
+        Some(code) if code >= 500 => PortError::Server { code },
+        _ => PortError::Unreachable(format!("{error:#}")),
+    }
+}
+
+impl WhatsAppPort for RealAccount {
+    fn events(&self) -> Receiver<Arc<Event>> {
+        self.rx.clone()
+    }
+
+    async fn connect(&self) -> PortResult<()> {
+        if self.running.swap(true, Ordering::SeqCst) {
+            // The client's own loop is connecting or connected.
+            return Ok(());
+        }
+        let bot = self
+            .bot
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .take();
+        let running = Arc::clone(&self.running);
+        self.client.enable_auto_reconnect.store(true, Ordering::Relaxed);
+        // First start: the bot wires its handlers and runs the client.
+        if let Some(bot) = bot {
+            let handle = bot.spawn();
+            tokio::spawn(async move {
+                // The handle is the run loop: it ends after a logout, or when
+                // the QR codes ran out. Dropping it would abort the client.
+                handle.await;
+                running.store(false, Ordering::SeqCst);
+            });
+        } else {
+            // Later starts (fresh QR codes, re-link): run the same client again.
+            let client = Arc::clone(&self.client);
+            tokio::spawn(async move {
+                client.run().await;
+                running.store(false, Ordering::SeqCst);
+            });
+        }
+        Ok(())
+    }
+
+    async fn disconnect(&self) {
+        self.client.disconnect().await;
+        self.running.store(false, Ordering::SeqCst);
+    }
+
+    fn own_jid(&self) -> Option<String> {
+        self.client.pn().map(|j| j.to_non_ad_string())
+    }
+
+    async fn pair_with_phone(&self, phone: &str) -> PortResult<String> {
+        let options = PairCodeOptions {
+            phone_number: phone.to_owned(),
+            ..PairCodeOptions::default()
+        };
+        self.client.pair_with_code(options).await.map_err(|e| {
+            PortError::Rejected(format!(
+                "WhatsApp did not give a code ({e}). Check the number; after several tries WhatsApp makes you \
+                 wait a few minutes."
+            ))
+        })
+    }
+
+    async fn request_history(&self, anchor: &HistoryAnchor, count: u32) -> PortResult<String> {
+        let client = self.connected()?;
+        let chat = jid(&anchor.chat_jid)?;
+        client
+            .fetch_message_history(
+                &chat,
+                &anchor.msg_id,
+                anchor.from_me,
+                anchor.ts_ms,
+                i32::try_from(count).unwrap_or(50),
+            )
+            .await
+            .map_err(|e| classify(&e))
+    }
+
+    async fn send(&self, chat_jid: &str, message: wa::Message) -> PortResult<String> {
+        let client = self.connected()?;
+        let to = jid(chat_jid)?;
+        client
+            .send_message(to, message)
+            .await
+            .map(|r| r.message_id)
+            .map_err(|e| PortError::Rejected(e.to_string()))
+    }
+
+    async fn mark_read(&self, chat_jid: &str, sender_jid: Option<&str>, ids: &[String]) -> PortResult<()> {
+        let client = self.connected()?;
+        let chat = jid(chat_jid)?;
+        let sender = sender_jid.map(jid).transpose()?;
+        let ids: Vec<&str> = ids.iter().map(String::as_str).collect();
+        client
+            .mark_as_read(&chat, sender.as_ref(), &ids)
+            .await
+            .map_err(|e| classify(&e))
+    }
+
+    async fn upload(&self, data: Vec<u8>, kind: MediaType) -> PortResult<Uploaded> {
+        let client = self.connected()?;
+        let up = client
+            .upload(data, kind, UploadOptions::default())
+            .await
+            .map_err(|e| classify(&e))?;
+        Ok(Uploaded {
+            url: up.url,
+            direct_path: up.direct_path,
+            media_key: up.media_key.to_vec(),
+            file_sha256: up.file_sha256.to_vec(),
+            file_enc_sha256: up.file_enc_sha256.to_vec(),
+            file_length: up.file_length,
+        })
+    }
+
+    async fn download(&self, params: &DownloadParams) -> PortResult<Vec<u8>> {
+        let client = self.connected()?;
+        client.download_from_params(params).await.map_err(|e| classify(&e))
+    }
+
+    async fn reupload(&self, request: &ReuploadRequest) -> PortResult<String> {
+        let client = self.connected()?;
+        let chat = jid(&request.chat_jid)?;
+        let participant = request.participant.as_deref().map(jid).transpose()?;
+        let asked = MediaReuploadRequest {
+            msg_id: &request.msg_id,
+            chat_jid: &chat,
+            media_key: &request.media_key,
+            is_from_me: request.from_me,
+            participant: participant.as_ref(),
+        };
+        match client.media_reupload().request(&asked).await {
+            Ok(MediaRetryResult::Success { direct_path }) => Ok(direct_path),
+            Ok(MediaRetryResult::NotFound) => Err(PortError::Rejected("the phone no longer has this file".into())),
+            Ok(other) => Err(PortError::Rejected(format!(
+                "the phone could not send the file again ({other:?})"
+            ))),
+            Err(MediaReuploadError::Timeout) => Err(PortError::PhoneOffline),
+            Err(MediaReuploadError::NotLoggedIn) => Err(PortError::NotConnected),
+            Err(e) => Err(PortError::Unreachable(e.to_string())),
+        }
+    }
+}
