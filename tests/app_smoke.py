@@ -9,13 +9,17 @@ python3-gi):
 The test plays the desktop's tray host: it owns org.kde.StatusNotifierWatcher,
 the D-Bus service through which Linux panels learn about tray icons, so it can
 check that the app's tray icon registers and that its menu holds what a person
-needs (Open first, Quit). It then finds the app's window, takes a screenshot
-(artifacts/app-window.png) and checks that the page rendered, and that the data
-folder was created for the user alone.
+needs (Open first, a status line, Quit). It then finds the app's window, takes a
+screenshot (artifacts/app-window.png) and checks that the page rendered, and that
+the data folder, the archive and WhatsApp's session file are the user's alone.
+Then it runs `--demo` (artifacts/app-demo.png): the simulated phone links by
+itself, the tray says "Demo: Connected", and history lands in the demo archive
+while the real one stays untouched.
 """
 
 import os
 import shutil
+import sqlite3
 import stat
 import subprocess
 import sys
@@ -98,6 +102,134 @@ def menu_labels(layout):
     return labels
 
 
+def tray_labels(bus, item):
+    service, path = item
+    props = bus.call_sync(service, path, "org.freedesktop.DBus.Properties", "GetAll",
+                          GLib.Variant("(s)", ("org.kde.StatusNotifierItem",)),
+                          GLib.VariantType("(a{sv})"), Gio.DBusCallFlags.NONE, 5000, None).unpack()[0]
+    layout = bus.call_sync(service, props.get("Menu"), "com.canonical.dbusmenu", "GetLayout",
+                           GLib.Variant("(iias)", (0, -1, [])), None, Gio.DBusCallFlags.NONE,
+                           5000, None).unpack()[1]
+    return props, [label.replace("_", "") for label in menu_labels(layout)]
+
+
+def screenshot(artifacts, name):
+    shot = os.path.join(artifacts, name)
+    subprocess.run(["import", "-window", "root", shot], check=True, timeout=30)
+    colors = subprocess.run(["convert", shot, "-format", "%k", "info:"], capture_output=True, text=True,
+                            timeout=30).stdout.strip()
+    return colors
+
+
+def stored_messages(db):
+    """Messages in the app's database, read the way another reader would (read-only)."""
+    try:
+        conn = sqlite3.connect(f"file:{db}?mode=ro", uri=True, timeout=5)
+        try:
+            return conn.execute("SELECT count(*) FROM messages").fetchone()[0]
+        finally:
+            conn.close()
+    except sqlite3.Error:
+        return 0
+
+
+def start_app(app, artifacts, log_name, args):
+    home = tempfile.mkdtemp(prefix="wamcp-smoke-")
+    data_dir = os.path.join(home, "data")
+    env = dict(os.environ, WHATSAPP_MCP_DATA_DIR=data_dir, HOME=home, WHATSAPP_MCP_LOG="info")
+    log = open(os.path.join(artifacts, log_name), "w")
+    proc = subprocess.Popen([app, *args], env=env, stdout=log, stderr=subprocess.STDOUT)
+    return home, data_dir, log, proc
+
+
+def stop_app(home, log, proc):
+    proc.terminate()
+    try:
+        proc.wait(10)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+    log.close()
+    shutil.rmtree(home, ignore_errors=True)
+
+
+def real_account_run(app, artifacts, bus, watcher):
+    """The app as a new user starts it: no account linked, no network to WhatsApp here."""
+    home, data_dir, log, proc = start_app(app, artifacts, "app-smoke.log", [])
+    try:
+        registered = pump_until(lambda: watcher.items, 60)
+        check("tray icon registers with the tray host", registered, "(no RegisterStatusNotifierItem in 60 s)")
+        if registered:
+            props, labels = tray_labels(bus, watcher.items[-1])
+            check("tray item is active", props.get("Status") == "Active", str(props.get("Status")))
+            check("tray item has an icon", bool(props.get("IconName")), str(props.get("IconName")))
+            check("tray menu starts with Open", bool(labels) and labels[0].startswith("Open"), str(labels))
+            check("tray menu has Quit", "Quit" in labels, str(labels))
+            check("tray menu has a status line", len(labels) >= 3 and labels[1] not in ("", "Quit"), str(labels))
+
+        found = subprocess.run(["xdotool", "search", "--sync", "--onlyvisible", "--name", "WhatsApp MCP Desktop"],
+                               capture_output=True, text=True, timeout=60)
+        window_ids = found.stdout.split()
+        check("the window is shown", bool(window_ids), found.stderr)
+        time.sleep(3)  # let the page load and ask the app for its status
+        colors = screenshot(artifacts, "app-window.png")
+        check("the page rendered (text and colours on screen)", colors.isdigit() and int(colors) > 50,
+              f"unique colours: {colors}")
+        if window_ids:
+            title = subprocess.run(["xdotool", "getwindowname", window_ids[0]], capture_output=True,
+                                   text=True).stdout.strip()
+            check("the window is titled after the product", title == "WhatsApp MCP Desktop", title)
+        db = os.path.join(data_dir, "messages.db")
+        session = os.path.join(data_dir, "whatsapp-session.db")
+        check("the database was created", os.path.exists(db))
+        check("WhatsApp's session file was created beside it", os.path.exists(session))
+        if os.path.exists(db):
+            check("the data folder is the user's alone", stat.S_IMODE(os.stat(data_dir).st_mode) == 0o700,
+                  oct(os.stat(data_dir).st_mode))
+            for path in (db, session):
+                if os.path.exists(path):
+                    check(f"{os.path.basename(path)} is the user's alone",
+                          stat.S_IMODE(os.stat(path).st_mode) == 0o600, oct(os.stat(path).st_mode))
+        if registered:
+            # No WhatsApp account and (here) no route to WhatsApp: the tray must say
+            # what is wrong in words, not sit on "Starting" (the old bridges' silence).
+            item = watcher.items[-1]
+            told = pump_until(lambda: any(l.startswith(("Can't reach WhatsApp", "Scan the QR code"))
+                                          for l in tray_labels(bus, item)[1]), 45)
+            check("without a route to WhatsApp the tray says why", told, str(tray_labels(bus, item)[1]))
+        check("the app is still running", proc.poll() is None, f"exit code {proc.poll()}")
+    finally:
+        stop_app(home, log, proc)
+
+
+def demo_run(app, artifacts, bus, watcher):
+    """`--demo`: the simulated account links itself and its history lands, labelled Demo."""
+    before = len(watcher.items)
+    home, data_dir, log, proc = start_app(app, artifacts, "app-demo.log", ["--demo"])
+    try:
+        registered = pump_until(lambda: len(watcher.items) > before, 60)
+        check("demo: tray icon registers", registered)
+        if not registered:
+            return
+        item = watcher.items[-1]
+        _props, labels = tray_labels(bus, item)
+        check("demo: the tray says Demo", any(label.startswith("Demo") for label in labels), str(labels))
+        connected = pump_until(lambda: any(l.startswith("Demo: Connected") for l in tray_labels(bus, item)[1]), 60)
+        check("demo: the simulated phone links by itself and the tray says so", connected,
+              str(tray_labels(bus, item)[1]))
+        db = os.path.join(data_dir, "demo", "messages.db")
+        synced = pump_until(lambda: stored_messages(db) > 1000, 90)
+        check("demo: history lands in the demo archive", synced, f"{stored_messages(db)} messages")
+        check("demo: the real archive is untouched", not os.path.exists(os.path.join(data_dir, "messages.db")))
+        subprocess.run(["xdotool", "search", "--sync", "--onlyvisible", "--name", "WhatsApp MCP Desktop"],
+                       capture_output=True, text=True, timeout=60)
+        time.sleep(2)
+        colors = screenshot(artifacts, "app-demo.png")
+        check("demo: the page rendered", colors.isdigit() and int(colors) > 50, f"unique colours: {colors}")
+        check("demo: the app is still running", proc.poll() is None, f"exit code {proc.poll()}")
+    finally:
+        stop_app(home, log, proc)
+
+
 def main():
     app = os.path.abspath(sys.argv[1])
     artifacts = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "artifacts")
@@ -106,60 +238,12 @@ def main():
     watcher = Watcher(bus)
     pump_until(lambda: False, 0.5)
 
-    home = tempfile.mkdtemp(prefix="wamcp-smoke-")
-    data_dir = os.path.join(home, "data")
-    env = dict(os.environ, WHATSAPP_MCP_DATA_DIR=data_dir, HOME=home, WHATSAPP_MCP_LOG="info")
-    log = open(os.path.join(artifacts, "app-smoke.log"), "w")
-    proc = subprocess.Popen([app], env=env, stdout=log, stderr=subprocess.STDOUT)
-    try:
-        registered = pump_until(lambda: watcher.items, 60)
-        check("tray icon registers with the tray host", registered, "(no RegisterStatusNotifierItem in 60 s)")
-        if registered:
-            service, path = watcher.items[0]
-            props = bus.call_sync(service, path, "org.freedesktop.DBus.Properties", "GetAll",
-                                  GLib.Variant("(s)", ("org.kde.StatusNotifierItem",)),
-                                  GLib.VariantType("(a{sv})"), Gio.DBusCallFlags.NONE, 5000, None).unpack()[0]
-            check("tray item is active", props.get("Status") == "Active", str(props.get("Status")))
-            check("tray item has an icon", bool(props.get("IconName")), str(props.get("IconName")))
-            menu_path = props.get("Menu")
-            layout = bus.call_sync(service, menu_path, "com.canonical.dbusmenu", "GetLayout",
-                                   GLib.Variant("(iias)", (0, -1, [])), None, Gio.DBusCallFlags.NONE,
-                                   5000, None).unpack()[1]
-            labels = [label.replace("_", "") for label in menu_labels(layout)]
-            check("tray menu starts with Open", bool(labels) and labels[0].startswith("Open"), str(labels))
-            check("tray menu has Quit", "Quit" in labels, str(labels))
+    real_account_run(app, artifacts, bus, watcher)
+    demo_run(app, artifacts, bus, watcher)
 
-        found = subprocess.run(["xdotool", "search", "--sync", "--onlyvisible", "--name", "WhatsApp MCP Desktop"],
-                               capture_output=True, text=True, timeout=60)
-        window_ids = found.stdout.split()
-        check("the window is shown", bool(window_ids), found.stderr)
-        time.sleep(3)  # let the page load and ask the app for its status
-        shot = os.path.join(artifacts, "app-window.png")
-        subprocess.run(["import", "-window", "root", shot], check=True, timeout=30)
-        colors = subprocess.run(["convert", shot, "-format", "%k", "info:"], capture_output=True, text=True,
-                                timeout=30).stdout.strip()
-        check("the page rendered (text and colours on screen)", colors.isdigit() and int(colors) > 50,
-              f"unique colours: {colors}")
-        if window_ids:
-            title = subprocess.run(["xdotool", "getwindowname", window_ids[0]], capture_output=True,
-                                   text=True).stdout.strip()
-            check("the window is titled after the product", title == "WhatsApp MCP Desktop", title)
-        db = os.path.join(data_dir, "messages.db")
-        check("the database was created", os.path.exists(db))
-        if os.path.exists(db):
-            check("the data folder is the user's alone", stat.S_IMODE(os.stat(data_dir).st_mode) == 0o700,
-                  oct(os.stat(data_dir).st_mode))
-            check("the database is the user's alone", stat.S_IMODE(os.stat(db).st_mode) == 0o600,
-                  oct(os.stat(db).st_mode))
-        check("the app is still running", proc.poll() is None, f"exit code {proc.poll()}")
-    finally:
-        proc.terminate()
-        try:
-            proc.wait(10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-        log.close()
-        shutil.rmtree(home, ignore_errors=True)
+    bad = subprocess.run([app, "--no-such-option"], capture_output=True, text=True, timeout=30)
+    check("an unknown option is refused in words", bad.returncode != 0 and "Unknown option" in bad.stderr,
+          bad.stderr[-300:])
 
     print(f"smoke: {results['passed']} passed, {results['failed']} failed")
     sys.exit(1 if results["failed"] else 0)

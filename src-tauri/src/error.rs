@@ -5,6 +5,8 @@
 pub enum Error {
     #[error(transparent)]
     Store(#[from] wa_store::StoreError),
+    #[error(transparent)]
+    Engine(#[from] wa_engine::EngineError),
 }
 
 impl serde::Serialize for Error {

@@ -10,6 +10,12 @@ export const strings = {
   databaseSize: (bytes: number) => `Database: ${formatBytes(bytes)}`,
   dataFolder: (path: string) => `Data folder: ${path}`,
   notLinked: "No WhatsApp account is linked yet. The setup wizard will guide you through linking.",
+  demoBadge: "Demo",
+  demoExplained: "Demo mode: a simulated WhatsApp account with generated chats. Nothing here is real and nothing is sent.",
+  syncing: (p: { messages: number; chats: number; percent: number | null }) =>
+    p.percent === null
+      ? `History: ${p.messages.toLocaleString()} messages in ${p.chats.toLocaleString()} chats`
+      : `History: ${p.percent}% — ${p.messages.toLocaleString()} messages in ${p.chats.toLocaleString()} chats`,
   errorPrefix: "Something went wrong:",
 };
 

@@ -31,7 +31,20 @@ export function renderStatus(body: HTMLElement, status: AppStatus): void {
     el("li", strings.databaseSize(status.database_bytes)),
     el("li", strings.dataFolder(status.data_dir)),
   );
-  body.replaceChildren(el("p", strings.notLinked), list, el("p", `v${status.version}`, "version"));
+  const state = el("p", status.state_text, status.needs_attention ? "state attention" : "state");
+  state.id = "engine-state";
+  state.dataset.state = status.state.state;
+  const parts: HTMLElement[] = [];
+  if (status.demo) {
+    const demo = el("p", undefined, "demo");
+    demo.append(el("strong", strings.demoBadge, "badge"), document.createTextNode(` ${strings.demoExplained}`));
+    parts.push(demo);
+  }
+  parts.push(state);
+  if (status.progress.messages > 0) {
+    parts.push(el("p", strings.syncing(status.progress), "progress"));
+  }
+  body.replaceChildren(...parts, list, el("p", `v${status.version}`, "version"));
 }
 
 export function renderError(body: HTMLElement, error: unknown): void {

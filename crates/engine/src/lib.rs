@@ -19,6 +19,7 @@ pub mod handle;
 pub mod history;
 pub mod ingest;
 pub mod jobs;
+pub mod net;
 pub mod port;
 pub mod real;
 pub mod sim;

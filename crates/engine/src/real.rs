@@ -20,6 +20,7 @@
 use std::path::Path;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::Duration;
 
 use wa_store::Store;
 use whatsapp_rust::async_channel::{Receiver, Sender, unbounded};
@@ -29,8 +30,9 @@ use whatsapp_rust::features::{MediaRetryResult, MediaReuploadError, MediaReuploa
 use whatsapp_rust::http::HttpStatusError;
 use whatsapp_rust::pair_code::PairCodeOptions;
 use whatsapp_rust::store::SqliteStore;
+use whatsapp_rust::wacore::net::DisconnectReason;
 use whatsapp_rust::wacore::store::DevicePropsOverride;
-use whatsapp_rust::wacore::types::events::{Event, EventHandler};
+use whatsapp_rust::wacore::types::events::{Disconnected, Event, EventHandler};
 use whatsapp_rust::waproto::whatsapp as wa;
 use whatsapp_rust::{Client, Jid, UploadOptions};
 
@@ -71,6 +73,7 @@ pub struct RealAccount {
     client: Arc<Client>,
     bot: std::sync::Mutex<Option<Bot>>,
     running: Arc<AtomicBool>,
+    tx: Sender<Arc<Event>>,
     rx: Receiver<Arc<Event>>,
 }
 
@@ -86,6 +89,10 @@ impl RealAccount {
     /// Set up the client with its session file at `session_db`, writing live
     /// messages to `store` before they are acknowledged. Does not connect.
     pub async fn open(session_db: &Path, store: Store) -> Result<Self, SetupError> {
+        create_private(session_db).map_err(|e| SetupError::Session {
+            path: session_db.display().to_string(),
+            detail: e.to_string(),
+        })?;
         let url = session_db.to_string_lossy().into_owned();
         let backend = SqliteStore::new(&url).await.map_err(|e| SetupError::Session {
             path: url.clone(),
@@ -94,7 +101,7 @@ impl RealAccount {
         let (tx, rx) = unbounded();
         let bot = Bot::builder()
             .with_backend(backend)
-            .with_event_handler(Forward(tx))
+            .with_event_handler(Forward(tx.clone()))
             .with_inbound_durability_hook(StoreFirst::new(store))
             .with_device_props(
                 DevicePropsOverride::new()
@@ -108,6 +115,7 @@ impl RealAccount {
             client: bot.client(),
             bot: std::sync::Mutex::new(Some(bot)),
             running: Arc::new(AtomicBool::new(false)),
+            tx,
             rx,
         })
     }
@@ -117,6 +125,37 @@ impl RealAccount {
         self.client.pn().is_some()
     }
 
+    /// The client retries failed connections silently: while it stays
+    /// disconnected, find out why and report it as a disconnect with a diagnosis.
+    fn watch_connection(&self) {
+        let client = Arc::clone(&self.client);
+        let running = Arc::clone(&self.running);
+        let events = self.tx.clone();
+        tokio::spawn(async move {
+            let mut wait = Duration::from_secs(15);
+            loop {
+                tokio::time::sleep(wait).await;
+                if !running.load(Ordering::SeqCst) {
+                    return;
+                }
+                if !client.is_connected() {
+                    let found = crate::net::diagnose(crate::net::WHATSAPP_HOST, 443).await;
+                    tracing::warn!(diagnosis = %found, "WhatsApp is unreachable");
+                    let event = Event::Disconnected(
+                        Disconnected::builder()
+                            .reason(DisconnectReason::ReadError(format!(
+                                "{}{found}",
+                                crate::net::DIAGNOSIS_PREFIX
+                            )))
+                            .build(),
+                    );
+                    let _ = events.try_send(Arc::new(event));
+                }
+                wait = (wait * 2).min(Duration::from_mins(2));
+            }
+        });
+    }
+
     fn connected(&self) -> PortResult<&Arc<Client>> {
         if self.client.is_connected() {
             Ok(&self.client)
@@ -124,6 +163,16 @@ impl RealAccount {
             Err(PortError::NotConnected)
         }
     }
+}
+
+/// Create the session file for this user alone before SQLite opens it (SQLite
+/// gives its journal files the same permissions).
+fn create_private(path: &Path) -> std::io::Result<()> {
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create(true).truncate(false);
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+    options.open(path).map(drop)
 }
 
 fn jid(text: &str) -> PortResult<Jid> {
@@ -163,6 +212,7 @@ impl WhatsAppPort for RealAccount {
         let running = Arc::clone(&self.running);
         self.client.enable_auto_reconnect.store(true, Ordering::Relaxed);
         // First start: the bot wires its handlers and runs the client.
+        self.watch_connection();
         if let Some(bot) = bot {
             let handle = bot.spawn();
             tokio::spawn(async move {

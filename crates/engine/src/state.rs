@@ -375,8 +375,11 @@ impl EngineState {
                 problem,
             } => {
                 let why = match problem {
-                    Problem::Network { .. } => {
-                        "Can't reach WhatsApp: check this computer's internet connection.".to_owned()
+                    Problem::Network { detail } => {
+                        match detail.split_once(crate::net::DIAGNOSIS_PREFIX).map(|(_, f)| f) {
+                            Some(found) => format!("Can't reach WhatsApp: {found}."),
+                            None => "Can't reach WhatsApp: check this computer's internet connection.".to_owned(),
+                        }
                     }
                     Problem::ServerBusy { code } => format!("WhatsApp's servers are busy (error {code})."),
                     Problem::Recycled => "Reconnecting to WhatsApp.".to_owned(),

@@ -296,3 +296,19 @@ fn states_serialize_for_the_ui() {
     assert_eq!(json["state"], "reconnecting");
     assert_eq!(json["problem"]["kind"], "server_busy");
 }
+
+#[test]
+fn a_diagnosed_network_failure_says_what_was_found() {
+    let mut c = Connection::new(true, 1);
+    let reason = format!(
+        "{}this computer cannot look up web.whatsapp.com. Check that it is connected to the internet",
+        crate::net::DIAGNOSIS_PREFIX
+    );
+    c.on_event(&dropped(DisconnectReason::ReadError(reason)), T0);
+    let text = c.state().describe(T0);
+    assert!(
+        text.starts_with("Can't reach WhatsApp: this computer cannot look up web.whatsapp.com."),
+        "{text}"
+    );
+    assert!(!text.contains("diagnosis"), "the marker is not shown: {text}");
+}

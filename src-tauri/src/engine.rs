@@ -1,0 +1,69 @@
+//! Starting the engine: the real WhatsApp account, or the simulated one in demo mode.
+//!
+//! Demo mode (`--demo`) runs everything against the simulated account: a phone
+//! with 200 chats and 50,000 generated messages that "scans" the QR code by
+//! itself after a few seconds. It keeps its own archive in `<data dir>/demo`, so
+//! trying the demo never mixes with a real account's messages.
+
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use wa_engine::sim::account::{SimConfig, SimulatedAccount};
+use wa_engine::{Engine, EngineOptions, EngineState};
+use wa_store::Store;
+
+/// The store setting that remembers the demo phone was linked.
+const DEMO_LINKED: &str = "demo.linked";
+
+/// The folder for this mode's archive.
+pub fn data_dir_for(base: &Path, demo: bool) -> PathBuf {
+    if demo { base.join("demo") } else { base.to_path_buf() }
+}
+
+/// The simulated phone as the demo shows it: realistic pace, automatic scan.
+fn demo_account(linked: bool) -> std::sync::Arc<SimulatedAccount> {
+    let corpus = wa_corpus::Corpus::new(wa_corpus::Config::phone());
+    let config = SimConfig {
+        conversations_per_chunk: 10,
+        initial_per_chat: Some(150),
+        latency: Duration::from_millis(300),
+        auto_scan: Some(Duration::from_secs(8)),
+        ..SimConfig::default()
+    };
+    if linked {
+        SimulatedAccount::linked(corpus, config)
+    } else {
+        SimulatedAccount::with_config(corpus, config)
+    }
+}
+
+/// Start the engine for this run. Must be called inside the Tokio runtime.
+pub async fn start(data_dir: &Path, store: Store, demo: bool) -> anyhow::Result<Engine> {
+    let mut options = EngineOptions::new(data_dir);
+    if demo {
+        let linked = store.setting::<bool>(DEMO_LINKED).await?.unwrap_or(false);
+        options.linked = linked;
+        let engine = Engine::start(demo_account(linked), store.clone(), options);
+        remember_demo_link(&engine, store);
+        tracing::info!("demo mode: simulated WhatsApp account");
+        return Ok(engine);
+    }
+    let session = data_dir.join("whatsapp-session.db");
+    let account = wa_engine::real::RealAccount::open(&session, store.clone()).await?;
+    options.linked = account.is_linked();
+    Ok(Engine::start(account, store, options))
+}
+
+fn remember_demo_link(engine: &Engine, store: Store) {
+    let mut state = engine.state();
+    tokio::spawn(async move {
+        if state
+            .wait_for(|s| matches!(s, EngineState::Connected { .. }))
+            .await
+            .is_ok()
+            && let Err(e) = store.set_setting(DEMO_LINKED, &true).await
+        {
+            tracing::warn!(error = %e, "could not remember the demo link");
+        }
+    });
+}
