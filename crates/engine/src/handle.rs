@@ -153,6 +153,8 @@ pub(crate) struct Inner {
     pub jobs: Mutex<HashMap<i64, watch::Sender<wa_store::JobState>>>,
     /// One request to the phone at a time: it answers them in turn anyway.
     pub phone: Semaphore,
+    /// Group refreshes asked for (0: none running).
+    pub groups_refresh: Mutex<u32>,
     /// Set when the engine shuts down: its loop stops taking events.
     pub closed: watch::Sender<bool>,
 }
@@ -207,6 +209,7 @@ impl Engine {
                 answers: Mutex::new(Answers::default()),
                 jobs: Mutex::new(HashMap::new()),
                 phone: Semaphore::new(1),
+                groups_refresh: Mutex::new(0),
                 closed: watch::channel(false).0,
             }),
         };
@@ -265,7 +268,15 @@ impl Engine {
                 "Type the full phone number with its country code, for example +44 7700 900123.".into(),
             ));
         }
-        Ok(self.inner.port.pair_with_phone(&digits).await?)
+        match self.inner.port.pair_with_phone(&digits).await {
+            Ok(code) => Ok(code),
+            Err(PortError::RateLimited { .. }) => Err(EngineError::InvalidInput(
+                "WhatsApp gives only a few codes in a row. Wait a few minutes and ask again, or scan the QR \
+                 code instead."
+                    .into(),
+            )),
+            Err(e) => Err(e.into()),
+        }
     }
 
     /// Try to connect now (after a ban ended, or when the person presses Retry).
@@ -327,6 +338,9 @@ impl Engine {
             self.schedule_reconnect(delay);
         }
         self.publish_state();
+        if matches!(&**event, Event::Connected(_) | Event::GroupUpdate(_)) {
+            self.refresh_groups();
+        }
 
         let own_jid = self.inner.port.own_jid().unwrap_or_default();
         let (items, phone_progress, request) = match &**event {
@@ -436,6 +450,44 @@ impl Engine {
 
     pub(crate) fn forget_answer(&self, request: &str) {
         lock(&self.inner.answers).waiting.remove(request);
+    }
+
+    /// Store every group's name, community and members (after connecting, and
+    /// when a group notification says something changed). One refresh at a time;
+    /// notifications arriving during one are covered by a single follow-up.
+    fn refresh_groups(&self) {
+        {
+            let mut pending = lock(&self.inner.groups_refresh);
+            *pending += 1;
+            if *pending > 1 {
+                return;
+            }
+        }
+        let engine = self.clone();
+        tokio::spawn(async move {
+            loop {
+                match engine.inner.port.groups().await {
+                    Ok(groups) => {
+                        let now = now_ms();
+                        let items: Vec<Item> = groups
+                            .iter()
+                            .flat_map(|g| crate::groups::items_from_group(g, now))
+                            .collect();
+                        if let Err(e) = engine.inner.store.apply(&items).await {
+                            tracing::warn!(error = %e, "could not store group details");
+                        }
+                    }
+                    Err(e) => tracing::info!(error = %e, "group details not available now"),
+                }
+                let mut pending = lock(&engine.inner.groups_refresh);
+                if *pending > 1 {
+                    *pending = 1;
+                } else {
+                    *pending = 0;
+                    return;
+                }
+            }
+        });
     }
 
     fn schedule_reconnect(&self, delay: Duration) {

@@ -15,6 +15,7 @@ pub mod act;
 pub mod download;
 pub mod durability;
 pub mod events;
+pub mod groups;
 pub mod handle;
 pub mod history;
 pub mod ingest;

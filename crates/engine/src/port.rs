@@ -13,6 +13,7 @@ use std::time::Duration;
 
 use whatsapp_rust::async_channel::Receiver;
 use whatsapp_rust::download::{DownloadParams, MediaType};
+use whatsapp_rust::features::GroupMetadata;
 use whatsapp_rust::wacore::types::events::Event;
 use whatsapp_rust::waproto::whatsapp as wa;
 
@@ -116,6 +117,8 @@ pub trait WhatsAppPort: Send + Sync + 'static {
     fn download(&self, params: &DownloadParams) -> impl Future<Output = PortResult<Vec<u8>>> + Send;
     /// Ask the phone to upload an expired file again; returns the new direct path.
     fn reupload(&self, request: &ReuploadRequest) -> impl Future<Output = PortResult<String>> + Send;
+    /// Every group and community the account is in, with members.
+    fn groups(&self) -> impl Future<Output = PortResult<Vec<GroupMetadata>>> + Send;
     /// Whether this is the simulated account (the app labels it "Demo").
     fn is_simulated(&self) -> bool {
         false
@@ -143,6 +146,7 @@ pub(crate) trait DynPort: Send + Sync + 'static {
     fn upload(&self, data: Vec<u8>, kind: MediaType) -> BoxFuture<'_, PortResult<Uploaded>>;
     fn download<'a>(&'a self, params: &'a DownloadParams) -> BoxFuture<'a, PortResult<Vec<u8>>>;
     fn reupload<'a>(&'a self, request: &'a ReuploadRequest) -> BoxFuture<'a, PortResult<String>>;
+    fn groups(&self) -> BoxFuture<'_, PortResult<Vec<GroupMetadata>>>;
     fn is_simulated(&self) -> bool;
 }
 
@@ -184,6 +188,9 @@ impl<P: WhatsAppPort> DynPort for P {
     }
     fn reupload<'a>(&'a self, request: &'a ReuploadRequest) -> BoxFuture<'a, PortResult<String>> {
         Box::pin(WhatsAppPort::reupload(self, request))
+    }
+    fn groups(&self) -> BoxFuture<'_, PortResult<Vec<GroupMetadata>>> {
+        Box::pin(WhatsAppPort::groups(self))
     }
     fn is_simulated(&self) -> bool {
         WhatsAppPort::is_simulated(self)

@@ -26,7 +26,7 @@ use wa_store::Store;
 use whatsapp_rust::async_channel::{Receiver, Sender, unbounded};
 use whatsapp_rust::bot::Bot;
 use whatsapp_rust::download::{DownloadParams, MediaType};
-use whatsapp_rust::features::{MediaRetryResult, MediaReuploadError, MediaReuploadRequest};
+use whatsapp_rust::features::{GroupMetadata, MediaRetryResult, MediaReuploadError, MediaReuploadRequest};
 use whatsapp_rust::http::HttpStatusError;
 use whatsapp_rust::pair_code::PairCodeOptions;
 use whatsapp_rust::store::SqliteStore;
@@ -332,5 +332,15 @@ impl WhatsAppPort for RealAccount {
             Err(MediaReuploadError::NotLoggedIn) => Err(PortError::NotConnected),
             Err(e) => Err(PortError::Unreachable(e.to_string())),
         }
+    }
+
+    async fn groups(&self) -> PortResult<Vec<GroupMetadata>> {
+        let client = self.connected()?;
+        let groups = client
+            .groups()
+            .get_participating()
+            .await
+            .map_err(|e| PortError::Unreachable(e.to_string()))?;
+        Ok(groups.into_values().collect())
     }
 }

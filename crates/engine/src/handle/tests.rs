@@ -295,6 +295,13 @@ async fn link_with_a_phone_number_code() {
     let showing = wait_for(&mut state, "the code", |s| matches!(s, EngineState::ShowingCode { .. })).await;
     assert!(showing.describe(0).contains("Link with phone number instead"));
     assert!(!account.enter_code("WRONG-CODE"));
+    // Asking again gives a new code (the old one stops working); WhatsApp then says "slow down".
+    let second = engine.pair_with_phone(&formatted).await.expect("a second code");
+    assert_ne!(second, code);
+    assert!(!account.enter_code(&code), "the first code was replaced");
+    let code = second;
+    let throttled = engine.pair_with_phone(&formatted).await.expect_err("too many codes");
+    assert!(throttled.to_string().contains("Wait a few minutes"), "{throttled}");
     assert!(account.enter_code(&code.to_lowercase().replace('-', "").to_uppercase()));
     wait_for(&mut state, "connected", |s| matches!(s, EngineState::Connected { .. })).await;
     assert_eq!(engine.own_jid().as_deref(), Some(account.corpus().own_jid.as_str()));
@@ -904,4 +911,48 @@ async fn demo_mode_links_itself() {
     wait_for(&mut state, "connected", |s| matches!(s, EngineState::Connected { .. })).await;
     let mut progress = engine.progress();
     wait_for(&mut progress, "history", |p| p.percent == Some(100)).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn groups_communities_and_members_are_stored_after_connecting() {
+    let (_dir, account, engine) = synced(Config::small(), SimConfig::default()).await;
+    let store = engine.store().clone();
+    let metadata = account.corpus().metadata_items();
+    let mut checked = 0;
+    for item in &metadata {
+        let Item::Members { group_jid, members } = item else {
+            continue;
+        };
+        let deadline = Instant::now() + Duration::from_secs(10);
+        let mut stored = loop {
+            let now = store.group_members(group_jid).await.expect("members");
+            if !now.is_empty() || Instant::now() > deadline {
+                break now;
+            }
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        };
+        let mut expected = members.clone();
+        expected.sort_by(|a, b| a.0.cmp(&b.0));
+        let mut got: Vec<(String, wa_store::MemberRole)> = stored.drain(..).map(|(c, r)| (c.jid, r)).collect();
+        got.sort_by(|a, b| a.0.cmp(&b.0));
+        assert_eq!(got, expected, "members of {group_jid}");
+        checked += 1;
+    }
+    assert!(checked >= 3, "the corpus has groups: {checked}");
+    let community = account
+        .corpus()
+        .chats
+        .iter()
+        .find(|c| c.kind == ChatKind::Community)
+        .expect("a community");
+    let sub = account
+        .corpus()
+        .chats
+        .iter()
+        .find(|c| c.parent.as_deref() == Some(community.jid.as_str()))
+        .expect("a sub-group");
+    let stored_sub = store.get_chat(&sub.jid).await.expect("chat").expect("stored");
+    assert_eq!(stored_sub.parent_jid.as_deref(), Some(community.jid.as_str()));
+    let stored_community = store.get_chat(&community.jid).await.expect("chat").expect("stored");
+    assert_eq!(stored_community.kind, ChatKind::Community);
 }

@@ -19,13 +19,14 @@ use std::time::Duration;
 
 use wa::history_sync::HistorySyncType;
 use wa_corpus::Corpus;
-use wa_store::{ChatKind, Item, NewMessage};
+use wa_store::{ChatKind, Item, MemberRole, NewMessage};
 use whatsapp_rust::Jid;
 use whatsapp_rust::async_channel::{Receiver, Sender, unbounded};
 use whatsapp_rust::buffa::{Message as _, MessageField};
 use whatsapp_rust::bytes::Bytes;
 use whatsapp_rust::chrono::{TimeZone, Utc};
 use whatsapp_rust::download::{DownloadParams, MediaType};
+use whatsapp_rust::features::{GroupMetadata, GroupParticipant, ParticipantType};
 use whatsapp_rust::types::message::MessageInfo;
 use whatsapp_rust::wacore::net::DisconnectReason;
 use whatsapp_rust::wacore::types::events::{
@@ -99,6 +100,8 @@ struct Phone {
     sent: Vec<Received>,
     read: Vec<(String, Option<String>, Vec<String>)>,
     history_requests: u32,
+    /// Pairing codes asked for on this connection (WhatsApp allows a few).
+    codes_asked: u32,
 }
 
 /// A file the server holds, and whether its link has expired.
@@ -689,6 +692,12 @@ impl WhatsAppPort for Arc<SimulatedAccount> {
             if !phone.connected {
                 return Err(PortError::NotConnected);
             }
+            phone.codes_asked += 1;
+            if phone.codes_asked > 2 {
+                return Err(PortError::RateLimited {
+                    retry_after: Some(Duration::from_mins(5)),
+                });
+            }
             let raw = self.next_id("");
             let code = format!("SIM{}", &raw[raw.len() - 5..]);
             let shown = format!("{}-{}", &code[..4], &code[4..]);
@@ -816,6 +825,51 @@ impl WhatsAppPort for Arc<SimulatedAccount> {
         self.files()
             .insert(direct_path.clone(), ServerFile { data, expired: false });
         Ok(direct_path)
+    }
+
+    async fn groups(&self) -> PortResult<Vec<GroupMetadata>> {
+        if !self.phone().connected {
+            return Err(PortError::NotConnected);
+        }
+        let metadata = self.corpus.metadata_items();
+        let mut groups = Vec::new();
+        for item in &metadata {
+            let Item::Members { group_jid, members } = item else {
+                continue;
+            };
+            let Some(&chat) = self.chat_index.get(group_jid) else {
+                continue;
+            };
+            let plan = &self.corpus.chats[chat];
+            let participants = members
+                .iter()
+                .filter_map(|(jid, role)| {
+                    Some(GroupParticipant {
+                        jid: jid.parse().ok()?,
+                        phone_number: None,
+                        lid: None,
+                        username: None,
+                        participant_type: match role {
+                            MemberRole::SuperAdmin => ParticipantType::SuperAdmin,
+                            MemberRole::Admin => ParticipantType::Admin,
+                            MemberRole::Member => ParticipantType::Member,
+                        },
+                        details: None,
+                    })
+                })
+                .collect();
+            groups.push(GroupMetadata {
+                id: group_jid
+                    .parse()
+                    .map_err(|_| PortError::Rejected(format!("bad group {group_jid}")))?,
+                subject: plan.name.clone().unwrap_or_default(),
+                participants,
+                is_parent_group: plan.kind == ChatKind::Community,
+                parent_group_jid: plan.parent.as_deref().and_then(|p| p.parse().ok()),
+                ..GroupMetadata::default()
+            });
+        }
+        Ok(groups)
     }
 
     fn is_simulated(&self) -> bool {

@@ -1,0 +1,125 @@
+//! Group and community metadata as store items.
+//!
+//! After each connection the engine asks for every group the account is in
+//! (`groups().get_participating()` on the real client) and stores each one's
+//! name, description, community link and complete member list; a group
+//! notification (someone joined, the name changed, ...) refreshes them.
+
+use wa_store::{ChatKind, ChatUpdate, ContactUpdate, Item, MemberRole};
+use whatsapp_rust::features::{GroupMetadata, ParticipantType};
+
+/// The items one group's metadata stands for, as of `at` (ms).
+pub fn items_from_group(group: &GroupMetadata, at: i64) -> Vec<Item> {
+    let jid = group.id.to_non_ad_string();
+    let kind = if group.is_parent_group {
+        ChatKind::Community
+    } else {
+        ChatKind::Group
+    };
+    let mut items = vec![Item::Chat(ChatUpdate {
+        jid: jid.clone(),
+        at,
+        kind: Some(kind),
+        name: Some(group.subject.clone()).filter(|s| !s.is_empty()),
+        description: group.description.clone().filter(|d| !d.is_empty()),
+        parent_jid: group
+            .parent_group_jid
+            .as_ref()
+            .map(whatsapp_rust::Jid::to_non_ad_string),
+        ..ChatUpdate::default()
+    })];
+    let mut members = Vec::with_capacity(group.participants.len());
+    for p in &group.participants {
+        // Groups in LID addressing name members by LID; the phone-number JID is
+        // what the rest of the archive uses, so prefer it and record the pair.
+        let person = p.phone_number.as_ref().unwrap_or(&p.jid).to_non_ad_string();
+        if let Some(lid) = p.lid.as_ref().or(p.jid.is_lid().then_some(&p.jid))
+            && p.phone_number.is_some()
+        {
+            items.push(Item::Contact(ContactUpdate {
+                jid: person.clone(),
+                at,
+                lid: Some(lid.to_non_ad_string()),
+                ..ContactUpdate::default()
+            }));
+        }
+        let role = match p.participant_type {
+            ParticipantType::SuperAdmin => MemberRole::SuperAdmin,
+            ParticipantType::Admin => MemberRole::Admin,
+            ParticipantType::Member => MemberRole::Member,
+        };
+        members.push((person, role));
+    }
+    items.push(Item::Members {
+        group_jid: jid,
+        members,
+    });
+    items
+}
+
+#[cfg(test)]
+mod tests {
+    use whatsapp_rust::Jid;
+    use whatsapp_rust::features::{GroupMetadata, GroupParticipant, ParticipantType};
+
+    use super::*;
+
+    fn participant(jid: Jid, phone: Option<Jid>, kind: ParticipantType) -> GroupParticipant {
+        GroupParticipant {
+            jid,
+            phone_number: phone,
+            lid: None,
+            username: None,
+            participant_type: kind,
+            details: None,
+        }
+    }
+
+    #[test]
+    fn a_community_group_with_lid_members_maps_to_chat_members_and_contacts() {
+        let group = GroupMetadata {
+            id: "120363000000000009@g.us".parse().expect("jid"),
+            subject: "Parents of class 3B".into(),
+            description: Some("Dates, lifts and lost jumpers".into()),
+            parent_group_jid: Some("120363000000000001@g.us".parse().expect("jid")),
+            participants: vec![
+                participant(
+                    Jid::lid("200000000000001"),
+                    Some(Jid::pn("34600111222")),
+                    ParticipantType::SuperAdmin,
+                ),
+                participant(Jid::pn("447700900123"), None, ParticipantType::Member),
+            ],
+            ..GroupMetadata::default()
+        };
+        let items = items_from_group(&group, 5);
+        let Item::Chat(chat) = &items[0] else {
+            panic!("{items:?}")
+        };
+        assert_eq!(chat.kind, Some(ChatKind::Group));
+        assert_eq!(chat.name.as_deref(), Some("Parents of class 3B"));
+        assert_eq!(chat.parent_jid.as_deref(), Some("120363000000000001@g.us"));
+        assert!(items.iter().any(|i| matches!(i, Item::Contact(c)
+            if c.jid == "34600111222@s.whatsapp.net" && c.lid.as_deref() == Some("200000000000001@lid"))));
+        let Some(Item::Members { members, .. }) = items.last() else {
+            panic!("{items:?}")
+        };
+        assert_eq!(
+            members,
+            &vec![
+                ("34600111222@s.whatsapp.net".to_owned(), MemberRole::SuperAdmin),
+                ("447700900123@s.whatsapp.net".to_owned(), MemberRole::Member),
+            ]
+        );
+
+        let community = GroupMetadata {
+            id: "120363000000000001@g.us".parse().expect("jid"),
+            is_parent_group: true,
+            ..GroupMetadata::default()
+        };
+        let Item::Chat(chat) = &items_from_group(&community, 5)[0] else {
+            panic!()
+        };
+        assert_eq!((chat.kind, chat.name.as_deref()), (Some(ChatKind::Community), None));
+    }
+}
