@@ -38,7 +38,6 @@ pub enum SyncRequest {
 
 /// Why a job stopped before its end.
 enum Stop {
-    Paused,
     Cancelled,
     /// The engine is shutting down: the job stays open for the next start.
     Shutdown,
@@ -245,7 +244,6 @@ impl Engine {
                 Ok(n) => done_messages += i64::try_from(n).unwrap_or(0),
                 Err(stop) => {
                     let state = match stop {
-                        Stop::Paused => JobState::Paused,
                         Stop::Cancelled => JobState::Cancelled,
                         Stop::Shutdown => return Ok(()),
                     };
@@ -375,7 +373,9 @@ impl Engine {
                     .unwrap_or(u32::MAX)
                     .min(self.inner.options.history_batch)
             });
-            self.wait_connected_or_stop(control).await?;
+            if !self.wait_connected_or_stop(control).await? {
+                continue;
+            }
             let _ = store.set_checkpoint_state(chat, CheckpointState::Requested, None).await;
             let answer = {
                 let _turn = self.inner.phone.acquire().await;
@@ -437,8 +437,10 @@ impl Engine {
                         let _ = store
                             .set_checkpoint_state(chat, CheckpointState::Idle, Some(text))
                             .await;
+                        // Paused in place: the runner waits at the top of the loop for
+                        // Resume or Cancel (exiting would race with a Resume sent meanwhile).
                         self.pause_with(job, text).await;
-                        return Err(Stop::Paused);
+                        unanswered = 0;
                     }
                 }
                 Err(e) if e.is_transient() && attempt < MAX_BACKOFF_ATTEMPTS => {
@@ -463,7 +465,7 @@ impl Engine {
                         .await;
                     self.pause_with(job, &format!("{text} The sync paused; resume it to try again."))
                         .await;
-                    return Err(Stop::Paused);
+                    attempt = 0;
                 }
             }
         }
@@ -486,14 +488,15 @@ impl Engine {
         }
     }
 
-    async fn wait_connected_or_stop(&self, control: &mut watch::Receiver<JobState>) -> Result<(), Stop> {
+    /// `Ok(true)` once connected; `Ok(false)` when the job was paused or
+    /// resumed meanwhile (the caller re-checks from the top).
+    async fn wait_connected_or_stop(&self, control: &mut watch::Receiver<JobState>) -> Result<bool, Stop> {
         tokio::select! {
-            () = self.wait_connected() => Ok(()),
+            () = self.wait_connected() => Ok(true),
             _ = control.changed() => {
-                // Re-checked by the caller's next round.
+                // A pause is waited out at the top of the caller's next round.
                 match *control.borrow() {
-                    JobState::Running => Ok(()),
-                    JobState::Paused => Err(Stop::Paused),
+                    JobState::Running | JobState::Paused => Ok(false),
                     JobState::Queued => Err(Stop::Shutdown),
                     _ => Err(Stop::Cancelled),
                 }
