@@ -472,6 +472,18 @@ async fn everything_the_phone_gives_lands_exactly_and_a_second_run_asks_nothing(
     assert_eq!(account.history_requests(), asked);
 }
 
+/// The chat with the most messages, and how many it has.
+fn busiest_chat(corpus: &Corpus) -> (String, usize) {
+    let busiest = (0..corpus.chats.len())
+        .max_by_key(|&c| corpus.chats[c].messages)
+        .expect("chats");
+    let n = corpus
+        .chat_items(busiest)
+        .filter(|i| matches!(i, Item::Message(_)))
+        .count();
+    (corpus.chats[busiest].jid.clone(), n)
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn pause_resume_cancel_and_a_restart_resume_from_the_checkpoint() {
     let sim = SimConfig {
@@ -481,18 +493,7 @@ async fn pause_resume_cancel_and_a_restart_resume_from_the_checkpoint() {
     };
     let (dir, account, engine) = synced(Config::small(), sim.clone()).await;
     let store = engine.store().clone();
-    // The busiest chat.
-    let (chat, total) = {
-        let corpus = account.corpus();
-        let busiest = (0..corpus.chats.len())
-            .max_by_key(|&c| corpus.chats[c].messages)
-            .expect("chats");
-        let n = corpus
-            .chat_items(busiest)
-            .filter(|i| matches!(i, Item::Message(_)))
-            .count();
-        (corpus.chats[busiest].jid.clone(), n)
-    };
+    let (chat, total) = busiest_chat(account.corpus());
     assert!(total > 100, "a chat long enough to pause: {total}");
     let options = EngineOptions {
         history_batch: 5,
@@ -955,4 +956,127 @@ async fn groups_communities_and_members_are_stored_after_connecting() {
     assert_eq!(stored_sub.parent_jid.as_deref(), Some(community.jid.as_str()));
     let stored_community = store.get_chat(&community.jid).await.expect("chat").expect("stored");
     assert_eq!(stored_community.kind, ChatKind::Community);
+}
+
+const KILL_CHILD_DIR: &str = "WA_ENGINE_KILL_CHILD_DIR";
+
+fn kill_sim() -> SimConfig {
+    SimConfig {
+        initial_per_chat: Some(5),
+        latency: Duration::from_millis(10),
+        ..SimConfig::default()
+    }
+}
+
+fn kill_options(dir: &std::path::Path) -> EngineOptions {
+    EngineOptions {
+        history_batch: 5,
+        ..fast_options(dir, true)
+    }
+}
+
+/// The child process: sync the busiest chat a window at a time until killed.
+async fn kill_child(dir: &std::path::Path) {
+    let account = SimulatedAccount::linked(Corpus::new(Config::small()), kill_sim());
+    let store = store_in(dir).await;
+    let engine = Engine::start(account.clone(), store, kill_options(dir));
+    let mut state = engine.state();
+    wait_for(&mut state, "connected", |s| matches!(s, EngineState::Connected { .. })).await;
+    account.push_history();
+    let mut progress = engine.progress();
+    wait_for(&mut progress, "the push", |p| p.percent == Some(100)).await;
+    let (chat, _) = busiest_chat(account.corpus());
+    let job = engine
+        .start_sync(SyncRequest::Chat {
+            jid: chat,
+            count: 100_000,
+        })
+        .await
+        .expect("job");
+    println!("JOB {}", job.id);
+    loop {
+        let now = engine.job(job.id).await.expect("job");
+        println!("PROGRESS {}", now.messages_done);
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_sync_killed_with_sigkill_resumes_from_its_checkpoint() {
+    use std::io::{BufRead, BufReader};
+    if let Some(dir) = std::env::var_os(KILL_CHILD_DIR) {
+        kill_child(std::path::Path::new(&dir)).await;
+        return;
+    }
+    let dir = tempfile::tempdir().expect("dir");
+    let mut child = std::process::Command::new(std::env::current_exe().expect("test binary"))
+        .args([
+            "--exact",
+            "handle::tests::a_sync_killed_with_sigkill_resumes_from_its_checkpoint",
+            "--nocapture",
+            "--test-threads=1",
+        ])
+        .env(KILL_CHILD_DIR, dir.path())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .expect("spawn the child");
+    let stdout = child.stdout.take().expect("stdout");
+    let (job, done_at_kill) = tokio::task::spawn_blocking(move || {
+        let mut job = None;
+        for line in BufReader::new(stdout).lines().map_while(Result::ok) {
+            // libtest prints "test <name> ... " on the same line as the first output.
+            if let Some((_, id)) = line.split_once("JOB ") {
+                job = id.parse::<i64>().ok();
+            }
+            if let Some(n) = line.strip_prefix("PROGRESS ").and_then(|n| n.parse::<i64>().ok())
+                && n >= 40
+            {
+                return (job, n);
+            }
+        }
+        (job, 0)
+    })
+    .await
+    .expect("reader");
+    // SIGKILL in the middle of the sync: no shutdown, no flush.
+    child.kill().expect("SIGKILL");
+    child.wait().expect("reap");
+    let job = job.expect("the child started a job");
+    assert!(done_at_kill >= 40, "the child made progress before the kill");
+
+    let store = store_in(dir.path()).await;
+    assert!(
+        store.integrity_check().await.expect("check").is_empty(),
+        "sound after the kill"
+    );
+    let open = store.open_jobs().await.expect("open jobs");
+    assert!(
+        open.iter().any(|j| j.id == job),
+        "the killed job is still open: {open:?}"
+    );
+
+    let account = SimulatedAccount::linked(Corpus::new(Config::small()), kill_sim());
+    let (chat, total) = busiest_chat(account.corpus());
+    let stored_at_restart = store
+        .checkpoint(&chat)
+        .await
+        .expect("checkpoint")
+        .map_or(0, |c| c.messages_synced);
+    let engine = Engine::start(account.clone(), store.clone(), kill_options(dir.path()));
+    let done = wait_job(&engine, job, "the resumed job", |j| j.state.is_finished()).await;
+    assert_eq!(done.state, JobState::Done, "{done:?}");
+    let in_chat = stored_messages(&store)
+        .await
+        .into_iter()
+        .filter(|m| m.chat_jid == chat)
+        .count();
+    assert_eq!(in_chat, total, "the whole chat, each message once");
+    let missing = i64::try_from(total).expect("count") - stored_at_restart;
+    assert!(
+        i64::from(account.history_requests()) <= missing / 5 + 2,
+        "resumed from the checkpoint: {} requests for {missing} missing messages",
+        account.history_requests()
+    );
+    assert!(store.integrity_check().await.expect("check").is_empty());
 }
