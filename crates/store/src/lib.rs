@@ -104,6 +104,19 @@ impl Store {
         })
     }
 
+    /// A new connection outside the pools, for checks that must see the file
+    /// rather than a long-lived connection's caches. Close it after use.
+    pub(crate) async fn fresh_connection(&self, writable: bool) -> Result<sqlx::SqliteConnection> {
+        use sqlx::ConnectOptions;
+        sqlx::sqlite::SqliteConnectOptions::new()
+            .filename(&self.inner.path)
+            .read_only(!writable)
+            .busy_timeout(std::time::Duration::from_secs(10))
+            .connect()
+            .await
+            .map_err(|e| self.err(e))
+    }
+
     pub(crate) fn reader(&self) -> &SqlitePool {
         &self.inner.reader
     }

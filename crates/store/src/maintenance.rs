@@ -54,26 +54,38 @@ const TABLES: &[(&str, bool)] = &[
 
 impl Store {
     /// SQLite's own integrity check plus the search index's; empty when all is well.
+    ///
+    /// Both run on a connection of their own, opened for the check: SQLite's
+    /// `PRAGMA integrity_check` also runs FTS5's check, which on a long-lived
+    /// pooled connection can use that connection's cached view of the index
+    /// from before FTS5 merged segments, and report "corruption found reading
+    /// blob" on a sound file (searches revalidate that cache; this check does not).
     pub async fn integrity_check(&self) -> Result<Vec<String>> {
+        let mut conn = self.fresh_connection(self.writer().is_ok()).await?;
         let mut problems: Vec<String> = match sqlx::query_scalar("PRAGMA integrity_check")
-            .fetch_all(self.reader())
+            .fetch_all(&mut conn)
             .await
             .map_err(|e| self.err(e))
         {
             Ok(problems) => problems,
             // So damaged that the check itself cannot run: that is its finding.
             Err(e @ (StoreError::Corrupt { .. } | StoreError::NotADatabase { .. })) => vec![e.to_string()],
-            Err(e) => return Err(e),
+            Err(e) => {
+                let _ = sqlx::Connection::close(conn).await;
+                return Err(e);
+            }
         };
         problems.retain(|p| p != "ok");
-        // FTS5's own check needs the writer; a read-only store skips it.
-        if let Ok(writer) = self.writer()
+        // The external-content check (index against messages) is a write
+        // command, so a read-only store skips it.
+        if self.writer().is_ok()
             && let Err(e) = sqlx::query("INSERT INTO messages_fts (messages_fts, rank) VALUES ('integrity-check', 1)")
-                .execute(writer)
+                .execute(&mut conn)
                 .await
         {
             problems.push(format!("search index: {e}"));
         }
+        let _ = sqlx::Connection::close(conn).await;
         Ok(problems)
     }
 

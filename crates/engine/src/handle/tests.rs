@@ -549,6 +549,8 @@ async fn pause_resume_cancel_and_a_restart_resume_from_the_checkpoint() {
         .filter(|m| m.chat_jid == chat)
         .count();
     assert_eq!(in_chat, total, "the whole chat, once");
+    let problems = store.integrity_check().await.expect("check");
+    assert!(problems.is_empty(), "after a graceful restart: {problems:?}");
     let missing_at_stop = total as i64 - at_stop.messages_synced;
     let asked_after = i64::from(account.history_requests() - asked_before);
     assert!(
@@ -1078,5 +1080,6 @@ async fn a_sync_killed_with_sigkill_resumes_from_its_checkpoint() {
         "resumed from the checkpoint: {} requests for {missing} missing messages",
         account.history_requests()
     );
-    assert!(store.integrity_check().await.expect("check").is_empty());
+    let problems = store.integrity_check().await.expect("check");
+    assert!(problems.is_empty(), "{problems:?}");
 }
