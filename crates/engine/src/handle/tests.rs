@@ -1083,3 +1083,72 @@ async fn a_sync_killed_with_sigkill_resumes_from_its_checkpoint() {
     let problems = store.integrity_check().await.expect("check");
     assert!(problems.is_empty(), "{problems:?}");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_community_job_fetches_older_messages_of_each_of_its_chats() {
+    let sim = SimConfig {
+        initial_per_chat: Some(5),
+        ..SimConfig::default()
+    };
+    let (_dir, account, engine) = synced(Config::small(), sim).await;
+    let store = engine.store().clone();
+    let corpus = account.corpus();
+    let community = corpus
+        .chats
+        .iter()
+        .find(|c| c.kind == ChatKind::Community && corpus.chats.iter().any(|g| g.parent.as_ref() == Some(&c.jid)))
+        .expect("a community with groups");
+    let members: Vec<String> = std::iter::once(community.jid.clone())
+        .chain(
+            corpus
+                .chats
+                .iter()
+                .filter(|c| c.parent.as_deref() == Some(community.jid.as_str()))
+                .map(|c| c.jid.clone()),
+        )
+        .collect();
+    let count = |jid: String| {
+        let store = store.clone();
+        async move {
+            store
+                .checkpoint(&jid)
+                .await
+                .expect("checkpoint")
+                .map_or(0, |c| c.messages_synced)
+        }
+    };
+    let mut before = Vec::new();
+    for jid in &members {
+        store.refresh_checkpoint(jid).await.ok();
+        before.push(count(jid.clone()).await);
+    }
+    let job = engine
+        .start_sync(SyncRequest::Community {
+            jid: community.jid.clone(),
+            per_chat: Some(10),
+        })
+        .await
+        .expect("job");
+    let done = wait_job(&engine, job.id, "the community job", |j| j.state.is_finished()).await;
+    assert_eq!(done.state, JobState::Done, "{done:?}");
+    assert_eq!(done.chats_total, Some(members.len() as i64));
+    let outside = corpus
+        .chats
+        .iter()
+        .find(|c| c.kind == ChatKind::Direct)
+        .expect("a direct chat");
+    for (jid, was) in members.iter().zip(before) {
+        let plan = corpus.chats.iter().position(|c| &c.jid == jid).expect("in corpus");
+        let total = corpus
+            .chat_items(plan)
+            .filter(|i| matches!(i, Item::Message(_)))
+            .count() as i64;
+        let now = count(jid.clone()).await;
+        assert_eq!(now, (was + 10).min(total), "{jid}: {was} -> {now} of {total}");
+    }
+    let untouched = count(outside.jid.clone()).await;
+    assert!(
+        untouched <= 5,
+        "chats outside the community are not fetched: {untouched}"
+    );
+}
