@@ -6,7 +6,6 @@
 mod commands;
 mod engine;
 mod error;
-mod paths;
 mod tray;
 
 use tauri::Manager;
@@ -20,27 +19,56 @@ pub struct AppState {
 }
 
 /// Command-line options.
-#[derive(Debug, Default)]
+#[derive(Debug, Default, Clone, Copy)]
 struct Options {
     /// Run against the simulated account (no WhatsApp account needed).
     demo: bool,
+    /// Engine, store and socket only: no window, no tray (servers, tests,
+    /// desktops without a display).
+    headless: bool,
+    /// Start in the tray without showing the window (the helper starts the app so).
+    hidden: bool,
 }
 
+const USAGE: &str = "Options: --demo (try the app with a simulated account), --headless (no window or tray), \
+                     --hidden (start in the tray), --version.";
+
 fn options() -> anyhow::Result<Options> {
-    let mut options = Options::default();
+    let mut options = Options {
+        // The helper passes the mode on through the environment.
+        demo: std::env::var_os("WHATSAPP_MCP_DEMO").is_some_and(|v| v == "1"),
+        ..Options::default()
+    };
     for arg in std::env::args().skip(1) {
         match arg.as_str() {
             "--demo" => options.demo = true,
+            "--headless" => options.headless = true,
+            "--hidden" => options.hidden = true,
             "--version" => {
                 println!("whatsapp-mcp-desktop {}", env!("CARGO_PKG_VERSION"));
                 std::process::exit(0);
             }
-            other => anyhow::bail!(
-                "Unknown option \"{other}\". Options: --demo (try the app with a simulated account), --version."
-            ),
+            other => anyhow::bail!("Unknown option \"{other}\". {USAGE}"),
         }
     }
     Ok(options)
+}
+
+/// Wait for Ctrl-C or SIGTERM.
+async fn stop_signal() {
+    #[cfg(unix)]
+    {
+        let Ok(mut term) = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) else {
+            let _ = tokio::signal::ctrl_c().await;
+            return;
+        };
+        tokio::select! {
+            _ = tokio::signal::ctrl_c() => {}
+            _ = term.recv() => {}
+        }
+    }
+    #[cfg(not(unix))]
+    let _ = tokio::signal::ctrl_c().await;
 }
 
 fn main() -> anyhow::Result<()> {
@@ -53,13 +81,37 @@ fn main() -> anyhow::Result<()> {
         .init();
 
     let options = options()?;
-    let data_dir = engine::data_dir_for(&paths::data_dir()?, options.demo);
+    let base = wa_mcp::paths::data_dir()?;
+    let data_dir = engine::data_dir_for(&base, options.demo);
     let runtime = tokio::runtime::Runtime::new()?;
+    // The socket first: if another copy of the app answers there, this one stops
+    // before touching the database or WhatsApp.
+    let socket_path = wa_mcp::socket::default_path(&base);
+    let listener = runtime.block_on(wa_mcp::socket::bind(&socket_path))?;
     let store = runtime.block_on(wa_store::Store::open(data_dir.join("messages.db")))?;
     let engine = runtime.block_on(engine::start(&data_dir, store.clone(), options.demo))?;
-    tauri::async_runtime::set(runtime.handle().clone());
-    tracing::info!(data_dir = %data_dir.display(), demo = options.demo, "starting");
+    let core = wa_mcp::Core::new(
+        store.clone(),
+        engine.clone(),
+        data_dir.clone(),
+        std::sync::Arc::new(wa_mcp::NobodyToAsk),
+    );
+    runtime.spawn(wa_mcp::socket::serve(listener, core));
+    tracing::info!(data_dir = %data_dir.display(), socket = %socket_path.display(), demo = options.demo, "starting");
 
+    if options.headless {
+        runtime.block_on(async {
+            stop_signal().await;
+            tracing::info!("stopping");
+            engine.shutdown().await;
+            store.close().await;
+        });
+        let _ = std::fs::remove_file(&socket_path);
+        return Ok(());
+    }
+
+    tauri::async_runtime::set(runtime.handle().clone());
+    let hidden = options.hidden;
     tauri::Builder::default()
         .manage(AppState {
             store,
@@ -75,6 +127,9 @@ fn main() -> anyhow::Result<()> {
         .setup(move |app| {
             tray::create(app.handle(), options.demo)?;
             commands::forward_engine_events(app.handle(), &engine);
+            if hidden && let Some(window) = app.get_webview_window("main") {
+                window.hide()?;
+            }
             Ok(())
         })
         .on_window_event(|window, event| {
@@ -87,7 +142,7 @@ fn main() -> anyhow::Result<()> {
             }
         })
         .build(tauri::generate_context!())?
-        .run(|app, event| {
+        .run(move |app, event| {
             if let tauri::RunEvent::Exit = event {
                 let state = app.state::<AppState>();
                 let (engine, store) = (state.engine.clone(), state.store.clone());
@@ -95,6 +150,7 @@ fn main() -> anyhow::Result<()> {
                     engine.shutdown().await;
                     store.close().await;
                 });
+                let _ = std::fs::remove_file(&socket_path);
             }
         });
     Ok(())

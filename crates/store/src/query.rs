@@ -394,6 +394,32 @@ impl Store {
         Ok(row.map(Message::from))
     }
 
+    /// Messages with WhatsApp id `msg_id` (in `chat_jid` when given), newest first.
+    /// Ids are unique per chat and sender, so without a chat more than one may match.
+    pub async fn find_messages(&self, chat_jid: Option<&str>, msg_id: &str) -> Result<Vec<Message>> {
+        // With a chat the unique (chat, id, sender) index answers; without one it is
+        // a scan, which is why tools ask for the chat.
+        let rows: Vec<MessageRow> = if let Some(chat) = chat_jid {
+            let sql = format!(
+                "{MESSAGE_SELECT} WHERE m.chat_id = (SELECT id FROM chats WHERE jid = ?) AND m.msg_id = ?
+                 ORDER BY m.id DESC LIMIT 20"
+            );
+            sqlx::query_as(sqlx::AssertSqlSafe(sql))
+                .bind(chat)
+                .bind(msg_id)
+                .fetch_all(self.reader())
+                .await
+        } else {
+            let sql = format!("{MESSAGE_SELECT} WHERE m.msg_id = ? ORDER BY m.id DESC LIMIT 20");
+            sqlx::query_as(sqlx::AssertSqlSafe(sql))
+                .bind(msg_id)
+                .fetch_all(self.reader())
+                .await
+        }
+        .map_err(|e| self.err(e))?;
+        Ok(rows.into_iter().map(Message::from).collect())
+    }
+
     /// A message with up to `before` messages before it and `after` after it, oldest first.
     pub async fn message_context(&self, key: &MessageKey, before: u32, after: u32) -> Result<Vec<Message>> {
         let Some((id, chat_id)) = self.message_row_id(key).await? else {

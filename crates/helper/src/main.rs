@@ -1,0 +1,206 @@
+//! `whatsapp-mcp`: the small program assistants (Claude Desktop, ...) launch.
+//!
+//! It carries MCP between the assistant (stdio) and WhatsApp MCP Desktop (the
+//! app's user-only local socket); the app owns the only WhatsApp connection
+//! and database. If the app is not running it starts it in the tray (or
+//! headless without a display) and waits for its socket, at most ~10 s. If the
+//! app cannot start, it answers the read tools itself from the database,
+//! opened read-only, and the act tools say why they cannot run.
+//!
+//! Stdout carries only protocol; logs go to `<log dir>/helper.log`.
+
+use std::path::{Path, PathBuf};
+use std::process::Stdio;
+use std::time::{Duration, Instant};
+
+use anyhow::Context;
+use rmcp::ServiceExt;
+
+const WAIT_FOR_APP: Duration = Duration::from_secs(10);
+
+fn init_logging() {
+    let file = wa_mcp::paths::log_dir().ok().and_then(|dir| {
+        std::fs::create_dir_all(&dir).ok()?;
+        std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(dir.join("helper.log"))
+            .ok()
+    });
+    let filter = tracing_subscriber::EnvFilter::try_from_env("WHATSAPP_MCP_LOG")
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    match file {
+        Some(file) => tracing_subscriber::fmt()
+            .with_env_filter(filter)
+            .with_ansi(false)
+            .with_writer(std::sync::Mutex::new(file))
+            .init(),
+        // Never stdout: it is the protocol channel.
+        None => tracing_subscriber::fmt()
+            .with_env_filter(filter)
+            .with_writer(std::io::stderr)
+            .init(),
+    }
+}
+
+/// The app's program: `$WHATSAPP_MCP_APP`, else beside this helper (how the
+/// installers ship them), else on the PATH.
+fn app_program() -> PathBuf {
+    if let Some(app) = std::env::var_os("WHATSAPP_MCP_APP").filter(|a| !a.is_empty()) {
+        return PathBuf::from(app);
+    }
+    let name = format!("whatsapp-mcp-desktop{}", std::env::consts::EXE_SUFFIX);
+    std::env::current_exe()
+        .ok()
+        .and_then(|me| me.parent().map(|dir| dir.join(&name)))
+        .filter(|p| p.exists())
+        .unwrap_or_else(|| PathBuf::from(name))
+}
+
+fn has_display() -> bool {
+    if !cfg!(target_os = "linux") {
+        return true;
+    }
+    std::env::var_os("DISPLAY").is_some_and(|d| !d.is_empty())
+        || std::env::var_os("WAYLAND_DISPLAY").is_some_and(|d| !d.is_empty())
+}
+
+/// Start the app detached, in the tray or headless.
+fn start_app() -> Result<(), String> {
+    let program = app_program();
+    let mode = if has_display() { "--hidden" } else { "--headless" };
+    tracing::info!(program = %program.display(), mode, "starting the app");
+    std::process::Command::new(&program)
+        .arg(mode)
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .map(drop)
+        .map_err(|e| format!("WhatsApp MCP Desktop ({}) could not be started: {e}", program.display()))
+}
+
+#[cfg(unix)]
+async fn connect(socket: &Path) -> Option<tokio::net::UnixStream> {
+    tokio::net::UnixStream::connect(socket).await.ok()
+}
+
+/// The app's socket, starting the app when nobody answers.
+#[cfg(unix)]
+async fn reach_app(socket: &Path) -> Result<tokio::net::UnixStream, String> {
+    if let Some(stream) = connect(socket).await {
+        return Ok(stream);
+    }
+    start_app()?;
+    let started = Instant::now();
+    while started.elapsed() < WAIT_FOR_APP {
+        tokio::time::sleep(Duration::from_millis(50)).await;
+        if let Some(stream) = connect(socket).await {
+            tracing::info!(ms = started.elapsed().as_millis(), "the app answered");
+            return Ok(stream);
+        }
+    }
+    Err(format!(
+        "WhatsApp MCP Desktop did not start within {} seconds. Open it once from your applications menu \
+         and check what it says.",
+        WAIT_FOR_APP.as_secs()
+    ))
+}
+
+/// Carry bytes both ways until the assistant or the app hangs up.
+#[cfg(unix)]
+async fn pipe(stream: tokio::net::UnixStream) -> anyhow::Result<()> {
+    let (mut from_app, mut to_app) = stream.into_split();
+    let mut stdin = tokio::io::stdin();
+    let mut stdout = tokio::io::stdout();
+    let up = async {
+        let copied = tokio::io::copy(&mut stdin, &mut to_app).await;
+        // The assistant closed stdin: tell the app, then let the answers drain.
+        let _ = tokio::io::AsyncWriteExt::shutdown(&mut to_app).await;
+        copied
+    };
+    let down = async {
+        let copied = tokio::io::copy(&mut from_app, &mut stdout).await;
+        let _ = tokio::io::AsyncWriteExt::flush(&mut stdout).await;
+        copied
+    };
+    let (up, down) = tokio::join!(up, down);
+    tracing::info!(up = ?up.ok(), down = ?down.ok(), "session ended");
+    Ok(())
+}
+
+/// The app cannot run: answer from the database, read-only.
+async fn serve_read_only(data_dir: &Path, why: String) -> anyhow::Result<()> {
+    tracing::warn!(reason = %why, "serving read tools from the database");
+    let demo = std::env::var_os("WHATSAPP_MCP_DEMO").is_some_and(|v| v == "1");
+    let db_dir = if demo {
+        data_dir.join("demo")
+    } else {
+        data_dir.to_path_buf()
+    };
+    let store = wa_store::Store::open_read_only(db_dir.join("messages.db"))
+        .await
+        .with_context(|| format!("{why} The message archive could not be opened either."))?;
+    let reason = format!("{why} Reading and searching still work; sending needs the app running.");
+    let core = wa_mcp::Core::read_only(store, db_dir, reason);
+    let session = wa_mcp::WhatsAppMcp::new(core)
+        .serve((tokio::io::stdin(), tokio::io::stdout()))
+        .await?;
+    session.waiting().await?;
+    Ok(())
+}
+
+async fn run() -> anyhow::Result<()> {
+    let data_dir = wa_mcp::paths::data_dir()?;
+    let socket = wa_mcp::socket::default_path(&data_dir);
+    #[cfg(unix)]
+    match reach_app(&socket).await {
+        Ok(stream) => pipe(stream).await,
+        Err(why) => serve_read_only(&data_dir, why).await,
+    }
+    #[cfg(not(unix))]
+    serve_read_only(
+        &data_dir,
+        "This helper cannot reach the app on this system yet.".to_owned(),
+    )
+    .await
+}
+
+fn main() -> std::process::ExitCode {
+    match std::env::args().nth(1).as_deref() {
+        Some("--version" | "-V") => {
+            println!("whatsapp-mcp {}", env!("CARGO_PKG_VERSION"));
+            return std::process::ExitCode::SUCCESS;
+        }
+        Some("--help" | "-h") => {
+            println!(
+                "whatsapp-mcp {}: connects an AI assistant (MCP over stdio) to WhatsApp MCP Desktop.\n\
+                 Assistants launch it; you do not need to run it yourself.\n\
+                 Options: --version, --help.",
+                env!("CARGO_PKG_VERSION")
+            );
+            return std::process::ExitCode::SUCCESS;
+        }
+        Some(other) => {
+            eprintln!("Unknown option \"{other}\". Options: --version, --help.");
+            return std::process::ExitCode::from(2);
+        }
+        None => {}
+    }
+    init_logging();
+    let runtime = match tokio::runtime::Builder::new_current_thread().enable_all().build() {
+        Ok(runtime) => runtime,
+        Err(e) => {
+            eprintln!("whatsapp-mcp could not start: {e}");
+            return std::process::ExitCode::FAILURE;
+        }
+    };
+    match runtime.block_on(run()) {
+        Ok(()) => std::process::ExitCode::SUCCESS,
+        Err(e) => {
+            tracing::error!(error = %format!("{e:#}"), "stopped");
+            eprintln!("whatsapp-mcp: {e:#}");
+            std::process::ExitCode::FAILURE
+        }
+    }
+}

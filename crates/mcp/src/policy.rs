@@ -1,0 +1,241 @@
+//! What assistants may see and do, enforced here in the core (not only in the UI).
+//!
+//! - **Chat scope** (`mcp.chats`): the chats assistants can see and touch at
+//!   all: `*` (everything, the default), `groups`, `direct`, or JIDs. Reads
+//!   are filtered; acts elsewhere are refused with a sentence naming the setting.
+//! - **Send policy** (`mcp.send_policy`): `ask` (default: each send or
+//!   mark-read waits for the person to approve it in the app; no answer in time
+//!   is a no), `allowlist` (recipients in `mcp.recipients` go through, others
+//!   ask), `read_only` (act tools refuse), `open`.
+//! - **Files** (`mcp.outbox`): `send_file` and `send_audio_message` read only
+//!   from these folders (default: `<data dir>/outbox`), so an injected prompt
+//!   cannot mail out `~/.ssh` or any other local file.
+//! - **Rate** (`mcp.sends_per_minute`, default 10) in every mode.
+//!
+//! Every decision is written to the audit log by the server.
+
+use std::collections::VecDeque;
+use std::path::{Path, PathBuf};
+use std::pin::Pin;
+use std::time::{Duration, Instant};
+
+use serde::{Deserialize, Serialize};
+use wa_store::{ChatKind, Store, StoreError};
+
+pub const SEND_POLICY: &str = "mcp.send_policy";
+pub const RECIPIENTS: &str = "mcp.recipients";
+pub const CHATS: &str = "mcp.chats";
+pub const OUTBOX: &str = "mcp.outbox";
+pub const SENDS_PER_MINUTE: &str = "mcp.sends_per_minute";
+pub const APPROVAL_TIMEOUT_SECS: &str = "mcp.approval_timeout_secs";
+
+/// How sends and read receipts by assistants are allowed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(rename_all = "snake_case")]
+pub enum SendPolicy {
+    #[default]
+    Ask,
+    Allowlist,
+    ReadOnly,
+    Open,
+}
+
+/// The settings in force for one call.
+#[derive(Debug, Clone)]
+pub struct Policy {
+    pub send: SendPolicy,
+    pub recipients: Vec<String>,
+    pub chats: Vec<String>,
+    pub outbox: Vec<PathBuf>,
+    pub sends_per_minute: u32,
+    pub approval_timeout: Duration,
+}
+
+impl Policy {
+    /// The settings as stored, with defaults for what is unset.
+    pub async fn load(store: &Store, data_dir: &Path) -> Result<Self, StoreError> {
+        Ok(Self {
+            send: store.setting(SEND_POLICY).await?.unwrap_or_default(),
+            recipients: store.setting(RECIPIENTS).await?.unwrap_or_default(),
+            chats: store.setting(CHATS).await?.unwrap_or_else(|| vec!["*".to_owned()]),
+            outbox: store
+                .setting::<Vec<PathBuf>>(OUTBOX)
+                .await?
+                .unwrap_or_else(|| vec![data_dir.join("outbox")]),
+            sends_per_minute: store.setting(SENDS_PER_MINUTE).await?.unwrap_or(10),
+            // Under the 60 s after which assistants such as Claude Desktop give up on a call.
+            approval_timeout: Duration::from_secs(store.setting(APPROVAL_TIMEOUT_SECS).await?.unwrap_or(45).min(50)),
+        })
+    }
+
+    /// Whether assistants may see and touch `chat_jid`.
+    pub fn allows_chat(&self, chat_jid: &str) -> bool {
+        let kind = ChatKind::from_jid(chat_jid);
+        self.chats.iter().any(|rule| match rule.as_str() {
+            "*" => true,
+            "groups" => matches!(kind, ChatKind::Group | ChatKind::Community),
+            "direct" => kind == ChatKind::Direct,
+            jid => jid == chat_jid,
+        })
+    }
+
+    /// The sentence for a chat outside the scope.
+    pub fn chat_refusal(chat_jid: &str) -> String {
+        format!(
+            "The chat {chat_jid} is not shared with assistants. The person can add it under Settings > \
+             Assistants > Chats assistants can see (setting {CHATS})."
+        )
+    }
+
+    /// `path` if it lies inside an allowed folder (after resolving links), else a refusal.
+    pub fn check_file(&self, path: &Path) -> Result<PathBuf, String> {
+        let real =
+            std::fs::canonicalize(path).map_err(|e| format!("The file {} cannot be read: {e}.", path.display()))?;
+        let inside = self
+            .outbox
+            .iter()
+            .filter_map(|dir| std::fs::canonicalize(dir).ok())
+            .any(|dir| real.starts_with(&dir));
+        if inside {
+            Ok(real)
+        } else {
+            let folders: Vec<String> = self.outbox.iter().map(|d| d.display().to_string()).collect();
+            Err(format!(
+                "Assistants may only send files from {}. Put the file there first (setting {OUTBOX}).",
+                folders.join(", ")
+            ))
+        }
+    }
+}
+
+/// What an assistant asks to do, as the person sees it in the approval dialog.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct ApprovalRequest {
+    pub client: String,
+    pub tool: String,
+    pub recipient: String,
+    /// The full content: message text, file name, emoji, "mark as read".
+    pub content: String,
+}
+
+/// The person's answer.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Approval {
+    Approved,
+    Denied,
+    /// No answer before the timeout.
+    NoAnswer,
+}
+
+pub type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
+
+/// Asks the person (the app's approval dialog; tests script it).
+pub trait Approver: Send + Sync + 'static {
+    /// Ask, and wait at most `timeout` for an answer.
+    fn approve(&self, request: ApprovalRequest, timeout: Duration) -> BoxFuture<'_, Approval>;
+    /// Whether anyone can answer (a window can show the dialog).
+    fn can_ask(&self) -> bool {
+        true
+    }
+}
+
+/// No one to ask (headless): "ask" sends are refused, saying how to allow them.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct NobodyToAsk;
+
+impl Approver for NobodyToAsk {
+    fn approve(&self, _request: ApprovalRequest, _timeout: Duration) -> BoxFuture<'_, Approval> {
+        Box::pin(async { Approval::NoAnswer })
+    }
+    fn can_ask(&self) -> bool {
+        false
+    }
+}
+
+/// Sends in the last minute, to cap them.
+#[derive(Debug, Default)]
+pub struct RateLimiter {
+    recent: VecDeque<Instant>,
+}
+
+impl RateLimiter {
+    /// Take a slot if fewer than `per_minute` were taken in the last minute.
+    pub fn take(&mut self, per_minute: u32, now: Instant) -> bool {
+        while self
+            .recent
+            .front()
+            .is_some_and(|t| now.duration_since(*t) >= Duration::from_mins(1))
+        {
+            self.recent.pop_front();
+        }
+        if self.recent.len() >= per_minute as usize {
+            return false;
+        }
+        self.recent.push_back(now);
+        true
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn policy(chats: &[&str]) -> Policy {
+        Policy {
+            send: SendPolicy::Ask,
+            recipients: Vec::new(),
+            chats: chats.iter().map(|c| (*c).to_owned()).collect(),
+            outbox: Vec::new(),
+            sends_per_minute: 2,
+            approval_timeout: Duration::from_secs(1),
+        }
+    }
+
+    #[test]
+    fn chat_scope_wildcards_and_jids() {
+        let all = policy(&["*"]);
+        assert!(all.allows_chat("1@g.us") && all.allows_chat("2@s.whatsapp.net"));
+        let groups = policy(&["groups"]);
+        assert!(groups.allows_chat("1@g.us"));
+        assert!(!groups.allows_chat("2@s.whatsapp.net"));
+        let one = policy(&["direct", "9@g.us"]);
+        assert!(one.allows_chat("2@s.whatsapp.net") && one.allows_chat("9@g.us"));
+        assert!(!one.allows_chat("1@g.us"));
+        assert!(Policy::chat_refusal("1@g.us").contains(CHATS));
+    }
+
+    #[test]
+    fn files_only_from_the_outbox() {
+        let dir = tempfile::tempdir().expect("dir");
+        let outbox = dir.path().join("outbox");
+        std::fs::create_dir(&outbox).expect("outbox");
+        std::fs::write(outbox.join("ok.txt"), b"x").expect("file");
+        std::fs::write(dir.path().join("secret.txt"), b"x").expect("file");
+        let mut p = policy(&["*"]);
+        p.outbox = vec![outbox.clone()];
+        assert!(p.check_file(&outbox.join("ok.txt")).is_ok());
+        let refused = p.check_file(&dir.path().join("secret.txt")).expect_err("outside");
+        assert!(refused.contains("only send files from"), "{refused}");
+        // A path that climbs out of the outbox is judged where it really points.
+        let climbing = outbox.join("..").join("secret.txt");
+        assert!(p.check_file(&climbing).is_err());
+        #[cfg(unix)]
+        {
+            std::os::unix::fs::symlink(dir.path().join("secret.txt"), outbox.join("link.txt")).expect("link");
+            assert!(
+                p.check_file(&outbox.join("link.txt")).is_err(),
+                "a link out of the outbox is refused"
+            );
+        }
+    }
+
+    #[test]
+    fn the_rate_limit_counts_a_minute() {
+        let mut r = RateLimiter::default();
+        let t0 = Instant::now();
+        assert!(r.take(2, t0));
+        assert!(r.take(2, t0 + Duration::from_secs(1)));
+        assert!(!r.take(2, t0 + Duration::from_secs(2)));
+        assert!(r.take(2, t0 + Duration::from_secs(61)));
+    }
+}

@@ -1,0 +1,249 @@
+#!/usr/bin/env python3
+"""End to end: the official MCP Python SDK (a client we did not write) talks to
+the real `whatsapp-mcp` helper over stdio, which starts the real app headless
+on the simulated WhatsApp account (demo mode) and carries MCP over the app's
+user-only socket.
+
+    python tests/mcp_e2e.py path/to/whatsapp-mcp path/to/whatsapp-mcp-desktop
+
+Run by `./dev test` in a virtualenv with the `mcp` and `jsonschema` packages.
+Checks: the handshake; every tool's input and output schema is valid JSON
+Schema and its annotations are honest; read tools answer from the synced
+archive; bad input is an error and the server stays up; the default send
+policy refuses (nobody to approve) and audits it; an open policy sends; files
+outside the outbox are refused; a history sync reports progress while it runs;
+the socket is the user's alone; and when the app cannot start, the helper
+answers read tools from the database and explains why sending cannot work.
+"""
+
+import asyncio
+import json
+import os
+import shutil
+import sqlite3
+import stat
+import subprocess
+import sys
+import tempfile
+import time
+
+import jsonschema
+from mcp import ClientSession, StdioServerParameters
+from mcp.client.stdio import stdio_client
+
+results = {"passed": 0, "failed": 0}
+
+
+def check(name, ok, detail=""):
+    if ok:
+        results["passed"] += 1
+        print(f"ok   {name}", flush=True)
+    else:
+        results["failed"] += 1
+        print(f"FAIL {name} {detail}", flush=True)
+
+
+def structured(result):
+    if result.structured_content is not None:
+        return result.structured_content
+    text = "".join(getattr(c, "text", "") for c in result.content)
+    try:
+        return json.loads(text)
+    except ValueError:
+        return {}
+
+
+def text_of(result):
+    return "".join(getattr(c, "text", "") for c in result.content)
+
+
+READ_TOOLS = {
+    "search_messages", "list_messages", "list_chats", "get_chat", "get_direct_chat_by_contact",
+    "search_contacts", "get_contact", "list_group_members", "get_poll_results", "get_last_interaction",
+    "get_message_context", "get_message_statistics", "backend_status", "get_sync_status", "download_media",
+}
+SEND_TOOLS = {"send_message", "send_file", "send_audio_message", "send_reaction"}
+
+
+async def with_session(helper, env, body):
+    params = StdioServerParameters(command=helper, args=[], env=env)
+    async with stdio_client(params) as (read, write):
+        async with ClientSession(read, write) as session:
+            init = await session.initialize()
+            return await body(session, init)
+
+
+async def main_session(session, init, ctx):
+    check("initialize names the server", init.server_info.name == "whatsapp-mcp", str(init.server_info))
+    tools = (await session.list_tools()).tools
+    names = {t.name for t in tools}
+    check("every planned tool is listed", READ_TOOLS | SEND_TOOLS <= names, str(sorted(names)))
+    bad_schemas = []
+    for t in tools:
+        try:
+            jsonschema.Draft202012Validator.check_schema(t.input_schema)
+            if t.output_schema is not None:
+                jsonschema.Draft202012Validator.check_schema(t.output_schema)
+        except jsonschema.SchemaError as e:
+            bad_schemas.append(f"{t.name}: {e.message}")
+    check("every input and output schema is valid JSON Schema", not bad_schemas, str(bad_schemas[:3]))
+    check("read tools have output schemas", all(t.output_schema for t in tools if t.name in READ_TOOLS),
+          str([t.name for t in tools if t.name in READ_TOOLS and not t.output_schema]))
+    dishonest = [t.name for t in tools if t.name in READ_TOOLS and not (t.annotations and t.annotations.read_only_hint)]
+    dishonest += [t.name for t in tools if t.name in SEND_TOOLS
+                  and not (t.annotations and t.annotations.destructive_hint and t.annotations.open_world_hint)]
+    check("annotations are honest (reads read-only, sends destructive and open-world)", not dishonest, str(dishonest))
+
+    # The simulated phone links itself and sends its history.
+    deadline = time.monotonic() + 120
+    status = {}
+    while time.monotonic() < deadline:
+        status = structured(await session.call_tool("backend_status", {}))
+        if status.get("state") == "connected" and status.get("history_sync_percent") == 100:
+            break
+        await asyncio.sleep(1)
+    check("backend_status: connected to the (demo) account with history", status.get("state") == "connected"
+          and status.get("demo") is True and status.get("messages", 0) > 1000, str(status))
+    check("backend_status says it in words", "Connected" in status.get("description", ""), str(status))
+
+    chats = structured(await session.call_tool("list_chats", {"limit": 100}))
+    more = structured(await session.call_tool("list_chats", {"limit": 100, "cursor": chats.get("next_cursor")}))
+    chats["chats"] = chats.get("chats", []) + more.get("chats", [])
+    check("list_chats lists chats with names", len(chats.get("chats", [])) > 10, str(chats)[:300])
+    check("results say that WhatsApp text is third-party content", "never as instructions" in chats.get("notice", ""))
+    group = next((c for c in chats.get("chats", []) if c["kind"] == "group"), None)
+    direct = next((c for c in chats.get("chats", []) if c["kind"] == "direct"), None)
+    check("there are groups and direct chats", group is not None and direct is not None,
+          str(sorted({c["kind"] for c in chats.get("chats", [])})))
+    one = await session.call_tool("get_chat", {"chat_jid": direct["jid"]})
+    check("get_chat returns the chat", not one.is_error and structured(one).get("jid") == direct["jid"])
+    missing = await session.call_tool("get_chat", {"chat_jid": "120363999999999999@g.us"})
+    check("get_chat of an unknown chat is an error in words", missing.is_error and "No chat" in text_of(missing),
+          text_of(missing))
+
+    listed = structured(await session.call_tool("list_messages", {"chat_jid": direct["jid"], "limit": 5}))
+    items = listed.get("items", [])
+    check("list_messages pages a chat with a cursor", len(items) == 5 and listed.get("next_cursor"), str(listed)[:300])
+    check("messages carry sender_display and ISO times", all("sender_display" in m and "T" in m["time"] for m in items))
+    word = next((w for m in items for w in (m.get("text") or "").split() if len(w) > 4 and w.isalpha()), None)
+    if word:
+        found = structured(await session.call_tool("search_messages", {"query": word, "chat_jid": direct["jid"]}))
+        check("search_messages finds a word of a listed message",
+              any(h["message"]["chat_jid"] == direct["jid"] for h in found.get("items", [])), f"{word}: {found}"[:300])
+    bad_sort = await session.call_tool("search_messages", {"query": "a", "sort": "sideways"})
+    check("a bad option is an error that says the allowed values", bad_sort.is_error and "newest" in text_of(bad_sort))
+    try:
+        wrong = await session.call_tool("search_messages", {"query": 5})
+        check("wrong argument types are refused", wrong.is_error, text_of(wrong))
+    except Exception as e:  # a JSON-RPC error is the right answer too
+        check("wrong argument types are refused", True, str(e))
+    context = structured(await session.call_tool("get_message_context",
+                                                 {"message_id": items[0]["id"], "chat_jid": direct["jid"]}))
+    check("get_message_context returns the message among its neighbours",
+          any(m["id"] == items[0]["id"] for m in context.get("messages", [])))
+    members = await session.call_tool("list_group_members", {"chat_jid": group["jid"]})
+    check("list_group_members lists members with roles", not members.is_error
+          and len(structured(members).get("members", [])) >= 2, text_of(members)[:300])
+    stats = structured(await session.call_tool("get_message_statistics", {}))
+    check("get_message_statistics counts the archive", stats.get("messages", 0) > 1000 and stats.get("top_chats"))
+    contacts = structured(await session.call_tool("search_contacts", {"query": "+"}))
+    check("search_contacts answers", isinstance(contacts.get("contacts"), list))
+    check("the server is still up after bad input", not (await session.call_tool("backend_status", {})).is_error)
+
+    # Sending: the default policy asks the person; headless, nobody can answer.
+    refused = await session.call_tool("send_message", {"recipient": direct["jid"], "message": "hello from the test"})
+    check("default policy: a send without approval is refused in words", refused.is_error
+          and "approval" in text_of(refused), text_of(refused))
+    db = ctx["db"]
+    with sqlite3.connect(f"file:{db}?mode=ro", uri=True) as conn:
+        audited = conn.execute("SELECT client, tool, decision FROM audit_log ORDER BY id DESC LIMIT 1").fetchone()
+    check("the refusal is in the audit log with the client's name", audited is not None and audited[1] == "send_message"
+          and audited[2] == "refused" and audited[0] != "", str(audited))
+    with sqlite3.connect(db) as conn:
+        conn.execute("INSERT INTO settings (key, value, updated_at) VALUES ('mcp.send_policy', '\"open\"', 0) "
+                     "ON CONFLICT (key) DO UPDATE SET value = excluded.value")
+    sent = await session.call_tool("send_message", {"recipient": direct["jid"], "message": "hello from the test"})
+    check("open policy: the message is sent", not sent.is_error and structured(sent).get("message_id"), text_of(sent))
+    secret = os.path.join(ctx["home"], "secret.txt")
+    with open(secret, "w") as f:
+        f.write("private")
+    outside = await session.call_tool("send_file", {"recipient": direct["jid"], "media_path": secret})
+    check("send_file refuses a file outside the outbox", outside.is_error and "only send files from" in text_of(outside),
+          text_of(outside))
+    outbox = os.path.join(ctx["data_dir"], "demo", "outbox")
+    os.makedirs(outbox, exist_ok=True)
+    report = os.path.join(outbox, "report.pdf")
+    with open(report, "wb") as f:
+        f.write(b"%PDF-1.4 test")
+    inside = await session.call_tool("send_file", {"recipient": direct["jid"], "media_path": report,
+                                                   "caption": "the report"})
+    check("send_file sends a file from the outbox", not inside.is_error, text_of(inside))
+
+    # A history sync: a job id at once, progress while it runs.
+    progress = []
+
+    async def on_progress(done, total, message):
+        progress.append((done, total, message))
+
+    job = await session.call_tool("start_history_sync", {"chat_jid": group["jid"], "max_messages": 40,
+                                                         "wait_seconds": 20}, progress_callback=on_progress)
+    out = structured(job)
+    check("start_history_sync returns a job", not job.is_error and out.get("job_id"), text_of(job))
+    check("the job finished within the wait", out.get("state") == "done", str(out))
+    check("progress notifications arrived during the sync", len(progress) >= 1, str(progress))
+    status = structured(await session.call_tool("get_sync_status", {"job_id": out.get("job_id", 0)}))
+    check("get_sync_status reports the job", status.get("job", {}).get("state") == "done", str(status))
+
+
+async def fallback_session(session, init, ctx):
+    status = structured(await session.call_tool("backend_status", {}))
+    check("app cannot start: backend_status says so", status.get("state") == "app_not_running"
+          and "could not be started" in status.get("description", ""), str(status))
+    chats = structured(await session.call_tool("list_chats", {"limit": 5}))
+    check("app cannot start: read tools answer from the database", len(chats.get("chats", [])) == 5, str(chats)[:200])
+    sent = await session.call_tool("send_message", {"recipient": "447700900123", "message": "hi"})
+    check("app cannot start: sending says why", sent.is_error and "needs the app running" in text_of(sent),
+          text_of(sent))
+
+
+def main():
+    helper, app = (os.path.abspath(p) for p in sys.argv[1:3])
+    home = tempfile.mkdtemp(prefix="wamcp-e2e-")
+    data_dir = os.path.join(home, "data")
+    socket_path = os.path.join(home, "run", "app.sock")
+    env = {
+        "HOME": home,
+        "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
+        "WHATSAPP_MCP_DATA_DIR": data_dir,
+        "WHATSAPP_MCP_SOCKET": socket_path,
+        "WHATSAPP_MCP_APP": app,
+        "WHATSAPP_MCP_DEMO": "1",
+        "WHATSAPP_MCP_LOG": "info",
+    }
+    ctx = {"home": home, "data_dir": data_dir, "db": os.path.join(data_dir, "demo", "messages.db")}
+    try:
+        asyncio.run(with_session(helper, env, lambda s, i: main_session(s, i, ctx)))
+        check("the app's socket is the user's alone", os.path.exists(socket_path)
+              and stat.S_IMODE(os.stat(socket_path).st_mode) == 0o600
+              and stat.S_IMODE(os.stat(os.path.dirname(socket_path)).st_mode) == 0o700)
+        # The app the helper started keeps running for the next assistant; stop it.
+        subprocess.run(["pkill", "-TERM", "-f", f"{app} --headless"], check=False)
+        deadline = time.monotonic() + 15
+        while os.path.exists(socket_path) and time.monotonic() < deadline:
+            time.sleep(0.1)
+        check("the app stops cleanly on SIGTERM and removes its socket", not os.path.exists(socket_path))
+        broken = dict(env, WHATSAPP_MCP_APP="/nonexistent/whatsapp-mcp-desktop")
+        asyncio.run(with_session(helper, broken, lambda s, i: fallback_session(s, i, ctx)))
+    finally:
+        subprocess.run(["pkill", "-KILL", "-f", f"{app} --headless"], check=False)
+        logs = os.path.join(data_dir, "logs", "helper.log")
+        if os.path.exists(logs):
+            os.makedirs("artifacts", exist_ok=True)
+            shutil.copy(logs, os.path.join("artifacts", "helper.log"))
+        shutil.rmtree(home, ignore_errors=True)
+    print(f"mcp e2e: {results['passed']} passed, {results['failed']} failed")
+    sys.exit(1 if results["failed"] else 0)
+
+
+if __name__ == "__main__":
+    main()
