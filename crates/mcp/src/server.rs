@@ -1669,3 +1669,6 @@ pub fn key(chat_jid: &str, msg_id: &str, sender_jid: &str) -> MessageKey {
         sender_jid: sender_jid.to_owned(),
     }
 }
+
+#[cfg(test)]
+mod tests;
