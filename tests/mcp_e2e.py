@@ -195,6 +195,88 @@ async def main_session(session, init, ctx):
     check("get_sync_status reports the job", status.get("job", {}).get("state") == "done", str(status))
 
 
+def raw_exchange(helper, env, lines, expect):
+    """Speak raw JSON-RPC lines to the helper, close its input, and return every
+    answer it gives before it exits (it exits once the app has answered)."""
+    proc = subprocess.Popen([helper], env=env, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                            stderr=subprocess.DEVNULL)
+    payload = b"".join((line if isinstance(line, bytes) else line.encode()) + b"\n" for line in lines)
+    try:
+        out, _ = proc.communicate(payload, timeout=60)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        out, _ = proc.communicate()
+    answers = []
+    for line in out.splitlines():
+        try:
+            answers.append(json.loads(line))
+        except ValueError:
+            answers.append({"unparsable": line[:200].decode(errors="replace")})
+    return answers[:max(expect, len(answers))]
+
+
+def robustness(helper, env):
+    init = json.dumps({"jsonrpc": "2.0", "id": 1, "method": "initialize", "params": {
+        "protocolVersion": "2025-06-18", "capabilities": {}, "clientInfo": {"name": "raw", "version": "1"}}})
+    initialized = json.dumps({"jsonrpc": "2.0", "method": "notifications/initialized"})
+    status = json.dumps({"jsonrpc": "2.0", "id": 9, "method": "tools/call",
+                         "params": {"name": "backend_status", "arguments": {}}})
+    answers = raw_exchange(helper, env, [
+        init, initialized,
+        "{this is not json",
+        json.dumps({"jsonrpc": "2.0", "id": 2, "method": "no/such_method"}),
+        json.dumps({"jsonrpc": "2.0", "id": 3, "method": "tools/call",
+                    "params": {"name": "get_chat", "arguments": {"chat_jid": 42}}}),
+        json.dumps({"jsonrpc": "2.0", "id": 4, "method": "tools/call",
+                    "params": {"name": "no_such_tool", "arguments": {}}}),
+        status,
+    ], expect=6)
+    by_id = {a.get("id"): a for a in answers if isinstance(a, dict)}
+    check("raw: initialize answered", "result" in by_id.get(1, {}), str(answers)[:300])
+    check("raw: malformed JSON gets a JSON-RPC error", any(a.get("error", {}).get("code") == -32700
+                                                          for a in answers if a.get("id") is None), str(answers)[:400])
+    check("raw: an unknown method gets method-not-found", by_id.get(2, {}).get("error", {}).get("code") == -32601,
+          str(by_id.get(2)))
+    check("raw: a wrong argument type gets an error", "error" in by_id.get(3, {})
+          or by_id.get(3, {}).get("result", {}).get("isError") is True, str(by_id.get(3)))
+    check("raw: an unknown tool gets an error", "error" in by_id.get(4, {})
+          or by_id.get(4, {}).get("result", {}).get("isError") is True, str(by_id.get(4)))
+    check("raw: the session still answers after all that", "result" in by_id.get(9, {}), str(by_id.get(9))[:300])
+    huge = json.dumps({"jsonrpc": "2.0", "id": 5, "method": "tools/call", "params": {
+        "name": "search_messages", "arguments": {"query": "x" * 8_000_000}}})
+    answers = raw_exchange(helper, env, [init, initialized, huge, status], expect=3)
+    check("raw: an 8 MB request is answered and the session goes on",
+          any(a.get("id") == 5 for a in answers) and any(a.get("id") == 9 and "result" in a for a in answers),
+          str([(a.get("id"), list(a)) for a in answers]))
+    too_big = b'{"jsonrpc":"2.0","id":6,"method":"tools/call","params":{"name":"search_messages","arguments":{"query":"' \
+        + b"y" * 20_000_000 + b'"}}}'
+    answers = raw_exchange(helper, env, [init, initialized, too_big, status], expect=3)
+    check("raw: a 20 MB line is refused in words and the session goes on",
+          any(a.get("error", {}).get("code") == -32700 and "allowed" in a["error"].get("message", "") for a in answers)
+          and any(a.get("id") == 9 and "result" in a for a in answers), str(answers)[:400])
+
+
+async def crowd(helper, env, clients=50, calls=200):
+    """50 assistants at once, 200 calls each, through 50 helpers and one app."""
+    failures = []
+
+    async def one(n):
+        async def body(session, init):
+            for i in range(calls):
+                r = await session.call_tool("list_chats" if i % 2 else "backend_status", {"limit": 3})
+                if r.is_error:
+                    failures.append(text_of(r))
+            return True
+        try:
+            await with_session(helper, env, body)
+        except Exception as e:  # noqa: BLE001 - any failure counts
+            failures.append(repr(e))
+
+    started = time.monotonic()
+    await asyncio.gather(*(one(n) for n in range(clients)))
+    return failures, time.monotonic() - started
+
+
 async def fallback_session(session, init, ctx):
     status = structured(await session.call_tool("backend_status", {}))
     check("app cannot start: backend_status says so", status.get("state") == "app_not_running"
@@ -223,6 +305,15 @@ def main():
     ctx = {"home": home, "data_dir": data_dir, "db": os.path.join(data_dir, "demo", "messages.db")}
     try:
         asyncio.run(with_session(helper, env, lambda s, i: main_session(s, i, ctx)))
+        robustness(helper, env)
+        failures, took = asyncio.run(crowd(helper, env))
+        check(f"50 clients x 200 calls at once all answered ({took:.1f} s)", not failures, str(failures[:3]))
+        other_user = subprocess.run(["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups",
+                                     "/usr/bin/python3", "-c",
+                                     "import socket,sys; s=socket.socket(socket.AF_UNIX); s.connect(sys.argv[1])",
+                                     socket_path], capture_output=True, text=True, timeout=30)
+        check("another local user cannot connect to the socket", other_user.returncode != 0
+              and "Permission denied" in other_user.stderr, other_user.stderr[-200:])
         check("the app's socket is the user's alone", os.path.exists(socket_path)
               and stat.S_IMODE(os.stat(socket_path).st_mode) == 0o600
               and stat.S_IMODE(os.stat(os.path.dirname(socket_path)).st_mode) == 0o700)

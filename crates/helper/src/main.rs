@@ -144,7 +144,10 @@ async fn serve_read_only(data_dir: &Path, why: String) -> anyhow::Result<()> {
     let reason = format!("{why} Reading and searching still work; sending needs the app running.");
     let core = wa_mcp::Core::read_only(store, db_dir, reason);
     let session = wa_mcp::WhatsAppMcp::new(core)
-        .serve((tokio::io::stdin(), tokio::io::stdout()))
+        .serve(wa_mcp::guard::guard(tokio::io::join(
+            tokio::io::stdin(),
+            tokio::io::stdout(),
+        )))
         .await?;
     session.waiting().await?;
     Ok(())

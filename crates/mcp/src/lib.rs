@@ -8,6 +8,7 @@
 //! app's user-only local socket.
 
 pub mod format;
+pub mod guard;
 pub mod paths;
 pub mod policy;
 pub mod server;

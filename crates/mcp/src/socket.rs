@@ -74,7 +74,7 @@ pub async fn serve(listener: tokio::net::UnixListener, core: Arc<Core>) {
             Ok((stream, _)) => {
                 let server = WhatsAppMcp::new(Arc::clone(&core));
                 tokio::spawn(async move {
-                    match server.serve(stream).await {
+                    match server.serve(crate::guard::guard(stream)).await {
                         Ok(session) => {
                             if let Err(e) = session.waiting().await {
                                 tracing::debug!(error = %e, "an MCP session ended with an error");
