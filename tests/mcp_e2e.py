@@ -305,6 +305,9 @@ def main():
     ctx = {"home": home, "data_dir": data_dir, "db": os.path.join(data_dir, "demo", "messages.db")}
     try:
         asyncio.run(with_session(helper, env, lambda s, i: main_session(s, i, ctx)))
+        doctor = subprocess.run([helper, "doctor"], env=env, capture_output=True, text=True, timeout=60)
+        check("doctor: all well while the app runs (exit 0)", doctor.returncode == 0
+              and "WhatsApp: Connected" in doctor.stdout and "integrity check" in doctor.stdout, doctor.stdout[-600:])
         robustness(helper, env)
         failures, took = asyncio.run(crowd(helper, env))
         check(f"50 clients x 200 calls at once all answered ({took:.1f} s)", not failures, str(failures[:3]))
@@ -323,6 +326,10 @@ def main():
         while os.path.exists(socket_path) and time.monotonic() < deadline:
             time.sleep(0.1)
         check("the app stops cleanly on SIGTERM and removes its socket", not os.path.exists(socket_path))
+        doctor = subprocess.run([helper, "doctor"], env=env, capture_output=True, text=True, timeout=60)
+        check("doctor: says the app is not running, with what to do (exit 1)", doctor.returncode == 1
+              and "not answering (it is not running)" in doctor.stdout and "What to do" in doctor.stdout,
+              doctor.stdout[-600:])
         broken = dict(env, WHATSAPP_MCP_APP="/nonexistent/whatsapp-mcp-desktop")
         asyncio.run(with_session(helper, broken, lambda s, i: fallback_session(s, i, ctx)))
     finally:

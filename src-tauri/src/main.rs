@@ -82,6 +82,8 @@ fn main() -> anyhow::Result<()> {
 
     let options = options()?;
     let base = wa_mcp::paths::data_dir()?;
+    // The data folder holds everything (the demo's archive sits inside it): this user's alone.
+    wa_mcp::paths::ensure_private(&base)?;
     let data_dir = engine::data_dir_for(&base, options.demo);
     let runtime = tokio::runtime::Runtime::new()?;
     // The socket first: if another copy of the app answers there, this one stops

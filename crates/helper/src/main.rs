@@ -13,6 +13,8 @@ use std::path::{Path, PathBuf};
 use std::process::Stdio;
 use std::time::{Duration, Instant};
 
+mod doctor;
+
 use anyhow::Context;
 use rmcp::ServiceExt;
 
@@ -20,7 +22,7 @@ const WAIT_FOR_APP: Duration = Duration::from_secs(10);
 
 fn init_logging() {
     let file = wa_mcp::paths::log_dir().ok().and_then(|dir| {
-        std::fs::create_dir_all(&dir).ok()?;
+        wa_mcp::paths::ensure_private(&dir).ok()?;
         std::fs::OpenOptions::new()
             .create(true)
             .append(true)
@@ -175,17 +177,28 @@ fn main() -> std::process::ExitCode {
             println!("whatsapp-mcp {}", env!("CARGO_PKG_VERSION"));
             return std::process::ExitCode::SUCCESS;
         }
+        Some("doctor") => {
+            let runtime = match tokio::runtime::Builder::new_current_thread().enable_all().build() {
+                Ok(runtime) => runtime,
+                Err(e) => {
+                    eprintln!("whatsapp-mcp could not start: {e}");
+                    return std::process::ExitCode::FAILURE;
+                }
+            };
+            return std::process::ExitCode::from(u8::try_from(runtime.block_on(doctor::run())).unwrap_or(1));
+        }
         Some("--help" | "-h") => {
             println!(
                 "whatsapp-mcp {}: connects an AI assistant (MCP over stdio) to WhatsApp MCP Desktop.\n\
                  Assistants launch it; you do not need to run it yourself.\n\
+                 Commands: doctor (check the app, the archive and the assistants, in plain words).\n\
                  Options: --version, --help.",
                 env!("CARGO_PKG_VERSION")
             );
             return std::process::ExitCode::SUCCESS;
         }
         Some(other) => {
-            eprintln!("Unknown option \"{other}\". Options: --version, --help.");
+            eprintln!("Unknown option \"{other}\". Use: whatsapp-mcp doctor | --version | --help.");
             return std::process::ExitCode::from(2);
         }
         None => {}

@@ -35,3 +35,14 @@ pub fn log_dir() -> Result<PathBuf, NoHome> {
         .map(|d| d.state_dir().unwrap_or_else(|| d.cache_dir()).join("logs"))
         .ok_or(NoHome)
 }
+
+/// Create `dir` (and missing parents) for this user alone (0700). A folder that
+/// already exists keeps its permissions (it may be one the person chose, such as
+/// their home); `whatsapp-mcp doctor` reports it when others can open it.
+pub fn ensure_private(dir: &std::path::Path) -> std::io::Result<()> {
+    let mut builder = std::fs::DirBuilder::new();
+    builder.recursive(true);
+    #[cfg(unix)]
+    std::os::unix::fs::DirBuilderExt::mode(&mut builder, 0o700);
+    builder.create(dir)
+}
