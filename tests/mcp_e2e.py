@@ -61,8 +61,9 @@ READ_TOOLS = {
     "search_messages", "list_messages", "list_chats", "get_chat", "get_direct_chat_by_contact",
     "search_contacts", "get_contact", "list_group_members", "get_poll_results", "get_last_interaction",
     "get_message_context", "get_message_statistics", "backend_status", "get_sync_status", "download_media",
+    "get_contact_chats",
 }
-SEND_TOOLS = {"send_message", "send_file", "send_audio_message", "send_reaction"}
+SEND_TOOLS = {"send_message", "send_file", "send_audio_message", "send_reaction", "delete_message"}
 
 
 async def with_session(helper, env, body):

@@ -187,6 +187,53 @@ impl Engine {
         })
     }
 
+    /// Delete one of our own messages for everyone ("revoke"); the archive keeps
+    /// it marked as deleted, like WhatsApp shows "You deleted this message".
+    pub async fn revoke(&self, target: &MessageKey) -> Result<Sent> {
+        let own = self.own_jid().ok_or(EngineError::NotLinked)?;
+        let stored = self
+            .inner
+            .store
+            .get_message(target)
+            .await?
+            .ok_or_else(|| EngineError::NotFound {
+                what: format!("The message {}", target.msg_id),
+            })?;
+        if !stored.from_me {
+            return Err(EngineError::InvalidInput(
+                "Only your own messages can be deleted for everyone. To remove someone else's message from this \
+                 computer only, delete the local copy instead."
+                    .into(),
+            ));
+        }
+        let ts = now_ms();
+        let item = Item::Revoke {
+            target: target.clone(),
+            change_id: String::new(),
+            at: ts,
+            by_jid: own.clone(),
+        };
+        let message = change_message(&item, &own)
+            .and_then(|info| info.message.into_option())
+            .unwrap_or_default();
+        let msg_id = self.inner.port.send(&target.chat_jid, message).await?;
+        let item = Item::Revoke {
+            target: target.clone(),
+            change_id: msg_id.clone(),
+            at: ts,
+            by_jid: own.clone(),
+        };
+        self.inner.store.apply(&[item]).await?;
+        Ok(Sent {
+            key: MessageKey {
+                chat_jid: target.chat_jid.clone(),
+                msg_id,
+                sender_jid: own,
+            },
+            ts,
+        })
+    }
+
     #[allow(clippy::too_many_arguments)]
     fn draft(
         chat_jid: &str,

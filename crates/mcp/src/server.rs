@@ -422,6 +422,32 @@ pub struct CommunityReadParams {
 }
 
 #[derive(Debug, Deserialize, JsonSchema)]
+pub struct ContactChatsParams {
+    /// The contact's JID or phone number.
+    pub jid: String,
+    /// At most this many chats (default 20).
+    pub limit: Option<u32>,
+}
+
+#[derive(Debug, Deserialize, JsonSchema)]
+pub struct DeleteParams {
+    pub chat_jid: String,
+    pub message_id: String,
+    /// true (default): delete one of your own messages for everyone. false: only
+    /// drop this computer's copy (WhatsApp and your phone keep theirs).
+    pub for_everyone: Option<bool>,
+}
+
+#[derive(Debug, Serialize, JsonSchema)]
+pub struct DeletedOut {
+    pub chat_jid: String,
+    pub message_id: String,
+    /// for_everyone or local_copy.
+    pub deleted: String,
+    pub decision: String,
+}
+
+#[derive(Debug, Deserialize, JsonSchema)]
 pub struct DownloadParams {
     pub message_id: String,
     pub chat_jid: String,
@@ -954,6 +980,33 @@ impl WhatsAppMcp {
             .map_err(err)?
             .ok_or_else(|| format!("There is no stored chat with {}.", p.sender_phone_number))?;
         Ok(Json(ChatOut::new(&chat, true, chrono::Utc::now().timestamp_millis())))
+    }
+
+    #[tool(
+        description = "The chats shared with a contact: the direct chat, groups they are in, and chats they wrote in; most recent first.",
+        annotations(read_only_hint = true, open_world_hint = false)
+    )]
+    pub async fn get_contact_chats(
+        &self,
+        Parameters(p): Parameters<ContactChatsParams>,
+    ) -> Result<Json<ChatsPage>, String> {
+        let jid = to_jid(&p.jid)?;
+        let policy = self.policy().await?;
+        let chats = self
+            .store()
+            .contact_chats(&jid, p.limit.unwrap_or(20).clamp(1, 100))
+            .await
+            .map_err(err)?;
+        let now = chrono::Utc::now().timestamp_millis();
+        Ok(Json(ChatsPage {
+            notice: UNTRUSTED,
+            chats: chats
+                .iter()
+                .filter(|c| policy.allows_chat(&c.jid))
+                .map(|c| ChatOut::new(c, true, now))
+                .collect(),
+            next_cursor: None,
+        }))
     }
 
     #[tool(
@@ -1623,6 +1676,56 @@ impl WhatsAppMcp {
                     Err(&text),
                 )
                 .await;
+                Err(text)
+            }
+        }
+    }
+
+    #[tool(
+        description = "Delete a message: one of your own for everyone (WhatsApp shows it as deleted; the archive keeps it marked), or only this computer's copy of any message. Subject to the send policy.",
+        annotations(
+            read_only_hint = false,
+            destructive_hint = true,
+            idempotent_hint = true,
+            open_world_hint = true
+        )
+    )]
+    pub async fn delete_message(
+        &self,
+        Parameters(p): Parameters<DeleteParams>,
+        peer: Peer<RoleServer>,
+    ) -> Result<Json<DeletedOut>, String> {
+        let message = self.message(Some(&p.chat_jid), &p.message_id).await?;
+        let everyone = p.for_everyone.unwrap_or(true);
+        let content = format!(
+            "delete {} {}",
+            if everyone {
+                "for everyone"
+            } else {
+                "this computer's copy of"
+            },
+            p.message_id
+        );
+        let (engine, decision) = self.authorize(&peer, "delete_message", &p.chat_jid, &content).await?;
+        let done = if everyone {
+            engine.revoke(&message.key()).await.map(|_| ()).map_err(err)
+        } else {
+            self.store().drop_message(&message.key()).await.map(|_| ()).map_err(err)
+        };
+        match done {
+            Ok(()) => {
+                self.audit_done(&peer, "delete_message", &p.chat_jid, &content, decision, Ok("deleted"))
+                    .await;
+                Ok(Json(DeletedOut {
+                    chat_jid: p.chat_jid,
+                    message_id: p.message_id,
+                    deleted: if everyone { "for_everyone" } else { "local_copy" }.to_owned(),
+                    decision: decision.as_str().to_owned(),
+                }))
+            }
+            Err(text) => {
+                self.audit_done(&peer, "delete_message", &p.chat_jid, &content, decision, Err(&text))
+                    .await;
                 Err(text)
             }
         }

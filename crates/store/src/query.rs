@@ -394,6 +394,44 @@ impl Store {
         Ok(row.map(Message::from))
     }
 
+    /// The chats a contact shares with this account: the direct chat, groups
+    /// they are a member of, and chats they wrote in; most recently active first.
+    pub async fn contact_chats(&self, contact_jid: &str, limit: u32) -> Result<Vec<ChatSummary>> {
+        let Some(contact_id) = self.lookup_contact_id(contact_jid).await? else {
+            return Ok(Vec::new());
+        };
+        let sql = format!(
+            "{CHAT_SELECT} WHERE c.jid = ?1
+                OR c.id IN (SELECT group_id FROM group_members WHERE member_id = ?2)
+                OR c.id IN (SELECT DISTINCT chat_id FROM messages WHERE sender_id = ?2)
+             ORDER BY c.last_message_ts IS NULL, c.last_message_ts DESC, c.id LIMIT ?3"
+        );
+        let rows: Vec<ChatRow> = sqlx::query_as(sqlx::AssertSqlSafe(sql))
+            .bind(contact_jid)
+            .bind(contact_id)
+            .bind(i64::from(page_size(limit)))
+            .fetch_all(self.reader())
+            .await
+            .map_err(|e| self.err(e))?;
+        Ok(rows.into_iter().map(ChatSummary::from).collect())
+    }
+
+    /// Drop this computer's copy of a message (WhatsApp and other devices keep
+    /// theirs). Its media record goes with it and the search index forgets it;
+    /// edits and reactions recorded for it stay, so if a later history sync
+    /// brings the message back it returns as it was. Returns whether it was stored.
+    pub async fn drop_message(&self, key: &MessageKey) -> Result<bool> {
+        let Some((id, _)) = self.message_row_id(key).await? else {
+            return Ok(false);
+        };
+        let done = sqlx::query("DELETE FROM messages WHERE id = ?")
+            .bind(id)
+            .execute(self.writer()?)
+            .await
+            .map_err(|e| self.err(e))?;
+        Ok(done.rows_affected() > 0)
+    }
+
     /// Messages with WhatsApp id `msg_id` (in `chat_jid` when given), newest first.
     /// Ids are unique per chat and sender, so without a chat more than one may match.
     pub async fn find_messages(&self, chat_jid: Option<&str>, msg_id: &str) -> Result<Vec<Message>> {

@@ -392,6 +392,65 @@ async fn approved_sends_go_out_and_every_policy_is_enforced() {
     }
     assert!(limited.is_some_and(|t| t.contains("at most 4 messages a minute")));
 
+    // Delete: someone else's message only locally; our own for everyone.
+    w.store
+        .set_setting(crate::policy::SENDS_PER_MINUTE, &100)
+        .await
+        .expect("setting");
+    let theirs = call(
+        &w.client,
+        "delete_message",
+        json!({"chat_jid": direct.jid, "message_id": "INJECT0"}),
+    )
+    .await;
+    assert_eq!(theirs.is_error, Some(true));
+    assert!(text(&theirs).contains("Only your own messages"), "{}", text(&theirs));
+    let local = call(
+        &w.client,
+        "delete_message",
+        json!({"chat_jid": direct.jid, "message_id": "INJECT0", "for_everyone": false}),
+    )
+    .await;
+    assert_ne!(local.is_error, Some(true), "{}", text(&local));
+    assert!(
+        w.store
+            .find_messages(Some(&direct.jid), "INJECT0")
+            .await
+            .expect("find")
+            .is_empty()
+    );
+    let mine = w.account.sent()[0].msg_id.clone();
+    let revoked = call(
+        &w.client,
+        "delete_message",
+        json!({"chat_jid": direct.jid, "message_id": mine}),
+    )
+    .await;
+    assert_ne!(revoked.is_error, Some(true), "{}", text(&revoked));
+    let kept = w.store.find_messages(Some(&direct.jid), &mine).await.expect("find");
+    assert!(kept[0].deleted_at.is_some(), "the archive keeps it, marked deleted");
+    let protocol = w.account.sent().last().cloned().expect("the revoke went out");
+    let revoke = protocol
+        .message
+        .protocol_message
+        .as_option()
+        .expect("a protocol message");
+    assert_eq!(
+        revoke.key.as_option().and_then(|k| k.id.clone()).as_deref(),
+        Some(mine.as_str())
+    );
+
+    // The chats shared with a group member include that group.
+    let member = w.account.corpus().contacts[group.members[1]].jid.clone();
+    let shared = call(&w.client, "get_contact_chats", json!({"jid": member})).await;
+    let chats = shared.structured_content.clone().expect("out")["chats"].clone();
+    assert!(
+        chats
+            .as_array()
+            .is_some_and(|c| c.iter().any(|c| c["jid"] == group.jid.as_str())),
+        "{chats}"
+    );
+
     // Every decision is in the audit log.
     let audit = w.store.audit_log(None, 50, None).await.expect("audit");
     let decisions: Vec<_> = audit.items.iter().map(|a| a.decision).collect();
