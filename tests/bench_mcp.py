@@ -27,8 +27,8 @@ INIT = json.dumps({"jsonrpc": "2.0", "id": 1, "method": "initialize", "params": 
 INITIALIZED = json.dumps({"jsonrpc": "2.0", "method": "notifications/initialized"}) + "\n"
 
 PY_SERVER = """
-from mcp.server.fastmcp import FastMCP
-mcp = FastMCP("minimal")
+from mcp.server.mcpserver import MCPServer
+mcp = MCPServer("minimal")
 @mcp.tool()
 def ping() -> str:
     return "pong"
