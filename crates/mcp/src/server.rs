@@ -74,6 +74,11 @@ impl std::fmt::Debug for WhatsAppMcp {
     }
 }
 
+/// Whether a result stays under ~50 KB (what assistants handle well in one go).
+fn fits<T: Serialize>(value: &T) -> bool {
+    serde_json::to_vec(value).map_or(true, |v| v.len() <= crate::format::MAX_RESULT_BYTES)
+}
+
 fn err(e: impl std::fmt::Display) -> String {
     e.to_string()
 }
@@ -786,7 +791,7 @@ impl WhatsAppMcp {
             "relevance" => SortOrder::Relevance,
             other => return Err(format!("sort must be newest, oldest or relevance, not \"{other}\".")),
         };
-        let query = SearchQuery {
+        let mut query = SearchQuery {
             text: p.query,
             filter: MessageFilter {
                 chat_jid: p.chat_jid,
@@ -801,20 +806,27 @@ impl WhatsAppMcp {
             limit: p.limit.unwrap_or(20).clamp(1, 100),
             cursor: p.cursor,
         };
-        let page = self.store().search(&query).await.map_err(err)?;
-        Ok(Json(MessagesPage {
-            notice: UNTRUSTED,
-            items: page
-                .items
-                .iter()
-                .filter(|h| policy.allows_chat(&h.message.chat_jid))
-                .map(|h| SearchHitOut {
-                    message: MessageOut::from(&h.message),
-                    snippet: h.snippet.clone(),
-                })
-                .collect(),
-            next_cursor: page.next_cursor,
-        }))
+        loop {
+            let page = self.store().search(&query).await.map_err(err)?;
+            let out = MessagesPage {
+                notice: UNTRUSTED,
+                items: page
+                    .items
+                    .iter()
+                    .filter(|h| policy.allows_chat(&h.message.chat_jid))
+                    .map(|h| SearchHitOut {
+                        message: MessageOut::from(&h.message),
+                        snippet: h.snippet.clone(),
+                    })
+                    .collect(),
+                next_cursor: page.next_cursor,
+            };
+            // No result over ~50 KB: fewer per page, and next_cursor goes on from there.
+            if query.limit == 1 || fits(&out) {
+                return Ok(Json(out));
+            }
+            query.limit /= 2;
+        }
     }
 
     #[tool(
@@ -883,21 +895,28 @@ impl WhatsAppMcp {
                 }));
             }
         }
-        let page = self
-            .store()
-            .list_messages(&filter, order, limit, cursor.as_deref())
-            .await
-            .map_err(err)?;
-        Ok(Json(MessagesPage {
-            notice: UNTRUSTED,
-            items: page
-                .items
-                .iter()
-                .filter(|m| policy.allows_chat(&m.chat_jid))
-                .map(MessageOut::from)
-                .collect(),
-            next_cursor: page.next_cursor,
-        }))
+        let mut limit = limit;
+        loop {
+            let page = self
+                .store()
+                .list_messages(&filter, order, limit, cursor.as_deref())
+                .await
+                .map_err(err)?;
+            let out = MessagesPage {
+                notice: UNTRUSTED,
+                items: page
+                    .items
+                    .iter()
+                    .filter(|m| policy.allows_chat(&m.chat_jid))
+                    .map(MessageOut::from)
+                    .collect(),
+                next_cursor: page.next_cursor,
+            };
+            if limit == 1 || fits(&out) {
+                return Ok(Json(out));
+            }
+            limit /= 2;
+        }
     }
 
     #[tool(

@@ -468,3 +468,60 @@ async fn approved_sends_go_out_and_every_policy_is_enforced() {
             .all(|a| a.content_sha256.as_ref().is_some_and(|h| h.len() == 64))
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn no_result_is_over_50_kb_and_long_texts_are_cut_with_a_note() {
+    let w = world(Approval::Denied).await;
+    let chat = w
+        .account
+        .corpus()
+        .chats
+        .iter()
+        .find(|c| c.kind == wa_store::ChatKind::Direct)
+        .expect("direct");
+    for n in 0..30 {
+        w.account.receive(&NewMessage {
+            chat_jid: chat.jid.clone(),
+            msg_id: format!("LONG{n}"),
+            sender_jid: chat.jid.clone(),
+            from_me: false,
+            ts: 1_950_000_000_000 + n,
+            kind: MessageKind::Text,
+            text: Some(format!("longread {n} ") + &"word ".repeat(if n == 29 { 2_000 } else { 790 })),
+            quoted: None,
+            extra: None,
+            media: None,
+            push_name: None,
+        });
+    }
+    for _ in 0..200 {
+        if w.store
+            .find_messages(Some(&chat.jid), "LONG29")
+            .await
+            .expect("find")
+            .len()
+            == 1
+        {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    for (tool, args) in [
+        ("list_messages", json!({"chat_jid": chat.jid, "limit": 30})),
+        ("search_messages", json!({"query": "longread", "limit": 30})),
+    ] {
+        let r = call(&w.client, tool, args).await;
+        let out = r.structured_content.clone().expect("out");
+        let size = serde_json::to_vec(&out).expect("json").len();
+        assert!(size <= crate::format::MAX_RESULT_BYTES, "{tool}: {size} bytes");
+        let items = out["items"].as_array().map_or(0, Vec::len);
+        assert!((1..30).contains(&items), "{tool}: a smaller page ({items})");
+        assert!(out["next_cursor"].is_string(), "{tool}: and a way to the rest");
+    }
+    let newest = call(&w.client, "list_messages", json!({"chat_jid": chat.jid, "limit": 1})).await;
+    let text = newest.structured_content.clone().expect("out")["items"][0]["text"].clone();
+    assert!(
+        text.as_str().is_some_and(|t| t.ends_with("more characters not shown]")),
+        "{text}"
+    );
+}
