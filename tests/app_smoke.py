@@ -136,7 +136,9 @@ def stored_messages(db):
 def start_app(app, artifacts, log_name, args):
     home = tempfile.mkdtemp(prefix="wamcp-smoke-")
     data_dir = os.path.join(home, "data")
-    env = dict(os.environ, WHATSAPP_MCP_DATA_DIR=data_dir, HOME=home, WHATSAPP_MCP_LOG="info")
+    # A socket of its own, so a copy of the app the developer runs is not disturbed.
+    env = dict(os.environ, WHATSAPP_MCP_DATA_DIR=data_dir, HOME=home, WHATSAPP_MCP_LOG="info",
+               WHATSAPP_MCP_SOCKET=os.path.join(home, "run", "app.sock"))
     log = open(os.path.join(artifacts, log_name), "w")
     proc = subprocess.Popen([app, *args], env=env, stdout=log, stderr=subprocess.STDOUT)
     return home, data_dir, log, proc
