@@ -4,7 +4,7 @@ the real `whatsapp-mcp` helper over stdio, which starts the real app headless
 on the simulated WhatsApp account (demo mode) and carries MCP over the app's
 user-only socket.
 
-    python tests/mcp_e2e.py path/to/whatsapp-mcp path/to/whatsapp-mcp-desktop
+    python tests/mcp_e2e.py path/to/whatsapp-mcp path/to/whatsapp-mcp-desktop [path/to/mcp-inspector]
 
 Run by `./dev test` in a virtualenv with the `mcp` and `jsonschema` packages.
 Checks: the handshake; every tool's input and output schema is valid JSON
@@ -289,8 +289,33 @@ async def fallback_session(session, init, ctx):
           text_of(sent))
 
 
+def inspector_checks(inspector, helper, env):
+    """The MCP Inspector's CLI (a second client we did not write) lists and calls tools."""
+    args = [inspector, "--cli"]
+    for key, value in env.items():
+        args += ["-e", f"{key}={value}"]
+
+    def run(*extra):
+        done = subprocess.run(args + [helper, *extra], capture_output=True, text=True, timeout=120)
+        out = done.stdout
+        start = out.find("{")
+        try:
+            # The first JSON value; the CLI may print more after it.
+            return json.JSONDecoder().raw_decode(out[start:])[0] if start >= 0 else {}, done
+        except ValueError:
+            return {}, done
+
+    listed, done = run("--method", "tools/list")
+    check("inspector: tools/list through the helper", len(listed.get("tools", [])) == 29,
+          (done.stdout + done.stderr)[-300:])
+    called, done = run("--method", "tools/call", "--tool-name", "backend_status")
+    body = json.loads(called.get("content", [{}])[0].get("text", "{}") or "{}") if called.get("content") else {}
+    check("inspector: tools/call backend_status", body.get("state") == "connected", (done.stdout + done.stderr)[-300:])
+
+
 def main():
     helper, app = (os.path.abspath(p) for p in sys.argv[1:3])
+    inspector = os.path.abspath(sys.argv[3]) if len(sys.argv) > 3 else None
     home = tempfile.mkdtemp(prefix="wamcp-e2e-")
     data_dir = os.path.join(home, "data")
     socket_path = os.path.join(home, "run", "app.sock")
@@ -309,6 +334,8 @@ def main():
         doctor = subprocess.run([helper, "doctor"], env=env, capture_output=True, text=True, timeout=60)
         check("doctor: all well while the app runs (exit 0)", doctor.returncode == 0
               and "WhatsApp: Connected" in doctor.stdout and "integrity check" in doctor.stdout, doctor.stdout[-600:])
+        if inspector:
+            inspector_checks(inspector, helper, env)
         robustness(helper, env)
         failures, took = asyncio.run(crowd(helper, env))
         check(f"50 clients x 200 calls at once all answered ({took:.1f} s)", not failures, str(failures[:3]))
