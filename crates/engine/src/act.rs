@@ -23,6 +23,9 @@ pub enum Outgoing {
         chat_jid: String,
         text: String,
         reply_to: Option<MessageKey>,
+        /// People to @mention (JIDs); "@<number>" is added to the text for any
+        /// the text does not already name, as WhatsApp shows mentions inline.
+        mentions: Vec<String>,
     },
     /// An empty emoji removes our reaction.
     Reaction { target: MessageKey, emoji: String },
@@ -65,6 +68,23 @@ pub fn is_ogg_opus(data: &[u8]) -> bool {
     data.starts_with(b"OggS") && data.windows(8).take(128).any(|w| w == b"OpusHead")
 }
 
+/// Put `mentions` in the message's context (a plain text becomes an extended text).
+fn with_mentions(message: &mut whatsapp_rust::waproto::whatsapp::Message, mentions: Vec<String>) {
+    use whatsapp_rust::buffa::MessageField;
+    use whatsapp_rust::waproto::whatsapp as wa;
+    if let Some(text) = message.conversation.take() {
+        message.extended_text_message = MessageField::some(wa::message::ExtendedTextMessage {
+            text: Some(text),
+            ..Default::default()
+        });
+    }
+    if let Some(ext) = message.extended_text_message.as_option_mut() {
+        let mut context = ext.context_info.as_option().cloned().unwrap_or_default();
+        context.mentioned_jid = mentions;
+        ext.context_info = MessageField::some(context);
+    }
+}
+
 fn valid_jid(jid: &str) -> Result<()> {
     let ok = jid
         .split_once('@')
@@ -105,8 +125,9 @@ impl Engine {
             }
             Outgoing::Text {
                 chat_jid,
-                text,
+                mut text,
                 reply_to,
+                mentions,
             } => {
                 if text.trim().is_empty() {
                     return Err(EngineError::InvalidInput("The message is empty.".into()));
@@ -117,8 +138,20 @@ impl Engine {
                         text.chars().count()
                     )));
                 }
+                for jid in &mentions {
+                    valid_jid(jid)?;
+                    let user = jid.split('@').next().unwrap_or_default();
+                    if !text.contains(&format!("@{user}")) {
+                        text.push_str(" @");
+                        text.push_str(user);
+                    }
+                }
                 let draft = Self::draft(&chat_jid, &own, ts, MessageKind::Text, Some(text), reply_to, None);
-                (chat_jid, content(&draft, &own))
+                let mut message = content(&draft, &own);
+                if !mentions.is_empty() {
+                    with_mentions(&mut message, mentions);
+                }
+                (chat_jid, message)
             }
             Outgoing::File {
                 chat_jid,

@@ -388,6 +388,8 @@ pub struct SendParams {
     pub message: String,
     /// Reply to this message id (quoted) in the same chat.
     pub reply_to_message_id: Option<String>,
+    /// People to @mention: phone numbers or JIDs ("@number" is added to the text if missing).
+    pub mentions: Option<Vec<String>>,
 }
 
 #[derive(Debug, Deserialize, JsonSchema)]
@@ -1447,7 +1449,17 @@ impl WhatsAppMcp {
             Some(id) => Some(self.message(Some(&chat), id).await?.key()),
             None => None,
         };
-        let content = p.message.clone();
+        let mentions = p
+            .mentions
+            .unwrap_or_default()
+            .iter()
+            .map(|m| to_jid(m))
+            .collect::<Result<Vec<_>, _>>()?;
+        let content = if mentions.is_empty() {
+            p.message.clone()
+        } else {
+            format!("{} (mentioning {})", p.message, mentions.join(", "))
+        };
         self.send_outgoing(
             &peer,
             "send_message",
@@ -1457,6 +1469,7 @@ impl WhatsAppMcp {
                 chat_jid: chat.clone(),
                 text: p.message,
                 reply_to,
+                mentions,
             },
         )
         .await

@@ -719,6 +719,7 @@ async fn sends_reach_the_phone_and_the_archive() {
             chat_jid: direct.clone(),
             text: "On my way 🚲".into(),
             reply_to: None,
+            mentions: Vec::new(),
         })
         .await
         .expect("text");
@@ -727,6 +728,7 @@ async fn sends_reach_the_phone_and_the_archive() {
             chat_jid: direct.clone(),
             text: "Yes, this one".into(),
             reply_to: Some(target.key()),
+            mentions: vec![direct.clone()],
         })
         .await
         .expect("reply");
@@ -778,6 +780,7 @@ async fn sends_reach_the_phone_and_the_archive() {
             chat_jid: "not a jid".into(),
             text: "hi".into(),
             reply_to: None,
+            mentions: Vec::new(),
         })
         .await
         .expect_err("bad address");
@@ -788,9 +791,19 @@ async fn sends_reach_the_phone_and_the_archive() {
     assert_eq!(sent.len(), 5, "refused sends never left");
     assert_eq!(sent[0].message.conversation.as_deref(), Some("On my way 🚲"));
     let quoted = sent[1].message.extended_text_message.as_option().expect("a reply");
-    assert_eq!(quoted.text.as_deref(), Some("Yes, this one"));
+    let user = direct.split('@').next().expect("user");
+    assert_eq!(
+        quoted.text.clone(),
+        Some(format!("Yes, this one @{user}")),
+        "the mention is written into the text"
+    );
     let ctx = quoted.context_info.as_option().expect("context");
     assert_eq!(ctx.stanza_id.as_deref(), Some(target.msg_id.as_str()));
+    assert_eq!(
+        ctx.mentioned_jid,
+        vec![direct.clone()],
+        "and listed, so WhatsApp links it"
+    );
     let reaction = sent[2].message.reaction_message.as_option().expect("a reaction");
     assert_eq!(reaction.text.as_deref(), Some("👍"));
     let image = sent[3].message.image_message.as_option().expect("an image");
