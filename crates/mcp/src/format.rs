@@ -226,6 +226,27 @@ pub fn to_jid(text: &str) -> Result<String, String> {
     }
 }
 
+/// For tool inputs: optional parameters are simply absent when unused, so their
+/// schema types need no `"null"` (a single `type` is what every client, Gemini's
+/// OpenAPI subset included, understands). Outputs keep `null`: they return it.
+pub fn optional_not_null(schema: &mut schemars::Schema) {
+    let Some(properties) = schema.get_mut("properties").and_then(|p| p.as_object_mut()) else {
+        return;
+    };
+    for property in properties.values_mut() {
+        let Some(types) = property.get_mut("type") else {
+            continue;
+        };
+        let single = types.as_array().and_then(|list| {
+            let rest: Vec<&serde_json::Value> = list.iter().filter(|t| t.as_str() != Some("null")).collect();
+            (rest.len() == 1 && list.len() == 2).then(|| rest[0].clone())
+        });
+        if let Some(single) = single {
+            *types = single;
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -249,6 +270,17 @@ mod tests {
         assert_eq!(parse_time(&iso(ms)), Ok(ms));
         assert!(parse_time("2026-03-01").is_ok());
         assert!(parse_time("yesterday").expect_err("words").contains("ISO 8601"));
+    }
+
+    #[test]
+    fn optional_inputs_have_one_type() {
+        let mut schema = schemars::json_schema!({
+            "type": "object",
+            "properties": {"a": {"type": ["string", "null"]}, "b": {"type": "integer"}}
+        });
+        optional_not_null(&mut schema);
+        assert_eq!(schema.get("properties").expect("p")["a"]["type"], "string");
+        assert_eq!(schema.get("properties").expect("p")["b"]["type"], "integer");
     }
 
     #[test]

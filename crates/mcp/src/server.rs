@@ -101,6 +101,7 @@ fn sha256(text: &str) -> String {
 // ----- parameters -----
 
 #[derive(Debug, Deserialize, JsonSchema)]
+#[schemars(transform = crate::format::optional_not_null)]
 pub struct SearchParams {
     /// Words to find (all of them), "an exact phrase", prefix* , OR, NOT word or -word, (groups).
     /// Accents and case are ignored.
@@ -139,6 +140,7 @@ pub struct MessagesPage<T> {
 }
 
 #[derive(Debug, Deserialize, JsonSchema)]
+#[schemars(transform = crate::format::optional_not_null)]
 pub struct ListMessagesParams {
     /// Only this chat.
     pub chat_jid: Option<String>,
@@ -162,6 +164,7 @@ pub struct ListMessagesParams {
 }
 
 #[derive(Debug, Deserialize, JsonSchema)]
+#[schemars(transform = crate::format::optional_not_null)]
 pub struct ListChatsParams {
     /// Part of the chat's name or JID.
     pub query: Option<String>,
@@ -187,6 +190,7 @@ pub struct ChatsPage {
 }
 
 #[derive(Debug, Deserialize, JsonSchema)]
+#[schemars(transform = crate::format::optional_not_null)]
 pub struct ChatParams {
     pub chat_jid: String,
     /// Include the last message's start (default true).
@@ -194,12 +198,14 @@ pub struct ChatParams {
 }
 
 #[derive(Debug, Deserialize, JsonSchema)]
+#[schemars(transform = crate::format::optional_not_null)]
 pub struct PhoneParams {
     /// A phone number with country code, or a JID.
     pub sender_phone_number: String,
 }
 
 #[derive(Debug, Deserialize, JsonSchema)]
+#[schemars(transform = crate::format::optional_not_null)]
 pub struct QueryParams {
     /// Part of a name, push name, phone number or JID.
     pub query: String,
@@ -212,12 +218,14 @@ pub struct ContactsOut {
 }
 
 #[derive(Debug, Deserialize, JsonSchema)]
+#[schemars(transform = crate::format::optional_not_null)]
 pub struct ContactParams {
     /// A phone number, LID or JID.
     pub id: String,
 }
 
 #[derive(Debug, Deserialize, JsonSchema)]
+#[schemars(transform = crate::format::optional_not_null)]
 pub struct MessageRefParams {
     /// The message id (`id` in results).
     pub message_id: String,
@@ -230,6 +238,7 @@ pub struct MessageRefParams {
 }
 
 #[derive(Debug, Deserialize, JsonSchema)]
+#[schemars(transform = crate::format::optional_not_null)]
 pub struct JidParams {
     /// A contact's or chat's JID (or phone number).
     pub jid: String,
@@ -320,6 +329,7 @@ pub struct StatusOut {
 }
 
 #[derive(Debug, Deserialize, JsonSchema)]
+#[schemars(transform = crate::format::optional_not_null)]
 pub struct SyncParams {
     /// One chat; absent: everything the phone will give, for every chat.
     pub chat_jid: Option<String>,
@@ -349,6 +359,7 @@ pub struct JobOut {
 }
 
 #[derive(Debug, Deserialize, JsonSchema)]
+#[schemars(transform = crate::format::optional_not_null)]
 pub struct SyncStatusParams {
     /// A job id from start_history_sync.
     pub job_id: Option<i64>,
@@ -377,11 +388,13 @@ pub struct CheckpointOut {
 }
 
 #[derive(Debug, Deserialize, JsonSchema)]
+#[schemars(transform = crate::format::optional_not_null)]
 pub struct JobParams {
     pub job_id: i64,
 }
 
 #[derive(Debug, Deserialize, JsonSchema)]
+#[schemars(transform = crate::format::optional_not_null)]
 pub struct SendParams {
     /// A phone number with country code, or a chat JID.
     pub recipient: String,
@@ -393,6 +406,7 @@ pub struct SendParams {
 }
 
 #[derive(Debug, Deserialize, JsonSchema)]
+#[schemars(transform = crate::format::optional_not_null)]
 pub struct SendFileParams {
     /// A phone number with country code, or a chat JID.
     pub recipient: String,
@@ -402,6 +416,7 @@ pub struct SendFileParams {
 }
 
 #[derive(Debug, Deserialize, JsonSchema)]
+#[schemars(transform = crate::format::optional_not_null)]
 pub struct SendAudioParams {
     pub recipient: String,
     /// An Ogg/Opus file in an allowed folder.
@@ -409,6 +424,7 @@ pub struct SendAudioParams {
 }
 
 #[derive(Debug, Deserialize, JsonSchema)]
+#[schemars(transform = crate::format::optional_not_null)]
 pub struct ReactionParams {
     pub chat_jid: String,
     pub message_id: String,
@@ -417,11 +433,13 @@ pub struct ReactionParams {
 }
 
 #[derive(Debug, Deserialize, JsonSchema)]
+#[schemars(transform = crate::format::optional_not_null)]
 pub struct MarkReadParams {
     pub chat_jid: String,
 }
 
 #[derive(Debug, Deserialize, JsonSchema)]
+#[schemars(transform = crate::format::optional_not_null)]
 pub struct CommunityReadParams {
     pub community_jid: String,
     /// Fetch up to this many recent messages of each group first.
@@ -429,6 +447,7 @@ pub struct CommunityReadParams {
 }
 
 #[derive(Debug, Deserialize, JsonSchema)]
+#[schemars(transform = crate::format::optional_not_null)]
 pub struct ContactChatsParams {
     /// The contact's JID or phone number.
     pub jid: String,
@@ -437,6 +456,7 @@ pub struct ContactChatsParams {
 }
 
 #[derive(Debug, Deserialize, JsonSchema)]
+#[schemars(transform = crate::format::optional_not_null)]
 pub struct DeleteParams {
     pub chat_jid: String,
     pub message_id: String,
@@ -455,6 +475,7 @@ pub struct DeletedOut {
 }
 
 #[derive(Debug, Deserialize, JsonSchema)]
+#[schemars(transform = crate::format::optional_not_null)]
 pub struct DownloadParams {
     pub message_id: String,
     pub chat_jid: String,
