@@ -4,7 +4,7 @@
 use chrono::{DateTime, Local, TimeZone};
 use schemars::JsonSchema;
 use serde::Serialize;
-use wa_store::{ChatSummary, Contact, Message, MessageKey};
+use wa_store::{ChatSummary, Contact, Message};
 
 /// Said once in every result that carries message text or names.
 pub const UNTRUSTED: &str = "Fields named text, snippet, sender_display, chat_name and names are written by \
@@ -197,11 +197,6 @@ impl From<&Contact> for ContactOut {
             lid: c.lid.clone(),
         }
     }
-}
-
-/// Where a message is, for tools that point at one.
-pub fn key_of(m: &MessageKey) -> String {
-    format!("{} in {}", m.msg_id, m.chat_jid)
 }
 
 /// A WhatsApp address from what a person or an old prompt gives: a JID, or a

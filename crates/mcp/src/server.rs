@@ -19,7 +19,7 @@ use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 use wa_engine::{Engine, EngineEvent, JobCommand, Outgoing, SyncRequest};
-use wa_store::{ChatFilter, Decision, MessageFilter, MessageKey, SearchQuery, SortOrder, Store};
+use wa_store::{ChatFilter, Decision, MessageFilter, SearchQuery, SortOrder, Store};
 
 use crate::format::{ChatOut, ContactOut, MessageOut, UNTRUSTED, iso, parse_time, to_jid};
 use crate::policy::{Approval, ApprovalRequest, Approver, Policy, RateLimiter, SendPolicy};
@@ -588,47 +588,28 @@ impl WhatsAppMcp {
         }
     }
 
-    /// Policy, approval and rate limit for an act; audits refusals. Returns the
-    /// decision to record with the result.
+    /// Policy, approval and rate limit for an act: the engine and the decision
+    /// to record, or the decision and the sentence that refuses it.
     async fn authorize(
         &self,
         peer: &Peer<RoleServer>,
         tool: &str,
         chat: &str,
         content: &str,
-    ) -> Result<(Engine, Decision), String> {
-        let client = client_name(peer);
-        let hash = sha256(content);
-        let refuse = |decision: Decision, why: String| {
-            let store = self.store().clone();
-            let (client, tool, chat, hash) = (client.clone(), tool.to_owned(), chat.to_owned(), hash.clone());
-            async move {
-                if let Err(e) = store
-                    .audit(&client, &tool, Some(&chat), Some(&hash), decision, Some(&why))
-                    .await
-                {
-                    tracing::warn!(error = %e, "could not write the audit log");
-                }
-                Err(why)
-            }
-        };
-        let engine = match self.engine() {
-            Ok(engine) => engine.clone(),
-            Err(why) => return refuse(Decision::Refused, why).await,
-        };
-        let policy = self.policy().await?;
+    ) -> Result<(Engine, Decision), (Decision, String)> {
+        let engine = self.engine().map_err(|why| (Decision::Refused, why))?.clone();
+        let policy = self.policy().await.map_err(|why| (Decision::Failed, why))?;
         if !policy.allows_chat(chat) {
-            return refuse(Decision::Refused, Policy::chat_refusal(chat)).await;
+            return Err((Decision::Refused, Policy::chat_refusal(chat)));
         }
         let needs_asking = match policy.send {
             SendPolicy::ReadOnly => {
-                return refuse(
+                return Err((
                     Decision::Refused,
                     "Assistants are in read-only mode: they can read and search but not send or mark \
                      anything. The person can change this under Settings > Assistants > Sending."
                         .to_owned(),
-                )
-                .await;
+                ));
             }
             SendPolicy::Open => false,
             SendPolicy::Allowlist => !policy.recipients.iter().any(|r| r == chat),
@@ -636,31 +617,27 @@ impl WhatsAppMcp {
         };
         let decision = if needs_asking {
             if !self.core.approver.can_ask() {
-                return refuse(
+                return Err((
                     Decision::Refused,
                     "This needs the person's approval in WhatsApp MCP Desktop, and the app has no window open \
                      to ask. Open the app, or allow this recipient under Settings > Assistants > Sending."
                         .to_owned(),
-                )
-                .await;
+                ));
             }
             let request = ApprovalRequest {
-                client: client.clone(),
+                client: client_name(peer),
                 tool: tool.to_owned(),
                 recipient: chat.to_owned(),
                 content: content.to_owned(),
             };
             match self.core.approver.approve(request, policy.approval_timeout).await {
                 Approval::Approved => Decision::Approved,
-                Approval::Denied => {
-                    return refuse(Decision::Denied, "The person declined this in the app.".to_owned()).await;
-                }
+                Approval::Denied => return Err((Decision::Denied, "The person declined this in the app.".to_owned())),
                 Approval::NoAnswer => {
-                    return refuse(
+                    return Err((
                         Decision::Denied,
                         "Nobody approved this in the app in time, so it was not done.".to_owned(),
-                    )
-                    .await;
+                    ));
                 }
             }
         } else {
@@ -673,31 +650,27 @@ impl WhatsAppMcp {
             .unwrap_or_else(std::sync::PoisonError::into_inner)
             .take(policy.sends_per_minute, std::time::Instant::now());
         if !allowed {
-            return refuse(
+            return Err((
                 Decision::Refused,
                 format!(
                     "Assistants may send at most {} messages a minute; wait a minute and try again.",
                     policy.sends_per_minute
                 ),
-            )
-            .await;
+            ));
         }
         Ok((engine, decision))
     }
 
-    async fn audit_done(
+    /// One line in the audit log (a failure to write it is logged, not fatal).
+    async fn audit(
         &self,
         peer: &Peer<RoleServer>,
         tool: &str,
         chat: &str,
         content: &str,
         decision: Decision,
-        outcome: Result<&str, &str>,
+        detail: &str,
     ) {
-        let (decision, detail) = match outcome {
-            Ok(detail) => (decision, detail.to_owned()),
-            Err(e) => (Decision::Failed, e.to_owned()),
-        };
         if let Err(e) = self
             .store()
             .audit(
@@ -706,11 +679,61 @@ impl WhatsAppMcp {
                 Some(chat),
                 Some(&sha256(content)),
                 decision,
-                Some(&detail),
+                Some(detail),
             )
             .await
         {
             tracing::warn!(error = %e, "could not write the audit log");
+        }
+    }
+
+    /// An act: authorize it, run `op` with the engine, and audit the outcome
+    /// whichever it is. `op` returns its value and the audit log's detail.
+    async fn act<T, Op, Fut>(
+        &self,
+        peer: &Peer<RoleServer>,
+        tool: &str,
+        chat: &str,
+        content: &str,
+        op: Op,
+    ) -> Result<(T, Decision), String>
+    where
+        Op: FnOnce(Engine) -> Fut,
+        Fut: Future<Output = Result<(T, String), String>>,
+    {
+        let (engine, decision) = match self.authorize(peer, tool, chat, content).await {
+            Ok(granted) => granted,
+            Err((decision, why)) => {
+                self.audit(peer, tool, chat, content, decision, &why).await;
+                return Err(why);
+            }
+        };
+        match op(engine).await {
+            Ok((value, detail)) => {
+                self.audit(peer, tool, chat, content, decision, &detail).await;
+                Ok((value, decision))
+            }
+            Err(why) => {
+                self.audit(peer, tool, chat, content, Decision::Failed, &why).await;
+                Err(why)
+            }
+        }
+    }
+
+    /// A file an act may send (inside an allowed folder); a refusal is audited.
+    async fn outbox_file(
+        &self,
+        peer: &Peer<RoleServer>,
+        tool: &str,
+        chat: &str,
+        path: &str,
+    ) -> Result<PathBuf, String> {
+        match self.policy().await?.check_file(std::path::Path::new(path)) {
+            Ok(path) => Ok(path),
+            Err(why) => {
+                self.audit(peer, tool, chat, path, Decision::Refused, &why).await;
+                Err(why)
+            }
         }
     }
 
@@ -722,31 +745,19 @@ impl WhatsAppMcp {
         content: &str,
         outgoing: Outgoing,
     ) -> Result<Json<SentOut>, String> {
-        let (engine, decision) = self.authorize(peer, tool, chat, content).await?;
-        match engine.send(outgoing).await {
-            Ok(sent) => {
-                self.audit_done(
-                    peer,
-                    tool,
-                    chat,
-                    content,
-                    decision,
-                    Ok(&format!("sent {}", sent.key.msg_id)),
-                )
-                .await;
-                Ok(Json(SentOut {
-                    chat_jid: sent.key.chat_jid,
-                    message_id: sent.key.msg_id,
-                    time: iso(sent.ts),
-                    decision: decision.as_str().to_owned(),
-                }))
-            }
-            Err(e) => {
-                let text = e.to_string();
-                self.audit_done(peer, tool, chat, content, decision, Err(&text)).await;
-                Err(text)
-            }
-        }
+        let (sent, decision) = self
+            .act(peer, tool, chat, content, |engine| async move {
+                let sent = engine.send(outgoing).await.map_err(err)?;
+                let detail = format!("sent {}", sent.key.msg_id);
+                Ok((sent, detail))
+            })
+            .await?;
+        Ok(Json(SentOut {
+            chat_jid: sent.key.chat_jid,
+            message_id: sent.key.msg_id,
+            time: iso(sent.ts),
+            decision: decision.as_str().to_owned(),
+        }))
     }
 
     /// Follow a job: progress notifications when the client asked for them,
@@ -1511,15 +1522,7 @@ impl WhatsAppMcp {
         peer: Peer<RoleServer>,
     ) -> Result<Json<SentOut>, String> {
         let chat = to_jid(&p.recipient)?;
-        let path = self.policy().await?.check_file(std::path::Path::new(&p.media_path));
-        let path = match path {
-            Ok(path) => path,
-            Err(why) => {
-                self.audit_done(&peer, "send_file", &chat, &p.media_path, Decision::Refused, Err(&why))
-                    .await;
-                return Err(why);
-            }
-        };
+        let path = self.outbox_file(&peer, "send_file", &chat, &p.media_path).await?;
         let content = format!(
             "file {}{}",
             path.display(),
@@ -1555,21 +1558,9 @@ impl WhatsAppMcp {
         peer: Peer<RoleServer>,
     ) -> Result<Json<SentOut>, String> {
         let chat = to_jid(&p.recipient)?;
-        let path = match self.policy().await?.check_file(std::path::Path::new(&p.media_path)) {
-            Ok(path) => path,
-            Err(why) => {
-                self.audit_done(
-                    &peer,
-                    "send_audio_message",
-                    &chat,
-                    &p.media_path,
-                    Decision::Refused,
-                    Err(&why),
-                )
-                .await;
-                return Err(why);
-            }
-        };
+        let path = self
+            .outbox_file(&peer, "send_audio_message", &chat, &p.media_path)
+            .await?;
         let content = format!("voice note {}", path.display());
         self.send_outgoing(
             &peer,
@@ -1628,33 +1619,20 @@ impl WhatsAppMcp {
         Parameters(p): Parameters<MarkReadParams>,
         peer: Peer<RoleServer>,
     ) -> Result<Json<MarkedOut>, String> {
-        let (engine, decision) = self
-            .authorize(&peer, "mark_as_read", &p.chat_jid, "mark as read")
+        let (n, decision) = self
+            .act(&peer, "mark_as_read", &p.chat_jid, "mark as read", |engine| {
+                let chat = p.chat_jid.clone();
+                async move {
+                    let n = engine.mark_read(&chat).await.map_err(err)?;
+                    Ok((n, format!("{n} messages")))
+                }
+            })
             .await?;
-        match engine.mark_read(&p.chat_jid).await {
-            Ok(n) => {
-                self.audit_done(
-                    &peer,
-                    "mark_as_read",
-                    &p.chat_jid,
-                    "mark as read",
-                    decision,
-                    Ok(&format!("{n} messages")),
-                )
-                .await;
-                Ok(Json(MarkedOut {
-                    chat_jid: p.chat_jid,
-                    messages_marked: n,
-                    decision: decision.as_str().to_owned(),
-                }))
-            }
-            Err(e) => {
-                let text = e.to_string();
-                self.audit_done(&peer, "mark_as_read", &p.chat_jid, "mark as read", decision, Err(&text))
-                    .await;
-                Err(text)
-            }
-        }
+        Ok(Json(MarkedOut {
+            chat_jid: p.chat_jid,
+            messages_marked: n,
+            decision: decision.as_str().to_owned(),
+        }))
     }
 
     #[tool(
@@ -1695,43 +1673,25 @@ impl WhatsAppMcp {
                 .map(|n| format!(" after fetching {n}"))
                 .unwrap_or_default()
         );
-        let (engine, decision) = self
-            .authorize(&peer, "mark_community_as_read", &p.community_jid, &content)
+        let request = SyncRequest::MarkCommunityRead {
+            jid: p.community_jid.clone(),
+            fetch_first: p.fetch_first,
+        };
+        let (job, _) = self
+            .act(
+                &peer,
+                "mark_community_as_read",
+                &p.community_jid,
+                &content,
+                |engine| async move {
+                    let job = engine.start_sync(request).await.map_err(err)?;
+                    let detail = format!("job {}", job.id);
+                    Ok((job, detail))
+                },
+            )
             .await?;
-        match engine
-            .start_sync(SyncRequest::MarkCommunityRead {
-                jid: p.community_jid.clone(),
-                fetch_first: p.fetch_first,
-            })
-            .await
-        {
-            Ok(job) => {
-                self.audit_done(
-                    &peer,
-                    "mark_community_as_read",
-                    &p.community_jid,
-                    &content,
-                    decision,
-                    Ok(&format!("job {}", job.id)),
-                )
-                .await;
-                let job = self.follow_job(job, &meta, &peer, None).await?;
-                Ok(Json(Self::job_out(&job)))
-            }
-            Err(e) => {
-                let text = e.to_string();
-                self.audit_done(
-                    &peer,
-                    "mark_community_as_read",
-                    &p.community_jid,
-                    &content,
-                    decision,
-                    Err(&text),
-                )
-                .await;
-                Err(text)
-            }
-        }
+        let job = self.follow_job(job, &meta, &peer, None).await?;
+        Ok(Json(Self::job_out(&job)))
     }
 
     #[tool(
@@ -1759,29 +1719,24 @@ impl WhatsAppMcp {
             },
             p.message_id
         );
-        let (engine, decision) = self.authorize(&peer, "delete_message", &p.chat_jid, &content).await?;
-        let done = if everyone {
-            engine.revoke(&message.key()).await.map(|_| ()).map_err(err)
-        } else {
-            self.store().drop_message(&message.key()).await.map(|_| ()).map_err(err)
-        };
-        match done {
-            Ok(()) => {
-                self.audit_done(&peer, "delete_message", &p.chat_jid, &content, decision, Ok("deleted"))
-                    .await;
-                Ok(Json(DeletedOut {
-                    chat_jid: p.chat_jid,
-                    message_id: p.message_id,
-                    deleted: if everyone { "for_everyone" } else { "local_copy" }.to_owned(),
-                    decision: decision.as_str().to_owned(),
-                }))
-            }
-            Err(text) => {
-                self.audit_done(&peer, "delete_message", &p.chat_jid, &content, decision, Err(&text))
-                    .await;
-                Err(text)
-            }
-        }
+        let key = message.key();
+        let store = self.store().clone();
+        let ((), decision) = self
+            .act(&peer, "delete_message", &p.chat_jid, &content, |engine| async move {
+                if everyone {
+                    engine.revoke(&key).await.map_err(err)?;
+                } else {
+                    store.drop_message(&key).await.map_err(err)?;
+                }
+                Ok(((), "deleted".to_owned()))
+            })
+            .await?;
+        Ok(Json(DeletedOut {
+            chat_jid: p.chat_jid,
+            message_id: p.message_id,
+            deleted: if everyone { "for_everyone" } else { "local_copy" }.to_owned(),
+            decision: decision.as_str().to_owned(),
+        }))
     }
 
     #[tool(
@@ -1814,15 +1769,6 @@ impl ServerHandler for WhatsAppMcp {
                  person's send policy (by default they approve each one in the app). Long syncs return a job id \
                  at once; follow them with get_sync_status.",
             )
-    }
-}
-
-/// The key of a message, for tools that refer to one.
-pub fn key(chat_jid: &str, msg_id: &str, sender_jid: &str) -> MessageKey {
-    MessageKey {
-        chat_jid: chat_jid.to_owned(),
-        msg_id: msg_id.to_owned(),
-        sender_jid: sender_jid.to_owned(),
     }
 }
 
