@@ -54,17 +54,18 @@ pub struct Policy {
 impl Policy {
     /// The settings as stored, with defaults for what is unset.
     pub async fn load(store: &Store, data_dir: &Path) -> Result<Self, StoreError> {
+        // One read per tool call, not one per setting.
+        let s = store.settings("mcp.").await?;
         Ok(Self {
-            send: store.setting(SEND_POLICY).await?.unwrap_or_default(),
-            recipients: store.setting(RECIPIENTS).await?.unwrap_or_default(),
-            chats: store.setting(CHATS).await?.unwrap_or_else(|| vec!["*".to_owned()]),
-            outbox: store
-                .setting::<Vec<PathBuf>>(OUTBOX)
-                .await?
+            send: s.get(SEND_POLICY)?.unwrap_or_default(),
+            recipients: s.get(RECIPIENTS)?.unwrap_or_default(),
+            chats: s.get(CHATS)?.unwrap_or_else(|| vec!["*".to_owned()]),
+            outbox: s
+                .get::<Vec<PathBuf>>(OUTBOX)?
                 .unwrap_or_else(|| vec![data_dir.join("outbox")]),
-            sends_per_minute: store.setting(SENDS_PER_MINUTE).await?.unwrap_or(10),
+            sends_per_minute: s.get(SENDS_PER_MINUTE)?.unwrap_or(10),
             // Under the 60 s after which assistants such as Claude Desktop give up on a call.
-            approval_timeout: Duration::from_secs(store.setting(APPROVAL_TIMEOUT_SECS).await?.unwrap_or(45).min(50)),
+            approval_timeout: Duration::from_secs(s.get(APPROVAL_TIMEOUT_SECS)?.unwrap_or(45).min(50)),
         })
     }
 

@@ -89,6 +89,22 @@ pub struct SyncJob {
     pub finished_at: Option<i64>,
 }
 
+fn parse_setting<T: serde::de::DeserializeOwned>(key: &str, value: &str) -> Result<T> {
+    serde_json::from_str(value)
+        .map_err(|e| StoreError::InvalidInput(format!("The setting {key} holds an unexpected value: {e}")))
+}
+
+/// A group of settings read at once ([`Store::settings`]).
+#[derive(Debug, Clone, Default)]
+pub struct Settings(std::collections::HashMap<String, String>);
+
+impl Settings {
+    /// The value of `key`, when set.
+    pub fn get<T: serde::de::DeserializeOwned>(&self, key: &str) -> Result<Option<T>> {
+        self.0.get(key).map(|v| parse_setting(key, v)).transpose()
+    }
+}
+
 /// One line of the audit log.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct AuditEntry {
@@ -392,6 +408,19 @@ impl Store {
         Ok(paginate(entries?, limit, |e: &AuditEntry| encode_cursor('a', e.id)))
     }
 
+    /// Every setting whose key starts with `prefix`, in one read, as
+    /// [`Settings`] to take typed values from.
+    pub async fn settings(&self, prefix: &str) -> Result<Settings> {
+        let rows: Vec<(String, String)> =
+            sqlx::query_as("SELECT key, value FROM settings WHERE key >= ? AND key < ? || char(1114111)")
+                .bind(prefix)
+                .bind(prefix)
+                .fetch_all(self.reader())
+                .await
+                .map_err(|e| self.err(e))?;
+        Ok(Settings(rows.into_iter().collect()))
+    }
+
     /// A setting's value (JSON), if set.
     pub async fn setting<T: serde::de::DeserializeOwned>(&self, key: &str) -> Result<Option<T>> {
         let value: Option<String> = sqlx::query_scalar("SELECT value FROM settings WHERE key = ?")
@@ -399,12 +428,7 @@ impl Store {
             .fetch_optional(self.reader())
             .await
             .map_err(|e| self.err(e))?;
-        value
-            .map(|v| {
-                serde_json::from_str(&v)
-                    .map_err(|e| StoreError::InvalidInput(format!("The setting {key} holds an unexpected value: {e}")))
-            })
-            .transpose()
+        value.map(|v| parse_setting(key, &v)).transpose()
     }
 
     /// Set a setting (stored as JSON).

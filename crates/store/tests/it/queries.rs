@@ -358,5 +358,17 @@ async fn checkpoints_jobs_audit_and_settings_persist() {
         Some("ask")
     );
     assert_eq!(store.setting::<String>("missing").await.expect("get"), None);
+    // A group of settings in one read: only keys under the prefix.
+    store.set_setting("mcp.send_policy", "open").await.expect("setting");
+    store.set_setting("mcp.sends_per_minute", &4).await.expect("setting");
+    store.set_setting("mcpx", &1).await.expect("setting");
+    let group = store.settings("mcp.").await.expect("settings");
+    assert_eq!(
+        group.get::<String>("mcp.send_policy").expect("get").as_deref(),
+        Some("open")
+    );
+    assert_eq!(group.get::<u32>("mcp.sends_per_minute").expect("get"), Some(4));
+    assert_eq!(group.get::<u32>("mcpx").expect("get"), None, "outside the prefix");
+    assert_eq!(group.get::<String>("send_policy").expect("get"), None);
     drop(dir);
 }
