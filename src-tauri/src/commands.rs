@@ -24,12 +24,6 @@ pub struct AppStatus {
     database_bytes: i64,
 }
 
-fn now_ms() -> i64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX))
-}
-
 #[tauri::command]
 pub async fn app_status(state: State<'_, AppState>) -> Result<AppStatus, Error> {
     let stats = state.store.statistics().await?;
@@ -38,7 +32,7 @@ pub async fn app_status(state: State<'_, AppState>) -> Result<AppStatus, Error> 
         version: env!("CARGO_PKG_VERSION"),
         data_dir: state.data_dir.display().to_string(),
         demo: state.demo,
-        state_text: engine_state.describe(now_ms()),
+        state_text: engine_state.describe_now(),
         needs_attention: engine_state.needs_attention(),
         state: engine_state,
         progress: state.engine.progress().borrow().clone(),

@@ -304,7 +304,7 @@ impl Engine {
 
     pub(crate) fn publish_state(&self) {
         let state = lock(&self.inner.connection).state().clone();
-        let text = state.describe(now_ms());
+        let text = state.describe_now();
         self.inner.state.send_replace(state.clone());
         let _ = self.inner.events.send(EngineEvent::State { state, text });
     }

@@ -1255,7 +1255,6 @@ impl WhatsAppMcp {
         let stats = self.store().statistics().await.map_err(err)?;
         let policy = self.policy().await?;
         let open = self.store().open_jobs().await.map_err(err)?;
-        let now = chrono::Utc::now().timestamp_millis();
         let (state, description, attention, demo, account, percent) = match &self.core.engine {
             Some(engine) => {
                 let state = engine.state().borrow().clone();
@@ -1265,7 +1264,7 @@ impl WhatsAppMcp {
                     .unwrap_or_default();
                 (
                     name,
-                    state.describe(now),
+                    state.describe_now(),
                     state.needs_attention(),
                     engine.is_demo(),
                     engine.own_jid(),
