@@ -195,6 +195,23 @@ async def main_session(session, init, ctx):
     status = structured(await session.call_tool("get_sync_status", {"job_id": out.get("job_id", 0)}))
     check("get_sync_status reports the job", status.get("job", {}).get("state") == "done", str(status))
 
+    # Cancellation: the assistant gives up on a long wait; the SDK sends
+    # notifications/cancelled. The session goes on and the job is kept.
+    import anyio
+    progress.clear()
+    started = time.monotonic()
+    with anyio.move_on_after(2):
+        await session.call_tool("start_history_sync", {"chat_jid": direct["jid"], "max_messages": 500,
+                                                       "wait_seconds": 50}, progress_callback=on_progress)
+    waited = time.monotonic() - started
+    # The cancelled call's job is the next one after the job above.
+    after = await session.call_tool("get_sync_status", {"job_id": out.get("job_id", 0) + 1})
+    kept = structured(after).get("job") or {}
+    check("cancellation: the session answers right after a cancelled call", not after.is_error and waited < 10,
+          f"{waited:.1f}s {text_of(after)[:200]}")
+    check("cancellation: the sync job itself goes on (cancel_sync stops it)", kept.get("target") == direct["jid"]
+          and kept.get("state") in ("queued", "running", "done"), str(kept)[:300])
+
 
 def raw_exchange(helper, env, lines, expect):
     """Speak raw JSON-RPC lines to the helper, close its input, and return every
@@ -289,6 +306,127 @@ async def fallback_session(session, init, ctx):
           text_of(sent))
 
 
+def http(url, body, headers=None, method="POST"):
+    """One raw HTTP request; returns (status, headers with lower-case names, body text)."""
+    import urllib.error
+    import urllib.request
+    data = body if isinstance(body, bytes) else json.dumps(body).encode()
+    request = urllib.request.Request(url, data=data, method=method, headers={
+        "Content-Type": "application/json", "Accept": "application/json, text/event-stream", **(headers or {})})
+    try:
+        with urllib.request.urlopen(request, timeout=30) as response:
+            return response.status, {k.lower(): v for k, v in response.headers.items()}, \
+                response.read(65536).decode(errors="replace")
+    except urllib.error.HTTPError as e:
+        return e.code, {k.lower(): v for k, v in e.headers.items()}, e.read(65536).decode(errors="replace")
+    except (ConnectionError, OSError) as e:  # the server may close an oversized upload early
+        return 0, {}, repr(e)
+
+
+async def remote_session(url, token, ctx):
+    import httpx2
+    from mcp.client.streamable_http import streamable_http_client
+    async with httpx2.AsyncClient(headers={"Authorization": f"Bearer {token}"}, timeout=60) as client:
+        async with streamable_http_client(url, http_client=client) as streams:
+            read, write = streams[0], streams[1]
+            async with ClientSession(read, write) as session:
+                init = await session.initialize()
+                check("remote: the Python SDK initializes over Streamable HTTP with the token",
+                      init.server_info.name == "whatsapp-mcp", str(init.server_info))
+                tools = (await session.list_tools()).tools
+                check("remote: every tool is listed", len(tools) == 29, str(len(tools)))
+                status = structured(await session.call_tool("backend_status", {}))
+                check("remote: backend_status answers from the same archive", status.get("messages", 0) > 1000,
+                      str(status)[:300])
+                chats = structured(await session.call_tool("list_chats", {"limit": 3}))
+                check("remote: read tools answer", len(chats.get("chats", [])) == 3, str(chats)[:200])
+                missing = await session.call_tool("get_chat", {"chat_jid": "120363999999999999@g.us"})
+                check("remote: errors are errors in words", missing.is_error and "No chat" in text_of(missing))
+                refused = await session.call_tool("send_message", {"recipient": "447700900123", "message": "x"})
+                check("remote: the send policy applies the same (read-only here)", refused.is_error
+                      and "read-only" in text_of(refused), text_of(refused))
+                group = next(c for c in chats["chats"] + structured(await session.call_tool(
+                    "list_chats", {"limit": 50}))["chats"] if c["kind"] == "group")
+                progress = []
+
+                async def on_progress(done, total, message):
+                    progress.append(done)
+
+                job = structured(await session.call_tool(
+                    "start_history_sync", {"chat_jid": group["jid"], "max_messages": 30, "wait_seconds": 20},
+                    progress_callback=on_progress))
+                check("remote: a sync job with progress notifications over HTTP",
+                      job.get("state") == "done" and len(progress) >= 1, f"{job} {progress}")
+
+
+def remote_checks(app, env, ctx):
+    """Remote use: the app serves MCP over Streamable HTTP, behind a token, a
+    Host/Origin allowlist, a size cap and a per-client rate limit."""
+    import socket as sockets
+    probe = sockets.socket()
+    probe.bind(("127.0.0.1", 0))
+    port = probe.getsockname()[1]
+    probe.close()
+    with sqlite3.connect(ctx["db"]) as conn:
+        for key, value in (("mcp.remote.requests_per_minute", "60"), ("mcp.remote.max_request_kb", "1024"),
+                           ("mcp.send_policy", '"read_only"')):
+            conn.execute("INSERT INTO settings (key, value, updated_at) VALUES (?, ?, 0) "
+                         "ON CONFLICT (key) DO UPDATE SET value = excluded.value", (key, value))
+    log = open(os.path.join(ctx["home"], "remote-app.log"), "w")
+    proc = subprocess.Popen([app, "--headless", "--remote", f"127.0.0.1:{port}"], env=env, stdout=log, stderr=log)
+    url = f"http://127.0.0.1:{port}/mcp"
+    token_file = os.path.join(ctx["data_dir"], "demo", "remote-token")
+    try:
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:
+            if os.path.exists(token_file) and http(url, {})[0] != 0:
+                break
+            time.sleep(0.2)
+        token = open(token_file).read().strip()
+        check("remote: a 64-digit token in a file only the user can read", len(token) == 64
+              and stat.S_IMODE(os.stat(token_file).st_mode) == 0o600)
+        init = {"jsonrpc": "2.0", "id": 1, "method": "initialize", "params": {
+            "protocolVersion": "2025-06-18", "capabilities": {}, "clientInfo": {"name": "raw", "version": "1"}}}
+        code, headers, body = http(url, init)
+        check("remote: no token, no entry (401, says what to send)", code == 401 and "Bearer" in body
+              and headers.get("www-authenticate") == "Bearer", f"{code} {body[:200]}")
+        code, _, _ = http(url, init, {"Authorization": "Bearer " + "0" * 64})
+        check("remote: a wrong token is refused", code == 401, str(code))
+        good = {"Authorization": f"Bearer {token}"}
+        code, _, body = http(url, init, good)
+        check("remote: the right token is let in", code == 200 and "whatsapp-mcp" in body, f"{code} {body[:200]}")
+        code, _, _ = http(url, init, {**good, "Host": "attacker.example"})
+        check("remote: a foreign Host header is refused (DNS rebinding)", code == 403, str(code))
+        code, _, _ = http(url, init, {**good, "Origin": "https://attacker.example"})
+        check("remote: a web page's Origin is refused", code == 403, str(code))
+        code, _, _ = http(url, dict(init, padding="x" * 2_000_000), good)
+        check("remote: a request over the size cap is refused (413)", code in (413, 0), str(code))
+        asyncio.run(remote_session(url, token, ctx))
+        codes = [http(url, init, good)[0] for _ in range(80)]
+        limited = [c for c in codes if c == 429]
+        code, headers, body = http(url, init, good)
+        check("remote: a client over its rate limit gets 429 with Retry-After", limited and code == 429
+              and int(headers.get("retry-after", "0")) >= 1 and "wait" in body, f"{codes[-5:]} {code} {body[:100]}")
+        check("remote: the app keeps serving the local socket meanwhile", os.path.exists(env["WHATSAPP_MCP_SOCKET"]))
+        proc.terminate()
+        proc.wait(timeout=20)
+        check("remote: the app stops cleanly", proc.returncode == 0, str(proc.returncode))
+        taken = sockets.socket()
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        busy = subprocess.run([app, "--headless", "--remote", f"127.0.0.1:{taken.getsockname()[1]}"], env=env,
+                              capture_output=True, text=True, timeout=60)
+        taken.close()
+        check("remote: a port in use is said in words and the app does not start half-way", busy.returncode != 0
+              and "already uses that port" in busy.stderr, busy.stderr[-300:])
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+        log.close()
+        with sqlite3.connect(ctx["db"]) as conn:
+            conn.execute("DELETE FROM settings WHERE key LIKE 'mcp.remote.%' OR key = 'mcp.send_policy'")
+
+
 def inspector_checks(inspector, helper, env):
     """The MCP Inspector's CLI (a second client we did not write) lists and calls tools."""
     args = [inspector, "--cli"]
@@ -333,7 +471,8 @@ def main():
         asyncio.run(with_session(helper, env, lambda s, i: main_session(s, i, ctx)))
         doctor = subprocess.run([helper, "doctor"], env=env, capture_output=True, text=True, timeout=60)
         check("doctor: all well while the app runs (exit 0)", doctor.returncode == 0
-              and "WhatsApp: Connected" in doctor.stdout and "integrity check" in doctor.stdout, doctor.stdout[-600:])
+              and "WhatsApp: Connected" in doctor.stdout and "integrity check" in doctor.stdout
+              and "Remote use is off" in doctor.stdout, doctor.stdout[-600:])
         if inspector:
             inspector_checks(inspector, helper, env)
         robustness(helper, env)
@@ -358,6 +497,7 @@ def main():
         check("doctor: says the app is not running, with what to do (exit 1)", doctor.returncode == 1
               and "not answering (it is not running)" in doctor.stdout and "What to do" in doctor.stdout,
               doctor.stdout[-600:])
+        remote_checks(app, env, ctx)
         broken = dict(env, WHATSAPP_MCP_APP="/nonexistent/whatsapp-mcp-desktop")
         asyncio.run(with_session(helper, broken, lambda s, i: fallback_session(s, i, ctx)))
     finally:

@@ -8,6 +8,8 @@ mod engine;
 mod error;
 mod tray;
 
+use std::sync::Arc;
+
 use tauri::Manager;
 
 /// State shared by commands: the engine, its store and where the data lives.
@@ -19,7 +21,7 @@ pub struct AppState {
 }
 
 /// Command-line options.
-#[derive(Debug, Default, Clone, Copy)]
+#[derive(Debug, Default, Clone)]
 struct Options {
     /// Run against the simulated account (no WhatsApp account needed).
     demo: bool,
@@ -28,10 +30,14 @@ struct Options {
     headless: bool,
     /// Start in the tray without showing the window (the helper starts the app so).
     hidden: bool,
+    /// Also serve MCP over Streamable HTTP on this address (overrides the
+    /// `mcp.remote.address` setting; see wa_mcp::remote).
+    remote: Option<String>,
 }
 
 const USAGE: &str = "Options: --demo (try the app with a simulated account), --headless (no window or tray), \
-                     --hidden (start in the tray), --version.";
+                     --hidden (start in the tray), --remote ADDRESS:PORT (also serve assistants on other machines, \
+                     with the token in the data folder), --version.";
 
 fn options() -> anyhow::Result<Options> {
     let mut options = Options {
@@ -39,8 +45,13 @@ fn options() -> anyhow::Result<Options> {
         demo: std::env::var_os("WHATSAPP_MCP_DEMO").is_some_and(|v| v == "1"),
         ..Options::default()
     };
-    for arg in std::env::args().skip(1) {
+    let mut args = std::env::args().skip(1);
+    while let Some(arg) = args.next() {
         match arg.as_str() {
+            "--remote" => match args.next() {
+                Some(address) => options.remote = Some(address),
+                None => anyhow::bail!("--remote needs an address and port, for example --remote 127.0.0.1:8765."),
+            },
             "--demo" => options.demo = true,
             "--headless" => options.headless = true,
             "--hidden" => options.hidden = true,
@@ -52,6 +63,44 @@ fn options() -> anyhow::Result<Options> {
         }
     }
     Ok(options)
+}
+
+/// Remote use (off unless `--remote` or the setting asks for it). A failure is
+/// fatal when the person asked on the command line, and a warning otherwise
+/// (the local socket still serves this computer's assistants).
+async fn start_remote(
+    options: &Options,
+    store: &wa_store::Store,
+    data_dir: &std::path::Path,
+    core: Arc<wa_mcp::Core>,
+    stop: tokio_util::sync::CancellationToken,
+) -> anyhow::Result<()> {
+    use wa_mcp::remote;
+    let started = async {
+        let Some(config) = remote::RemoteConfig::load(store, data_dir, options.remote.as_deref()).await? else {
+            return Ok::<_, remote::RemoteError>(());
+        };
+        let listener = remote::bind(&config).await?;
+        tracing::info!(
+            url = %config.url(),
+            token_file = %data_dir.join(remote::TOKEN_FILE).display(),
+            "remote use is on"
+        );
+        tokio::spawn(async move {
+            if let Err(e) = remote::serve(listener, config, core, stop).await {
+                tracing::warn!(error = %e, "remote MCP stopped");
+            }
+        });
+        Ok(())
+    };
+    match started.await {
+        Ok(()) => Ok(()),
+        Err(e) if options.remote.is_some() => Err(e.into()),
+        Err(e) => {
+            tracing::warn!(error = %e, "remote use is off for this run");
+            Ok(())
+        }
+    }
 }
 
 /// Wait for Ctrl-C or SIGTERM.
@@ -98,13 +147,16 @@ fn main() -> anyhow::Result<()> {
         data_dir.clone(),
         std::sync::Arc::new(wa_mcp::NobodyToAsk),
     );
-    runtime.spawn(wa_mcp::socket::serve(listener, core));
+    runtime.spawn(wa_mcp::socket::serve(listener, Arc::clone(&core)));
+    let stop_remote = tokio_util::sync::CancellationToken::new();
+    runtime.block_on(start_remote(&options, &store, &data_dir, core, stop_remote.clone()))?;
     tracing::info!(data_dir = %data_dir.display(), socket = %socket_path.display(), demo = options.demo, "starting");
 
     if options.headless {
         runtime.block_on(async {
             stop_signal().await;
             tracing::info!("stopping");
+            stop_remote.cancel();
             engine.shutdown().await;
             store.close().await;
         });
@@ -114,12 +166,13 @@ fn main() -> anyhow::Result<()> {
 
     tauri::async_runtime::set(runtime.handle().clone());
     let hidden = options.hidden;
+    let demo = options.demo;
     tauri::Builder::default()
         .manage(AppState {
             store,
             engine: engine.clone(),
             data_dir,
-            demo: options.demo,
+            demo,
         })
         .invoke_handler(tauri::generate_handler![
             commands::app_status,
@@ -127,7 +180,7 @@ fn main() -> anyhow::Result<()> {
             commands::pair_with_phone
         ])
         .setup(move |app| {
-            tray::create(app.handle(), options.demo)?;
+            tray::create(app.handle(), demo)?;
             commands::forward_engine_events(app.handle(), &engine);
             if hidden && let Some(window) = app.get_webview_window("main") {
                 window.hide()?;
@@ -152,6 +205,7 @@ fn main() -> anyhow::Result<()> {
                     engine.shutdown().await;
                     store.close().await;
                 });
+                stop_remote.cancel();
                 let _ = std::fs::remove_file(&socket_path);
             }
         });

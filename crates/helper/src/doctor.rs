@@ -137,6 +137,18 @@ pub async fn run() -> i32 {
                     "Close other programs using it and retry.",
                 ),
             }
+            match store.setting::<String>(wa_mcp::remote::ADDRESS).await {
+                Ok(Some(address)) if !address.trim().is_empty() => r.note(&format!(
+                    "Remote use is on: assistants on other machines can connect to http://{address}{} with the token in {}.",
+                    wa_mcp::remote::PATH,
+                    db_dir.join(wa_mcp::remote::TOKEN_FILE).display()
+                )),
+                Ok(_) => r.ok("Remote use is off: only assistants on this computer can connect."),
+                Err(e) => r.bad(
+                    &format!("A remote-use setting is not valid: {e}"),
+                    "Fix it in the app under Settings > Assistants > Remote use.",
+                ),
+            }
             store.close().await;
         }
         Err(e) => r.bad(

@@ -14,10 +14,12 @@ use std::time::Duration;
 use rmcp::handler::server::router::tool::ToolRouter;
 use rmcp::handler::server::wrapper::Parameters;
 use rmcp::model::{Implementation, ProgressNotificationParam, RequestMetaObject, ServerCapabilities, ServerConfig};
+use rmcp::service::RequestContext;
 use rmcp::{Json, Peer, RoleServer, ServerHandler, tool, tool_handler, tool_router};
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
+use tokio_util::sync::CancellationToken;
 use wa_engine::{Engine, EngineEvent, JobCommand, Outgoing, SyncRequest};
 use wa_store::{ChatFilter, Decision, MessageFilter, SearchQuery, SortOrder, Store};
 
@@ -592,7 +594,7 @@ impl WhatsAppMcp {
     /// to record, or the decision and the sentence that refuses it.
     async fn authorize(
         &self,
-        peer: &Peer<RoleServer>,
+        cx: &RequestContext<RoleServer>,
         tool: &str,
         chat: &str,
         content: &str,
@@ -625,12 +627,24 @@ impl WhatsAppMcp {
                 ));
             }
             let request = ApprovalRequest {
-                client: client_name(peer),
+                client: client_name(&cx.peer),
                 tool: tool.to_owned(),
                 recipient: chat.to_owned(),
                 content: content.to_owned(),
             };
-            match self.core.approver.approve(request, policy.approval_timeout).await {
+            // An assistant that cancels its call withdraws the question: the
+            // dialog closes and nothing is sent later.
+            let answer = tokio::select! {
+                answer = self.core.approver.approve(request, policy.approval_timeout) => answer,
+                () = cx.ct.cancelled() => {
+                    return Err((
+                        Decision::Refused,
+                        "The assistant withdrew this request before the person answered, so it was not done."
+                            .to_owned(),
+                    ));
+                }
+            };
+            match answer {
                 Approval::Approved => Decision::Approved,
                 Approval::Denied => return Err((Decision::Denied, "The person declined this in the app.".to_owned())),
                 Approval::NoAnswer => {
@@ -691,7 +705,7 @@ impl WhatsAppMcp {
     /// whichever it is. `op` returns its value and the audit log's detail.
     async fn act<T, Op, Fut>(
         &self,
-        peer: &Peer<RoleServer>,
+        cx: &RequestContext<RoleServer>,
         tool: &str,
         chat: &str,
         content: &str,
@@ -701,7 +715,8 @@ impl WhatsAppMcp {
         Op: FnOnce(Engine) -> Fut,
         Fut: Future<Output = Result<(T, String), String>>,
     {
-        let (engine, decision) = match self.authorize(peer, tool, chat, content).await {
+        let peer = &cx.peer;
+        let (engine, decision) = match self.authorize(cx, tool, chat, content).await {
             Ok(granted) => granted,
             Err((decision, why)) => {
                 self.audit(peer, tool, chat, content, decision, &why).await;
@@ -739,14 +754,14 @@ impl WhatsAppMcp {
 
     async fn send_outgoing(
         &self,
-        peer: &Peer<RoleServer>,
+        cx: &RequestContext<RoleServer>,
         tool: &str,
         chat: &str,
         content: &str,
         outgoing: Outgoing,
     ) -> Result<Json<SentOut>, String> {
         let (sent, decision) = self
-            .act(peer, tool, chat, content, |engine| async move {
+            .act(cx, tool, chat, content, |engine| async move {
                 let sent = engine.send(outgoing).await.map_err(err)?;
                 let detail = format!("sent {}", sent.key.msg_id);
                 Ok((sent, detail))
@@ -767,6 +782,7 @@ impl WhatsAppMcp {
         job: wa_store::SyncJob,
         meta: &RequestMetaObject,
         peer: &Peer<RoleServer>,
+        ct: &CancellationToken,
         wait_seconds: Option<u32>,
     ) -> Result<wa_store::SyncJob, String> {
         let engine = self.engine()?.clone();
@@ -795,8 +811,12 @@ impl WhatsAppMcp {
         let wait = Duration::from_secs(u64::from(wait_seconds.unwrap_or(0).min(50)));
         let deadline = tokio::time::Instant::now() + wait;
         let mut now = job;
-        while !now.state.is_finished() && tokio::time::Instant::now() < deadline {
-            tokio::time::sleep(Duration::from_millis(100)).await;
+        // A cancelled call stops waiting; the job itself goes on (cancel_sync stops it).
+        while !now.state.is_finished() && tokio::time::Instant::now() < deadline && !ct.is_cancelled() {
+            tokio::select! {
+                () = tokio::time::sleep(Duration::from_millis(100)) => {}
+                () = ct.cancelled() => break,
+            }
             now = engine.job(now.id).await.map_err(err)?;
         }
         Ok(now)
@@ -1314,6 +1334,7 @@ impl WhatsAppMcp {
         Parameters(p): Parameters<SyncParams>,
         meta: RequestMetaObject,
         peer: Peer<RoleServer>,
+        ct: CancellationToken,
     ) -> Result<Json<JobOut>, String> {
         let engine = self.engine()?.clone();
         let request = match &p.chat_jid {
@@ -1328,7 +1349,7 @@ impl WhatsAppMcp {
             None => SyncRequest::Everything,
         };
         let job = engine.start_sync(request).await.map_err(err)?;
-        let job = self.follow_job(job, &meta, &peer, p.wait_seconds).await?;
+        let job = self.follow_job(job, &meta, &peer, &ct, p.wait_seconds).await?;
         Ok(Json(Self::job_out(&job)))
     }
 
@@ -1346,8 +1367,9 @@ impl WhatsAppMcp {
         params: Parameters<SyncParams>,
         meta: RequestMetaObject,
         peer: Peer<RoleServer>,
+        ct: CancellationToken,
     ) -> Result<Json<JobOut>, String> {
-        self.start_history_sync(params, meta, peer).await
+        self.start_history_sync(params, meta, peer, ct).await
     }
 
     #[tool(
@@ -1473,7 +1495,7 @@ impl WhatsAppMcp {
     pub async fn send_message(
         &self,
         Parameters(p): Parameters<SendParams>,
-        peer: Peer<RoleServer>,
+        cx: RequestContext<RoleServer>,
     ) -> Result<Json<SentOut>, String> {
         let chat = to_jid(&p.recipient)?;
         let reply_to = match &p.reply_to_message_id {
@@ -1492,7 +1514,7 @@ impl WhatsAppMcp {
             format!("{} (mentioning {})", p.message, mentions.join(", "))
         };
         self.send_outgoing(
-            &peer,
+            &cx,
             "send_message",
             &chat,
             &content,
@@ -1518,17 +1540,17 @@ impl WhatsAppMcp {
     pub async fn send_file(
         &self,
         Parameters(p): Parameters<SendFileParams>,
-        peer: Peer<RoleServer>,
+        cx: RequestContext<RoleServer>,
     ) -> Result<Json<SentOut>, String> {
         let chat = to_jid(&p.recipient)?;
-        let path = self.outbox_file(&peer, "send_file", &chat, &p.media_path).await?;
+        let path = self.outbox_file(&cx.peer, "send_file", &chat, &p.media_path).await?;
         let content = format!(
             "file {}{}",
             path.display(),
             p.caption.as_deref().map(|c| format!(" — {c}")).unwrap_or_default()
         );
         self.send_outgoing(
-            &peer,
+            &cx,
             "send_file",
             &chat,
             &content,
@@ -1554,15 +1576,15 @@ impl WhatsAppMcp {
     pub async fn send_audio_message(
         &self,
         Parameters(p): Parameters<SendAudioParams>,
-        peer: Peer<RoleServer>,
+        cx: RequestContext<RoleServer>,
     ) -> Result<Json<SentOut>, String> {
         let chat = to_jid(&p.recipient)?;
         let path = self
-            .outbox_file(&peer, "send_audio_message", &chat, &p.media_path)
+            .outbox_file(&cx.peer, "send_audio_message", &chat, &p.media_path)
             .await?;
         let content = format!("voice note {}", path.display());
         self.send_outgoing(
-            &peer,
+            &cx,
             "send_audio_message",
             &chat,
             &content,
@@ -1587,12 +1609,12 @@ impl WhatsAppMcp {
     pub async fn send_reaction(
         &self,
         Parameters(p): Parameters<ReactionParams>,
-        peer: Peer<RoleServer>,
+        cx: RequestContext<RoleServer>,
     ) -> Result<Json<SentOut>, String> {
         let message = self.message(Some(&p.chat_jid), &p.message_id).await?;
         let content = format!("reaction {} to {}", p.emoji, p.message_id);
         self.send_outgoing(
-            &peer,
+            &cx,
             "send_reaction",
             &p.chat_jid,
             &content,
@@ -1616,10 +1638,10 @@ impl WhatsAppMcp {
     pub async fn mark_as_read(
         &self,
         Parameters(p): Parameters<MarkReadParams>,
-        peer: Peer<RoleServer>,
+        cx: RequestContext<RoleServer>,
     ) -> Result<Json<MarkedOut>, String> {
         let (n, decision) = self
-            .act(&peer, "mark_as_read", &p.chat_jid, "mark as read", |engine| {
+            .act(&cx, "mark_as_read", &p.chat_jid, "mark as read", |engine| {
                 let chat = p.chat_jid.clone();
                 async move {
                     let n = engine.mark_read(&chat).await.map_err(err)?;
@@ -1646,9 +1668,9 @@ impl WhatsAppMcp {
     pub async fn mark_messages_read(
         &self,
         params: Parameters<MarkReadParams>,
-        peer: Peer<RoleServer>,
+        cx: RequestContext<RoleServer>,
     ) -> Result<Json<MarkedOut>, String> {
-        self.mark_as_read(params, peer).await
+        self.mark_as_read(params, cx).await
     }
 
     #[tool(
@@ -1663,8 +1685,7 @@ impl WhatsAppMcp {
     pub async fn mark_community_as_read(
         &self,
         Parameters(p): Parameters<CommunityReadParams>,
-        meta: RequestMetaObject,
-        peer: Peer<RoleServer>,
+        mut cx: RequestContext<RoleServer>,
     ) -> Result<Json<JobOut>, String> {
         let content = format!(
             "mark community read{}",
@@ -1678,7 +1699,7 @@ impl WhatsAppMcp {
         };
         let (job, _) = self
             .act(
-                &peer,
+                &cx,
                 "mark_community_as_read",
                 &p.community_jid,
                 &content,
@@ -1689,7 +1710,8 @@ impl WhatsAppMcp {
                 },
             )
             .await?;
-        let job = self.follow_job(job, &meta, &peer, None).await?;
+        let meta = std::mem::take(&mut cx.meta);
+        let job = self.follow_job(job, &meta, &cx.peer, &cx.ct, None).await?;
         Ok(Json(Self::job_out(&job)))
     }
 
@@ -1705,7 +1727,7 @@ impl WhatsAppMcp {
     pub async fn delete_message(
         &self,
         Parameters(p): Parameters<DeleteParams>,
-        peer: Peer<RoleServer>,
+        cx: RequestContext<RoleServer>,
     ) -> Result<Json<DeletedOut>, String> {
         let message = self.message(Some(&p.chat_jid), &p.message_id).await?;
         let everyone = p.for_everyone.unwrap_or(true);
@@ -1721,7 +1743,7 @@ impl WhatsAppMcp {
         let key = message.key();
         let store = self.store().clone();
         let ((), decision) = self
-            .act(&peer, "delete_message", &p.chat_jid, &content, |engine| async move {
+            .act(&cx, "delete_message", &p.chat_jid, &content, |engine| async move {
                 if everyone {
                     engine.revoke(&key).await.map_err(err)?;
                 } else {

@@ -46,6 +46,15 @@ const INJECTED: [&str; 3] = [
 ];
 
 async fn world(answer: Approval) -> World {
+    let person = Arc::new(Person {
+        answer,
+        seen: Mutex::new(Vec::new()),
+    });
+    world_with(person.clone(), person).await
+}
+
+/// A world whose sends are approved (or not) by `approver`; `person` is kept for the checks.
+async fn world_with(person: Arc<Person>, approver: Arc<dyn Approver>) -> World {
     let corpus = Corpus::new(Config::small());
     let account = SimulatedAccount::linked(corpus, SimConfig::default());
     let dir = tempfile::tempdir().expect("dir");
@@ -134,11 +143,7 @@ async fn world(answer: Approval) -> World {
         tokio::time::sleep(Duration::from_millis(10)).await;
     }
 
-    let person = Arc::new(Person {
-        answer,
-        seen: Mutex::new(Vec::new()),
-    });
-    let core = Core::new(store.clone(), engine, dir.path().to_path_buf(), person.clone());
+    let core = Core::new(store.clone(), engine, dir.path().to_path_buf(), approver);
     let (server_io, client_io) = tokio::io::duplex(1 << 20);
     tokio::spawn(async move {
         if let Ok(session) = WhatsAppMcp::new(core).serve(server_io).await {
@@ -524,4 +529,104 @@ async fn no_result_is_over_50_kb_and_long_texts_are_cut_with_a_note() {
         text.as_str().is_some_and(|t| t.ends_with("more characters not shown]")),
         "{text}"
     );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_app_queue_shows_each_send_and_a_cancelled_call_withdraws_it() {
+    use rmcp::model::{ClientRequest, Request};
+    use rmcp::service::PeerRequestOptions;
+
+    let approvals = Arc::new(crate::Approvals::new());
+    let unused = Arc::new(Person {
+        answer: Approval::Denied,
+        seen: Mutex::new(Vec::new()),
+    });
+    let w = world_with(unused, approvals.clone()).await;
+    let direct = w
+        .account
+        .corpus()
+        .chats
+        .iter()
+        .find(|c| c.kind == wa_store::ChatKind::Direct)
+        .expect("direct")
+        .jid
+        .clone();
+    let send = |text: &str| {
+        let Value::Object(args) = json!({"recipient": direct, "message": text}) else {
+            unreachable!()
+        };
+        ClientRequest::CallToolRequest(Request::new(
+            CallToolRequestParams::new("send_message").with_arguments(args),
+        ))
+    };
+    let wait_listed = |n: usize| {
+        let approvals = approvals.clone();
+        async move {
+            for _ in 0..500 {
+                if approvals.pending().len() == n {
+                    return approvals.pending();
+                }
+                tokio::time::sleep(Duration::from_millis(10)).await;
+            }
+            panic!("{n} requests never waited for approval: {:?}", approvals.pending());
+        }
+    };
+
+    // 1. The assistant cancels its call while the person has not answered.
+    let handle = w
+        .client
+        .peer()
+        .send_cancellable_request(send("withdrawn text"), PeerRequestOptions::no_options())
+        .await
+        .expect("sent");
+    let listed = wait_listed(1).await;
+    assert_eq!(
+        listed[0].request.content, "withdrawn text",
+        "the person sees the full text"
+    );
+    assert_eq!(listed[0].request.recipient, direct);
+    handle
+        .cancel(Some("the person stopped the assistant".into()))
+        .await
+        .expect("cancel");
+    wait_listed(0).await;
+    assert_eq!(
+        approvals.answer(listed[0].id, true),
+        Err(crate::approvals::AnswerError::Gone),
+        "a withdrawn request cannot be approved afterwards"
+    );
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert!(w.account.sent().is_empty(), "nothing was sent");
+    let audit = w.store.audit_log(None, 10, None).await.expect("audit");
+    assert!(
+        audit
+            .items
+            .iter()
+            .any(|a| a.detail.as_deref().is_some_and(|d| d.contains("withdrew"))),
+        "the withdrawal is audited: {:?}",
+        audit.items
+    );
+
+    // 2. The person denies one and approves the next, through the same queue the app shows.
+    let client = &w.client;
+    let (denied, ()) = tokio::join!(
+        call(client, "send_message", json!({"recipient": direct, "message": "no"})),
+        async {
+            let id = wait_listed(1).await[0].id;
+            approvals.answer(id, false).expect("answer");
+        }
+    );
+    assert_eq!(denied.is_error, Some(true));
+    assert!(text(&denied).contains("declined"), "{}", text(&denied));
+    let (approved, ()) = tokio::join!(
+        call(client, "send_message", json!({"recipient": direct, "message": "yes"})),
+        async {
+            let id = wait_listed(1).await[0].id;
+            approvals.answer(id, true).expect("answer");
+        }
+    );
+    assert_ne!(approved.is_error, Some(true), "{}", text(&approved));
+    let sent = w.account.sent();
+    assert_eq!(sent.len(), 1, "only the approved message went out");
+    assert_eq!(sent[0].message.conversation.as_deref(), Some("yes"));
 }
