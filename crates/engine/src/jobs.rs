@@ -382,10 +382,28 @@ impl Engine {
                 match self.inner.port.request_history(&anchor, batch).await {
                     Ok(request) => {
                         let rx = self.await_answer(&request);
-                        if let Ok(Ok(answer)) = tokio::time::timeout(self.inner.options.phone_timeout, rx).await {
+                        let waiting = tokio::time::timeout(self.inner.options.phone_timeout, rx);
+                        tokio::pin!(waiting);
+                        // Pause and Cancel act at once, even while the phone is slow to answer
+                        // (a late answer is still stored by the event loop).
+                        let answered = loop {
+                            tokio::select! {
+                                answered = &mut waiting => break answered.ok().and_then(Result::ok),
+                                changed = control.changed() => {
+                                    if changed.is_err() || *control.borrow() != JobState::Running {
+                                        break None;
+                                    }
+                                }
+                            }
+                        };
+                        if let Some(answer) = answered {
                             Ok(answer)
                         } else {
                             self.forget_answer(&request);
+                            if *control.borrow() != JobState::Running {
+                                // Back to the top, where the pause or cancel is honoured.
+                                continue;
+                            }
                             Err(PortError::PhoneOffline)
                         }
                     }

@@ -630,3 +630,243 @@ async fn the_app_queue_shows_each_send_and_a_cancelled_call_withdraws_it() {
     assert_eq!(sent.len(), 1, "only the approved message went out");
     assert_eq!(sent[0].message.conversation.as_deref(), Some("yes"));
 }
+
+/// Every tool once with good arguments (a result that fits) and once with bad
+/// ones (an error in words, and the session goes on).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_tool_answers_good_input_and_refuses_bad_input_in_words() {
+    let w = world(Approval::Approved).await;
+    let corpus = w.account.corpus();
+    let by_kind = |kind| corpus.chats.iter().find(|c| c.kind == kind).expect("chat of that kind");
+    let direct = by_kind(wa_store::ChatKind::Direct).jid.clone();
+    let group = by_kind(wa_store::ChatKind::Group).jid.clone();
+    let community = by_kind(wa_store::ChatKind::Community).jid.clone();
+    let messages: Vec<NewMessage> = corpus.messages().collect();
+    let pick = |pred: &dyn Fn(&NewMessage) -> bool| messages.iter().find(|m| pred(m)).expect("such a message").clone();
+    let text_msg = pick(&|m| m.chat_jid == direct && m.kind == MessageKind::Text && m.text.is_some());
+    let poll = pick(&|m| m.kind == MessageKind::Poll);
+    let photo = pick(&|m| m.media.is_some() && m.kind != MessageKind::Poll);
+    let word = text_msg
+        .text
+        .as_deref()
+        .and_then(|t| {
+            t.split_whitespace()
+                .find(|w| w.chars().count() > 3 && w.chars().all(char::is_alphabetic))
+        })
+        .unwrap_or("a")
+        .to_owned();
+    let phone = direct.split('@').next().expect("user").to_owned();
+    let outbox = w.dir.path().join("outbox");
+    std::fs::create_dir_all(&outbox).expect("outbox");
+    let doc = outbox.join("notes.txt");
+    std::fs::write(&doc, "notes").expect("doc");
+    let voice = outbox.join("note.ogg");
+    let mut ogg = b"OggS\0\x02".to_vec();
+    ogg.extend_from_slice(&[0; 20]);
+    ogg.extend_from_slice(b"OpusHead\x01\x01");
+    ogg.extend_from_slice(&[7; 200]);
+    std::fs::write(&voice, &ogg).expect("voice");
+    let mp3 = outbox.join("song.mp3");
+    std::fs::write(&mp3, b"ID3 not opus").expect("mp3");
+
+    let c = &w.client;
+    let good = |tool: &'static str, args: Value| async move {
+        let r = call(c, tool, args.clone()).await;
+        assert_ne!(r.is_error, Some(true), "{tool} {args}: {}", text(&r));
+        let out = r.structured_content.clone().unwrap_or(Value::Null);
+        assert!(
+            out.to_string().len() <= crate::format::MAX_RESULT_BYTES,
+            "{tool}: result too big"
+        );
+        out
+    };
+    let bad = |tool: &'static str, args: Value, says: &'static str| async move {
+        let r = call(c, tool, args.clone()).await;
+        assert_eq!(r.is_error, Some(true), "{tool} {args} should fail: {}", text(&r));
+        assert!(
+            text(&r).to_lowercase().contains(&says.to_lowercase()),
+            "{tool} {args}: {:?} does not say {says:?}",
+            text(&r)
+        );
+    };
+
+    // Reads.
+    let found = good("search_messages", json!({"query": word, "chat_jid": direct})).await;
+    assert!(!found["items"].as_array().expect("items").is_empty(), "{word}");
+    bad(
+        "search_messages",
+        json!({"query": word, "after": "next thursday-ish"}),
+        "time",
+    )
+    .await;
+    let listed = good("list_messages", json!({"chat_jid": direct, "limit": 3})).await;
+    assert_eq!(listed["items"].as_array().expect("items").len(), 3);
+    bad(
+        "list_messages",
+        json!({"chat_jid": direct, "cursor": "not-a-cursor"}),
+        "cursor",
+    )
+    .await;
+    let chats = good("list_chats", json!({"limit": 5})).await;
+    assert_eq!(chats["chats"].as_array().expect("chats").len(), 5);
+    bad("list_chats", json!({"cursor": "not-a-cursor"}), "cursor").await;
+    assert_eq!(good("get_chat", json!({"chat_jid": direct})).await["jid"], direct);
+    bad("get_chat", json!({"chat_jid": "120363999999999999@g.us"}), "No chat").await;
+    assert_eq!(
+        good("get_direct_chat_by_contact", json!({"sender_phone_number": phone})).await["jid"],
+        direct
+    );
+    bad(
+        "get_direct_chat_by_contact",
+        json!({"sender_phone_number": "447700900999"}),
+        "no stored chat",
+    )
+    .await;
+    let shared = good("get_contact_chats", json!({"jid": direct})).await;
+    assert!(shared["chats"].as_array().is_some_and(|c| !c.is_empty()));
+    bad("get_contact_chats", json!({"jid": "not a number"}), "phone number").await;
+    assert!(
+        good("search_contacts", json!({"query": &phone[..6]})).await["contacts"]
+            .as_array()
+            .is_some_and(|c| !c.is_empty())
+    );
+    bad("search_contacts", json!({"query": 42}), "").await;
+    assert_eq!(good("get_contact", json!({"id": phone})).await["jid"], direct);
+    bad("get_contact", json!({"id": "447700900999"}), "No contact").await;
+    assert!(
+        good("list_group_members", json!({"chat_jid": group})).await["members"]
+            .as_array()
+            .is_some_and(|m| m.len() >= 2)
+    );
+    bad("list_group_members", json!({"chat_jid": direct}), "is it a group").await;
+    let results = good(
+        "get_poll_results",
+        json!({"message_id": poll.msg_id, "chat_jid": poll.chat_jid}),
+    )
+    .await;
+    assert!(results["options"].as_array().is_some_and(|o| !o.is_empty()));
+    bad(
+        "get_poll_results",
+        json!({"message_id": text_msg.msg_id, "chat_jid": direct}),
+        "not a poll",
+    )
+    .await;
+    assert!(good("get_last_interaction", json!({"jid": direct})).await["message"].is_object());
+    bad("get_last_interaction", json!({"jid": "x y z"}), "phone number").await;
+    let around = good(
+        "get_message_context",
+        json!({"message_id": text_msg.msg_id, "chat_jid": direct, "before": 2, "after": 2}),
+    )
+    .await;
+    assert!(
+        around["messages"]
+            .as_array()
+            .is_some_and(|m| m.iter().any(|x| x["id"] == text_msg.msg_id))
+    );
+    bad("get_message_context", json!({"message_id": "NOSUCHID"}), "No message").await;
+    assert!(good("get_message_statistics", json!({})).await["messages"].as_i64() > Some(1000));
+    assert_eq!(good("backend_status", json!({})).await["state"], "connected");
+    let saved = good(
+        "download_media",
+        json!({"chat_jid": photo.chat_jid, "message_id": photo.msg_id}),
+    )
+    .await;
+    assert!(std::path::Path::new(saved["path"].as_str().expect("path")).exists());
+    bad(
+        "download_media",
+        json!({"chat_jid": direct, "message_id": text_msg.msg_id}),
+        "no photo",
+    )
+    .await;
+
+    // Sync jobs: start (and its alias), status, pause, resume, cancel.
+    let done = good(
+        "start_history_sync",
+        json!({"chat_jid": group, "max_messages": 20, "wait_seconds": 20}),
+    )
+    .await;
+    assert_eq!(done["state"], "done", "{done}");
+    bad(
+        "start_history_sync",
+        json!({"chat_jid": group, "max_messages": "lots"}),
+        "",
+    )
+    .await;
+    // The phone is offline, so this job waits for it and can be paused, resumed and cancelled.
+    w.account.set_phone_online(false);
+    let job = good("fetch_history", json!({"chat_jid": direct, "max_messages": 5000})).await;
+    let id = job["job_id"].as_i64().expect("job id");
+    bad("fetch_history", json!({"wait_seconds": -1}), "").await;
+    assert_eq!(
+        good("get_sync_status", json!({"job_id": id})).await["job"]["job_id"],
+        id
+    );
+    bad("get_sync_status", json!({"job_id": 999_999}), "No sync job").await;
+    assert_eq!(good("pause_sync", json!({"job_id": id})).await["state"], "paused");
+    bad("pause_sync", json!({"job_id": 999_999}), "not found").await;
+    let resumed = good("resume_sync", json!({"job_id": id})).await;
+    assert!(
+        matches!(resumed["state"].as_str(), Some("queued" | "running" | "done")),
+        "{resumed}"
+    );
+    bad("resume_sync", json!({"job_id": 999_999}), "not found").await;
+    assert_eq!(good("cancel_sync", json!({"job_id": id})).await["state"], "cancelled");
+    // Cancelling twice is harmless; a cancelled job cannot be resumed.
+    assert_eq!(good("cancel_sync", json!({"job_id": id})).await["state"], "cancelled");
+    bad("resume_sync", json!({"job_id": id}), "new sync").await;
+    w.account.set_phone_online(true);
+
+    // Acts (the person approves every one).
+    let sent = good("send_message", json!({"recipient": phone, "message": "on my way"})).await;
+    let own_id = sent["message_id"].as_str().expect("id").to_owned();
+    bad(
+        "send_message",
+        json!({"recipient": "my mum", "message": "hi"}),
+        "phone number",
+    )
+    .await;
+    good("send_file", json!({"recipient": direct, "media_path": doc})).await;
+    bad(
+        "send_file",
+        json!({"recipient": direct, "media_path": outbox.join("missing.pdf")}),
+        "cannot be read",
+    )
+    .await;
+    good("send_audio_message", json!({"recipient": direct, "media_path": voice})).await;
+    bad(
+        "send_audio_message",
+        json!({"recipient": direct, "media_path": mp3}),
+        "Opus",
+    )
+    .await;
+    good(
+        "send_reaction",
+        json!({"chat_jid": direct, "message_id": text_msg.msg_id, "emoji": "👍"}),
+    )
+    .await;
+    bad(
+        "send_reaction",
+        json!({"chat_jid": direct, "message_id": "NOSUCHID", "emoji": "👍"}),
+        "No message",
+    )
+    .await;
+    assert!(good("mark_as_read", json!({"chat_jid": direct})).await["messages_marked"].is_number());
+    bad("mark_as_read", json!({"chat_jid": 7}), "").await;
+    assert!(good("mark_messages_read", json!({"chat_jid": group})).await["messages_marked"].is_number());
+    bad("mark_messages_read", json!({}), "chat_jid").await;
+    let marking = good("mark_community_as_read", json!({"community_jid": community})).await;
+    assert!(marking["job_id"].is_number(), "{marking}");
+    bad("mark_community_as_read", json!({"community_jid": direct}), "community").await;
+    let deleted = good("delete_message", json!({"chat_jid": direct, "message_id": own_id})).await;
+    assert_eq!(deleted["deleted"], "for_everyone");
+    bad(
+        "delete_message",
+        json!({"chat_jid": direct, "message_id": "NOSUCHID"}),
+        "No message",
+    )
+    .await;
+
+    // After all that, the session is still up and every act reached the phone once.
+    assert_eq!(good("backend_status", json!({})).await["state"], "connected");
+    assert!(w.account.sent().len() >= 5, "{}", w.account.sent().len());
+}
