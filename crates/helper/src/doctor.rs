@@ -191,23 +191,17 @@ pub async fn run() -> i32 {
     }
 
     println!("\nAssistants");
-    let claude = claude_config();
-    match claude.as_deref().map(std::fs::read_to_string) {
-        Some(Ok(text)) => match serde_json::from_str::<serde_json::Value>(&text) {
-            Ok(v) => match v["mcpServers"]["whatsapp"]["command"].as_str() {
-                Some(cmd) if Path::new(cmd).exists() => r.ok(&format!("Claude Desktop is connected ({cmd}).")),
-                Some(cmd) => r.bad(
-                    &format!("Claude Desktop points at {cmd}, which does not exist."),
-                    "In the app, open Connect assistants and connect Claude Desktop again.",
-                ),
-                None => r.note("Claude Desktop is installed but not connected to WhatsApp."),
-            },
-            Err(e) => r.bad(
-                &format!("Claude Desktop's settings file is not valid JSON ({e})."),
-                "Fix or restore claude_desktop_config.json; the app never overwrites a broken file.",
+    let env = wa_clients::Env::from_system();
+    let helper = std::env::current_exe().unwrap_or_default();
+    for state in wa_clients::states(&env, &helper) {
+        match state.status {
+            wa_clients::Status::Connected => r.ok(&state.description),
+            wa_clients::Status::Stale { .. } | wa_clients::Status::Broken { .. } => r.bad(
+                &state.description,
+                "In the app, open Connect assistants and connect it again; the app never overwrites a broken file.",
             ),
-        },
-        _ => r.note("Claude Desktop's settings were not found (not installed, or never opened)."),
+            _ => r.note(&state.description),
+        }
     }
 
     println!();
@@ -217,19 +211,5 @@ pub async fn run() -> i32 {
     } else {
         println!("{} of {} checks need attention.", r.problems, r.checked);
         1
-    }
-}
-
-fn claude_config() -> Option<std::path::PathBuf> {
-    let home = std::env::var_os("HOME").map(std::path::PathBuf::from);
-    if cfg!(target_os = "macos") {
-        home.map(|h| h.join("Library/Application Support/Claude/claude_desktop_config.json"))
-    } else if cfg!(windows) {
-        std::env::var_os("APPDATA").map(|a| std::path::PathBuf::from(a).join("Claude/claude_desktop_config.json"))
-    } else {
-        std::env::var_os("XDG_CONFIG_HOME")
-            .map(std::path::PathBuf::from)
-            .or_else(|| home.map(|h| h.join(".config")))
-            .map(|c| c.join("Claude/claude_desktop_config.json"))
     }
 }

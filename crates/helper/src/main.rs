@@ -171,6 +171,73 @@ async fn run() -> anyhow::Result<()> {
     .await
 }
 
+/// `register`, `unregister` and `status`: the wizard's "Connect assistants" from a terminal.
+fn assistants(command: &str, args: &[String]) -> std::process::ExitCode {
+    let env = wa_clients::Env::from_system();
+    let helper = std::env::current_exe().unwrap_or_default();
+    let chosen: Vec<wa_clients::Client> = match args {
+        [] => wa_clients::Client::ALL.to_vec(),
+        [flag, name] if flag == "--client" => {
+            let Ok(client) = serde_json::from_value(serde_json::Value::String(name.clone())) else {
+                eprintln!("Unknown client \"{name}\". Known: claude_desktop.");
+                return std::process::ExitCode::from(2);
+            };
+            vec![client]
+        }
+        _ => {
+            eprintln!("Use: whatsapp-mcp {command} [--client claude_desktop]");
+            return std::process::ExitCode::from(2);
+        }
+    };
+    let mut failed = false;
+    for client in chosen {
+        let outcome = match command {
+            "register" => wa_clients::register(&env, client, &helper),
+            "unregister" => wa_clients::unregister(&env, client),
+            _ => {
+                let state = wa_clients::states(&env, &helper)
+                    .into_iter()
+                    .find(|s| s.client == client);
+                if let Some(state) = state {
+                    println!("{}", state.description);
+                }
+                continue;
+            }
+        };
+        match outcome {
+            Ok(change) if !change.changed => {
+                println!("{}: nothing to change ({}).", client.name(), change.path.display());
+            }
+            Ok(change) => {
+                let verb = if command == "register" {
+                    "connected"
+                } else {
+                    "disconnected"
+                };
+                println!("{} {verb} ({}).", client.name(), change.path.display());
+                if let Some(old) = change.replaced {
+                    println!("  It used {old} before.");
+                }
+                if let Some(backup) = change.backup {
+                    println!("  The previous settings are kept in {}.", backup.display());
+                }
+                if command == "register" {
+                    println!("  Restart {} to finish.", client.name());
+                }
+            }
+            Err(e) => {
+                eprintln!("{e}");
+                failed = true;
+            }
+        }
+    }
+    if failed {
+        std::process::ExitCode::FAILURE
+    } else {
+        std::process::ExitCode::SUCCESS
+    }
+}
+
 fn main() -> std::process::ExitCode {
     match std::env::args().nth(1).as_deref() {
         Some("--version" | "-V") => {
@@ -187,18 +254,25 @@ fn main() -> std::process::ExitCode {
             };
             return std::process::ExitCode::from(u8::try_from(runtime.block_on(doctor::run())).unwrap_or(1));
         }
+        Some(command @ ("register" | "unregister" | "status")) => {
+            let args: Vec<String> = std::env::args().skip(2).collect();
+            return assistants(command, &args);
+        }
         Some("--help" | "-h") => {
             println!(
                 "whatsapp-mcp {}: connects an AI assistant (MCP over stdio) to WhatsApp MCP Desktop.\n\
                  Assistants launch it; you do not need to run it yourself.\n\
-                 Commands: doctor (check the app, the archive and the assistants, in plain words).\n\
+                 Commands: doctor (check the app, the archive and the assistants, in plain words);\n\
+                 register [--client claude_desktop] / unregister [--client ...] / status (connect assistants).\n\
                  Options: --version, --help.",
                 env!("CARGO_PKG_VERSION")
             );
             return std::process::ExitCode::SUCCESS;
         }
         Some(other) => {
-            eprintln!("Unknown option \"{other}\". Use: whatsapp-mcp doctor | --version | --help.");
+            eprintln!(
+                "Unknown option \"{other}\". Use: whatsapp-mcp doctor | register | unregister | status | --version | --help."
+            );
             return std::process::ExitCode::from(2);
         }
         None => {}

@@ -1,0 +1,270 @@
+//! Registration on real files in a temporary home (with a non-ASCII name).
+
+use super::*;
+
+struct Home {
+    _dir: tempfile::TempDir,
+    env: Env,
+    helper: PathBuf,
+}
+
+/// A home folder with Claude Desktop "installed" (its settings folder exists).
+fn home() -> Home {
+    let dir = tempfile::tempdir().expect("dir");
+    let home = dir.path().join("Jörg Ünïcode 日本");
+    let env = Env {
+        config_dir: home.join(".config"),
+        app_data: home.join("AppData/Roaming"),
+        home: home.clone(),
+    };
+    let config = Client::ClaudeDesktop.config_path(&env);
+    std::fs::create_dir_all(config.parent().expect("parent")).expect("claude dir");
+    let helper = home.join("Apps/WhatsApp MCP/whatsapp-mcp");
+    std::fs::create_dir_all(helper.parent().expect("parent")).expect("apps");
+    std::fs::write(&helper, b"#!/bin/sh\n").expect("helper");
+    Home { _dir: dir, env, helper }
+}
+
+fn config(h: &Home) -> PathBuf {
+    Client::ClaudeDesktop.config_path(&h.env)
+}
+
+fn read(path: &Path) -> Value {
+    serde_json::from_slice(&std::fs::read(path).expect("read")).expect("json")
+}
+
+const EXISTING: &str = r#"{
+  "globalShortcut": "Ctrl+Space",
+  "mcpServers": {
+    "filesystem": {"command": "npx", "args": ["-y", "@modelcontextprotocol/server-filesystem", "/home/me"]},
+    "zeta": {"command": "zeta"}
+  },
+  "alpha": 1
+}"#;
+
+#[test]
+fn a_new_config_is_created_with_our_entry_and_status_follows() {
+    let h = home();
+    assert_eq!(status(&h.env, Client::ClaudeDesktop, &h.helper), Status::NotConnected);
+    let change = register(&h.env, Client::ClaudeDesktop, &h.helper).expect("register");
+    assert!(change.changed && change.backup.is_none());
+    let written = read(&config(&h));
+    assert_eq!(
+        written["mcpServers"]["whatsapp"],
+        serde_json::json!({"command": h.helper.display().to_string(), "args": [], "env": {}})
+    );
+    assert_eq!(status(&h.env, Client::ClaudeDesktop, &h.helper), Status::Connected);
+    let states = states(&h.env, &h.helper);
+    assert_eq!(states[0].description, "Claude Desktop is connected.");
+
+    // The app moved: the entry is stale until connected again.
+    let moved = h.helper.with_file_name("moved/whatsapp-mcp");
+    assert!(matches!(
+        status(&h.env, Client::ClaudeDesktop, &moved),
+        Status::Stale { .. }
+    ));
+}
+
+#[test]
+fn other_settings_stay_in_order_a_backup_is_kept_and_a_second_connect_changes_nothing() {
+    let h = home();
+    std::fs::write(config(&h), EXISTING).expect("write");
+    let change = register(&h.env, Client::ClaudeDesktop, &h.helper).expect("register");
+    let backup = change.backup.expect("a backup");
+    assert_eq!(
+        std::fs::read_to_string(&backup).expect("backup"),
+        EXISTING,
+        "the backup is the old file"
+    );
+    let after = read(&config(&h));
+    let before: Value = serde_json::from_str(EXISTING).expect("json");
+    let keys: Vec<&String> = after.as_object().expect("object").keys().collect();
+    assert_eq!(keys, ["globalShortcut", "mcpServers", "alpha"], "top-level order kept");
+    let servers: Vec<&String> = after["mcpServers"].as_object().expect("servers").keys().collect();
+    assert_eq!(
+        servers,
+        ["filesystem", "zeta", "whatsapp"],
+        "server order kept, ours added last"
+    );
+    assert_eq!(after["mcpServers"]["filesystem"], before["mcpServers"]["filesystem"]);
+    assert_eq!(after["alpha"], 1);
+
+    let again = register(&h.env, Client::ClaudeDesktop, &h.helper).expect("again");
+    assert!(
+        !again.changed && again.backup.is_none(),
+        "idempotent: no write, no backup"
+    );
+
+    // Disconnect removes exactly our entry.
+    let removed = unregister(&h.env, Client::ClaudeDesktop).expect("unregister");
+    assert!(removed.changed);
+    assert_eq!(read(&config(&h)), before, "back to what it was, value for value");
+}
+
+#[test]
+fn an_old_whatsapp_mcp_is_named_replaced_and_kept_in_the_backup() {
+    let h = home();
+    let old = r#"{"mcpServers": {"whatsapp": {"command": "/home/me/.local/bin/uv", "args": ["--directory", "/home/me/whatsapp-mcp/whatsapp-mcp-server", "run", "main.py"]}}}"#;
+    std::fs::write(config(&h), old).expect("write");
+    let Status::Elsewhere { command } = status(&h.env, Client::ClaudeDesktop, &h.helper) else {
+        panic!("an entry for another tool")
+    };
+    assert!(
+        command.contains("uv --directory") && command.contains("main.py"),
+        "{command}"
+    );
+    // Disconnecting does not touch someone else's entry.
+    assert!(!unregister(&h.env, Client::ClaudeDesktop).expect("unregister").changed);
+    let change = register(&h.env, Client::ClaudeDesktop, &h.helper).expect("register");
+    assert!(change.replaced.as_deref().is_some_and(|r| r.contains("main.py")));
+    assert_eq!(
+        std::fs::read_to_string(change.backup.expect("backup")).expect("read"),
+        old
+    );
+    assert_eq!(status(&h.env, Client::ClaudeDesktop, &h.helper), Status::Connected);
+}
+
+#[test]
+fn invalid_json_is_refused_with_line_and_column_and_never_overwritten() {
+    let h = home();
+    let broken = "{\n  \"mcpServers\": {\n    \"a\": {\"command\": \"x\"},\n  }\n}\n";
+    std::fs::write(config(&h), broken).expect("write");
+    let err = register(&h.env, Client::ClaudeDesktop, &h.helper).expect_err("invalid");
+    let text = err.to_string();
+    assert!(text.contains("line 4") && text.contains("column"), "{text}");
+    assert!(
+        text.contains("Nothing was changed") && text.contains("text editor"),
+        "{text}"
+    );
+    assert_eq!(std::fs::read_to_string(config(&h)).expect("read"), broken, "untouched");
+    assert!(matches!(
+        status(&h.env, Client::ClaudeDesktop, &h.helper),
+        Status::Broken { .. }
+    ));
+    // No stray temporary files either.
+    let leftovers: Vec<_> = std::fs::read_dir(config(&h).parent().expect("dir"))
+        .expect("dir")
+        .filter_map(Result::ok)
+        .filter(|e| e.file_name() != "claude_desktop_config.json")
+        .collect();
+    assert!(leftovers.is_empty(), "{leftovers:?}");
+
+    // Wrong shapes are refused too.
+    std::fs::write(config(&h), "[1, 2]").expect("write");
+    let err = register(&h.env, Client::ClaudeDesktop, &h.helper).expect_err("array");
+    assert!(err.to_string().contains("not a JSON object"), "{err}");
+    std::fs::write(config(&h), r#"{"mcpServers": "none"}"#).expect("write");
+    let err = register(&h.env, Client::ClaudeDesktop, &h.helper).expect_err("shape");
+    assert!(err.to_string().contains("\"mcpServers\" is not an object"), "{err}");
+}
+
+#[test]
+fn bom_crlf_empty_huge_and_symlinked_files() {
+    let h = home();
+    // BOM and CRLF are kept.
+    std::fs::write(config(&h), b"\xEF\xBB\xBF{\r\n  \"a\": 1\r\n}\r\n").expect("write");
+    register(&h.env, Client::ClaudeDesktop, &h.helper).expect("register");
+    let raw = std::fs::read(config(&h)).expect("read");
+    assert!(raw.starts_with(b"\xEF\xBB\xBF"), "BOM kept");
+    assert!(
+        raw.windows(2).filter(|w| w == b"\r\n").count() > 3 && !raw.windows(2).any(|w| w[1] == b'\n' && w[0] != b'\r'),
+        "CRLF throughout"
+    );
+
+    // An empty file is an empty config.
+    std::fs::write(config(&h), b"  \n").expect("write");
+    register(&h.env, Client::ClaudeDesktop, &h.helper).expect("register on empty");
+    assert_eq!(status(&h.env, Client::ClaudeDesktop, &h.helper), Status::Connected);
+
+    // A huge file is not a settings file.
+    let f = std::fs::File::create(config(&h)).expect("create");
+    f.set_len(MAX_CONFIG_BYTES + 1).expect("grow");
+    let err = register(&h.env, Client::ClaudeDesktop, &h.helper).expect_err("huge");
+    assert!(err.to_string().contains("too large"), "{err}");
+
+    // A symlinked config stays a link; the file it names gets the entry.
+    #[cfg(unix)]
+    {
+        let real = h.env.home.join("dotfiles/claude.json");
+        std::fs::create_dir_all(real.parent().expect("parent")).expect("dir");
+        std::fs::write(&real, EXISTING).expect("write");
+        std::fs::remove_file(config(&h)).expect("remove");
+        std::os::unix::fs::symlink(&real, config(&h)).expect("link");
+        register(&h.env, Client::ClaudeDesktop, &h.helper).expect("register");
+        assert!(
+            std::fs::symlink_metadata(config(&h))
+                .expect("meta")
+                .file_type()
+                .is_symlink()
+        );
+        assert!(read(&real)["mcpServers"]["whatsapp"].is_object());
+        assert_eq!(read(&real)["globalShortcut"], "Ctrl+Space");
+    }
+}
+
+#[test]
+fn not_installed_and_missing_folders() {
+    let dir = tempfile::tempdir().expect("dir");
+    let env = Env {
+        home: dir.path().to_owned(),
+        config_dir: dir.path().join(".config"),
+        app_data: dir.path().join("AppData"),
+    };
+    let helper = dir.path().join("whatsapp-mcp");
+    assert_eq!(status(&env, Client::ClaudeDesktop, &helper), Status::NotInstalled);
+    assert!(states(&env, &helper)[0].description.contains("not found"));
+    // Connecting anyway creates the folder and the file (Claude Desktop reads it when installed).
+    register(&env, Client::ClaudeDesktop, &helper).expect("register");
+    assert!(Client::ClaudeDesktop.config_path(&env).exists());
+    // Unregister with no file is a no-op.
+    std::fs::remove_file(Client::ClaudeDesktop.config_path(&env)).expect("rm");
+    assert!(!unregister(&env, Client::ClaudeDesktop).expect("unregister").changed);
+    // Connect then disconnect on a file without servers: it is as it was.
+    std::fs::write(Client::ClaudeDesktop.config_path(&env), r#"{"theme": "dark"}"#).expect("write");
+    register(&env, Client::ClaudeDesktop, &helper).expect("register");
+    unregister(&env, Client::ClaudeDesktop).expect("unregister");
+    assert_eq!(
+        read(&Client::ClaudeDesktop.config_path(&env)),
+        serde_json::json!({"theme": "dark"})
+    );
+}
+
+#[test]
+fn a_file_rewritten_by_the_client_meanwhile_is_not_clobbered() {
+    let h = home();
+    std::fs::write(config(&h), EXISTING).expect("write");
+    // What we read is no longer what is there: the write is abandoned (the caller re-reads).
+    let replaced = replace(Client::ClaudeDesktop, &config(&h), Some(b"{}"), b"{\"x\": 1}").expect("replace");
+    assert!(!replaced);
+    assert_eq!(std::fs::read_to_string(config(&h)).expect("read"), EXISTING);
+    // A writer that keeps changing the file while we register: we end with both its change and ours.
+    let path = config(&h);
+    let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let writer = {
+        let (path, stop) = (path.clone(), stop.clone());
+        std::thread::spawn(move || {
+            for n in 0..100 {
+                if stop.load(std::sync::atomic::Ordering::Relaxed) {
+                    break;
+                }
+                let mut v = read(&path);
+                v["counter"] = Value::from(n);
+                std::fs::write(&path, serde_json::to_vec_pretty(&v).expect("json")).expect("write");
+                std::thread::sleep(std::time::Duration::from_millis(2));
+            }
+        })
+    };
+    let outcome = register(&h.env, Client::ClaudeDesktop, &h.helper);
+    stop.store(true, std::sync::atomic::Ordering::Relaxed);
+    writer.join().expect("writer");
+    match outcome {
+        Ok(_) => {
+            // Whatever the writer did after us may have dropped our entry (it rewrote from
+            // its own copy); what we wrote never dropped the writer's keys.
+            let v = read(&path);
+            assert_eq!(v["globalShortcut"], "Ctrl+Space");
+        }
+        Err(ClientError::Busy { .. }) => {}
+        Err(e) => panic!("{e}"),
+    }
+}
