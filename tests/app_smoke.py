@@ -213,7 +213,8 @@ def demo_run(app, artifacts, bus, watcher):
         if not registered:
             return
         item = watcher.items[-1]
-        _props, labels = tray_labels(bus, item)
+        first_props, labels = tray_labels(bus, item)
+        first_icon = first_props.get("IconName")
         check("demo: the tray says Demo", any(label.startswith("Demo") for label in labels), str(labels))
         connected = pump_until(lambda: any(l.startswith("Demo: Connected") for l in tray_labels(bus, item)[1]), 60)
         check("demo: the simulated phone links by itself and the tray says so", connected,
@@ -222,6 +223,19 @@ def demo_run(app, artifacts, bus, watcher):
         synced = pump_until(lambda: stored_messages(db) > 1000, 90)
         check("demo: history lands in the demo archive", synced, f"{stored_messages(db)} messages")
         check("demo: the real archive is untouched", not os.path.exists(os.path.join(data_dir, "messages.db")))
+        props, labels = tray_labels(bus, item)
+        check("demo: the tray menu has Pause sync, Connect assistants… and Settings",
+              {"Connect assistants…", "Settings"} <= set(labels)
+              and any(label in ("Pause sync", "Resume sync") for label in labels), str(labels))
+        check("demo: the tray icon shows the state (no longer the plain starting icon)",
+              "tray-" in str(props.get("IconName")) or props.get("IconName") != first_icon,
+              f"{first_icon} -> {props.get('IconName')}")
+        # A second launch brings the running copy forward and ends; it does not start another.
+        env = dict(os.environ, WHATSAPP_MCP_DATA_DIR=data_dir, HOME=home,
+                   WHATSAPP_MCP_SOCKET=os.path.join(home, "run", "app.sock"))
+        second = subprocess.run([app, "--demo"], env=env, capture_output=True, text=True, timeout=60)
+        check("demo: a second launch hands over to the running copy and ends", second.returncode == 0
+              and proc.poll() is None, f"exit {second.returncode}: {second.stderr[-300:]}")
         subprocess.run(["xdotool", "search", "--sync", "--onlyvisible", "--name", "WhatsApp MCP Desktop"],
                        capture_output=True, text=True, timeout=60)
         time.sleep(2)

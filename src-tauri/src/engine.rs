@@ -20,14 +20,24 @@ pub fn data_dir_for(base: &Path, demo: bool) -> PathBuf {
     if demo { base.join("demo") } else { base.to_path_buf() }
 }
 
-/// The simulated phone as the demo shows it: realistic pace, automatic scan.
+/// The simulated phone as the demo shows it: realistic pace, and it scans the
+/// code by itself after 8 s unless `WHATSAPP_MCP_DEMO_AUTOSCAN=0` (the wizard's
+/// tests scan the code the page shows, through the "Scan with the demo phone" button).
+/// `WHATSAPP_MCP_DEMO_QR_SECS` shortens the codes' lifetime (tests).
 fn demo_account(linked: bool) -> std::sync::Arc<SimulatedAccount> {
     let corpus = wa_corpus::Corpus::new(wa_corpus::Config::phone());
     let config = SimConfig {
         conversations_per_chunk: 10,
         initial_per_chat: Some(150),
         latency: Duration::from_millis(300),
-        auto_scan: Some(Duration::from_secs(8)),
+        auto_scan: (std::env::var_os("WHATSAPP_MCP_DEMO_AUTOSCAN").is_none_or(|v| v != "0"))
+            .then_some(Duration::from_secs(8)),
+        // How long the first code lasts (later ones a third of it); tests shorten it
+        // to reach "the codes ran out" quickly.
+        first_qr_timeout: std::env::var("WHATSAPP_MCP_DEMO_QR_SECS")
+            .ok()
+            .and_then(|s| s.parse().ok())
+            .map_or(Duration::from_mins(1), Duration::from_secs),
         ..SimConfig::default()
     };
     if linked {
@@ -37,21 +47,27 @@ fn demo_account(linked: bool) -> std::sync::Arc<SimulatedAccount> {
     }
 }
 
-/// Start the engine for this run. Must be called inside the Tokio runtime.
-pub async fn start(data_dir: &Path, store: Store, demo: bool) -> anyhow::Result<Engine> {
+/// Start the engine for this run (and, in demo mode, the simulated phone, which
+/// the demo's buttons drive). Must be called inside the Tokio runtime.
+pub async fn start(
+    data_dir: &Path,
+    store: Store,
+    demo: bool,
+) -> anyhow::Result<(Engine, Option<std::sync::Arc<SimulatedAccount>>)> {
     let mut options = EngineOptions::new(data_dir);
     if demo {
         let linked = store.setting::<bool>(DEMO_LINKED).await?.unwrap_or(false);
         options.linked = linked;
-        let engine = Engine::start(demo_account(linked), store.clone(), options);
+        let phone = demo_account(linked);
+        let engine = Engine::start(phone.clone(), store.clone(), options);
         remember_demo_link(&engine, store);
         tracing::info!("demo mode: simulated WhatsApp account");
-        return Ok(engine);
+        return Ok((engine, Some(phone)));
     }
     let session = data_dir.join("whatsapp-session.db");
     let account = wa_engine::real::RealAccount::open(&session, store.clone()).await?;
     options.linked = account.is_linked();
-    Ok(Engine::start(account, store, options))
+    Ok((Engine::start(account, store, options), None))
 }
 
 fn remember_demo_link(engine: &Engine, store: Store) {

@@ -7,6 +7,12 @@ pub enum Error {
     Store(#[from] wa_store::StoreError),
     #[error(transparent)]
     Engine(#[from] wa_engine::EngineError),
+    #[error(transparent)]
+    Approval(#[from] wa_mcp::approvals::AnswerError),
+    #[error("This works only in demo mode (the simulated phone).")]
+    NotDemo,
+    #[error("A file could not be written: {0}")]
+    Io(String),
 }
 
 impl serde::Serialize for Error {

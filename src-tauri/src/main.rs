@@ -4,9 +4,9 @@
 #![cfg_attr(not(debug_assertions), windows_subsystem = "windows")]
 
 mod commands;
+mod desktop;
 mod engine;
 mod error;
-mod tray;
 
 use std::sync::Arc;
 
@@ -17,7 +17,34 @@ pub struct AppState {
     pub store: wa_store::Store,
     pub engine: wa_engine::Engine,
     pub data_dir: std::path::PathBuf,
-    pub demo: bool,
+    /// The simulated phone, in demo mode.
+    pub demo: Option<Arc<wa_engine::sim::account::SimulatedAccount>>,
+    /// Sends waiting for the person's approval.
+    pub approvals: Arc<wa_mcp::Approvals>,
+    /// The `whatsapp-mcp` helper that assistant configs launch (beside this program).
+    pub helper: std::path::PathBuf,
+}
+
+/// The helper installed beside the app.
+fn helper_path() -> std::path::PathBuf {
+    let exe = std::env::current_exe().unwrap_or_default();
+    exe.with_file_name(format!("whatsapp-mcp{}", std::env::consts::EXE_SUFFIX))
+}
+
+/// Another copy is running: with a desktop, bring its window forward (the
+/// single-instance plugin tells it over D-Bus and ends this process); if it
+/// runs without a window, say so.
+fn focus_running_copy(error: &wa_mcp::socket::SocketError) -> anyhow::Result<()> {
+    let message = error.to_string();
+    tauri::Builder::default()
+        .plugin(tauri_plugin_single_instance::init(|_, _, _| {}))
+        .setup(move |_| {
+            // Still here: the running copy has no window (it was started headless).
+            eprintln!("{message} It runs without a window; quit it first to open this one.");
+            std::process::exit(1);
+        })
+        .build(tauri::generate_context!())?;
+    Ok(())
 }
 
 /// Command-line options.
@@ -138,15 +165,25 @@ fn main() -> anyhow::Result<()> {
     // The socket first: if another copy of the app answers there, this one stops
     // before touching the database or WhatsApp.
     let socket_path = wa_mcp::socket::default_path(&base);
-    let listener = runtime.block_on(wa_mcp::socket::bind(&socket_path))?;
+    let listener = match runtime.block_on(wa_mcp::socket::bind(&socket_path)) {
+        Ok(listener) => listener,
+        Err(e @ wa_mcp::socket::SocketError::InUse { .. }) if !options.headless => {
+            focus_running_copy(&e)?;
+            return Err(e.into());
+        }
+        Err(e) => return Err(e.into()),
+    };
     let store = runtime.block_on(wa_store::Store::open(data_dir.join("messages.db")))?;
-    let engine = runtime.block_on(engine::start(&data_dir, store.clone(), options.demo))?;
-    let core = wa_mcp::Core::new(
-        store.clone(),
-        engine.clone(),
-        data_dir.clone(),
-        std::sync::Arc::new(wa_mcp::NobodyToAsk),
-    );
+    let (engine, demo_phone) = runtime.block_on(engine::start(&data_dir, store.clone(), options.demo))?;
+    // With a window, "ask before sending" asks the person there; headless, nobody can answer.
+    let approvals = Arc::new(wa_mcp::Approvals::new());
+    approvals.set_can_ask(!options.headless);
+    let approver: Arc<dyn wa_mcp::Approver> = if options.headless {
+        Arc::new(wa_mcp::NobodyToAsk)
+    } else {
+        approvals.clone()
+    };
+    let core = wa_mcp::Core::new(store.clone(), engine.clone(), data_dir.clone(), approver);
     runtime.spawn(wa_mcp::socket::serve(listener, Arc::clone(&core)));
     let stop_remote = tokio_util::sync::CancellationToken::new();
     runtime.block_on(start_remote(&options, &store, &data_dir, core, stop_remote.clone()))?;
@@ -167,21 +204,51 @@ fn main() -> anyhow::Result<()> {
     tauri::async_runtime::set(runtime.handle().clone());
     let hidden = options.hidden;
     let demo = options.demo;
+    let state = AppState {
+        store,
+        engine,
+        data_dir,
+        demo: demo_phone,
+        approvals,
+        helper: helper_path(),
+    };
     tauri::Builder::default()
-        .manage(AppState {
-            store,
-            engine: engine.clone(),
-            data_dir,
-            demo,
-        })
+        // First: a second launch only brings this one's window forward.
+        .plugin(tauri_plugin_single_instance::init(|app, _, _| {
+            desktop::show_main_window(app);
+        }))
+        .plugin(tauri_plugin_autostart::init(
+            tauri_plugin_autostart::MacosLauncher::LaunchAgent,
+            Some(vec!["--hidden"]),
+        ))
+        .plugin(tauri_plugin_notification::init())
         .invoke_handler(tauri::generate_handler![
             commands::app_status,
             commands::new_qr_codes,
-            commands::pair_with_phone
+            commands::pair_with_phone,
+            commands::reconnect,
+            commands::demo_phone,
+            commands::start_sync,
+            commands::fetch_older,
+            commands::control_sync,
+            commands::assistants,
+            commands::connect_assistants,
+            commands::safety_settings,
+            commands::set_safety_settings,
+            commands::finish_setup,
+            commands::reopen_wizard,
+            commands::approvals,
+            commands::answer_approval,
+            commands::audit_log,
+            commands::integrity_check,
+            commands::backup_now,
+            commands::log_folder,
         ])
         .setup(move |app| {
-            tray::create(app.handle(), demo)?;
-            commands::forward_engine_events(app.handle(), &engine);
+            desktop::create(app.handle(), demo)?;
+            commands::forward_engine_events(app.handle(), &state);
+            commands::forward_approvals(app.handle(), &state.approvals);
+            app.manage(state);
             if hidden && let Some(window) = app.get_webview_window("main") {
                 window.hide()?;
             }

@@ -1,4 +1,4 @@
-// The one module that talks to the Rust side.
+// The one module that talks to the Rust side: typed commands and events.
 import { invoke } from "@tauri-apps/api/core";
 import { listen } from "@tauri-apps/api/event";
 
@@ -11,25 +11,141 @@ export interface SyncProgress {
   elapsed_secs: number;
 }
 
+export type JobState = "queued" | "running" | "paused" | "done" | "failed" | "cancelled";
+
+export interface SyncJob {
+  id: number;
+  kind: "full" | "chat" | "community" | "mark_read";
+  target: string | null;
+  state: JobState;
+  messages_done: number;
+  chats_done: number;
+  chats_total: number | null;
+  last_error: string | null;
+}
+
+export type SendPolicy = "ask" | "allowlist" | "read_only" | "open";
+
+export interface EngineState {
+  /** unlinked, showing_qr, qr_exhausted, showing_code, linking, connected, reconnecting, logged_out, ... */
+  state: string;
+  code?: string;
+  expires_at?: number;
+  round?: number;
+  rounds?: number;
+  [key: string]: unknown;
+}
+
 export interface AppStatus {
   version: string;
   data_dir: string;
   demo: boolean;
-  /** The engine's state; `state.state` names it (unlinked, showing_qr, connected, ...). */
-  state: { state: string; [key: string]: unknown };
+  setup_done: boolean;
+  state: EngineState;
   state_text: string;
   needs_attention: boolean;
+  qr_svg: string | null;
+  account: string | null;
   progress: SyncProgress;
+  jobs: SyncJob[];
   messages: number;
   chats: number;
+  newest_message: number | null;
   database_bytes: number;
+  pending_approvals: number;
+  send_policy: SendPolicy;
+  demo_number: string | null;
 }
+
+export type ClientId = "claude_desktop";
+
+export interface ClientState {
+  client: ClientId;
+  name: string;
+  config_path: string;
+  status: "not_installed" | "not_connected" | "connected" | "stale" | "elsewhere" | "broken";
+  description: string;
+}
+
+export interface ClientOutcome {
+  client: ClientId;
+  ok: boolean;
+  message: string;
+}
+
+export interface PendingApproval {
+  id: number;
+  client: string;
+  tool: string;
+  recipient: string;
+  content: string;
+  asked_at: number;
+  expires_at: number;
+}
+
+export interface SafetySettings {
+  send_policy: SendPolicy;
+  recipients: string[];
+  sends_per_minute: number;
+  autostart: boolean;
+}
+
+export interface AuditEntry {
+  id: number;
+  at: number;
+  client: string;
+  tool: string;
+  recipient: string | null;
+  decision: string;
+  detail: string | null;
+}
+
+export interface Page<T> {
+  items: T[];
+  next_cursor: string | null;
+}
+
+export interface Check {
+  ok: boolean;
+  text: string;
+}
+
+export const api = {
+  status: () => invoke<AppStatus>("app_status"),
+  newQrCodes: () => invoke<void>("new_qr_codes"),
+  pairWithPhone: (phone: string) => invoke<string>("pair_with_phone", { phone }),
+  reconnect: () => invoke<void>("reconnect"),
+  demoPhone: (action: "scan" | "enter_code" | "device_list_full" | "device_list_ok", code?: string) =>
+    invoke<boolean>("demo_phone", { action, code }),
+  startSync: (everything: boolean) => invoke<SyncJob | null>("start_sync", { everything }),
+  fetchOlder: (chatJid: string, count: number) => invoke<SyncJob>("fetch_older", { chatJid, count }),
+  controlSync: (jobId: number, command: "pause" | "resume" | "cancel") =>
+    invoke<SyncJob>("control_sync", { jobId, command }),
+  assistants: () => invoke<ClientState[]>("assistants"),
+  connectAssistants: (clients: ClientId[], connect: boolean) =>
+    invoke<ClientOutcome[]>("connect_assistants", { clients, connect }),
+  safetySettings: () => invoke<SafetySettings>("safety_settings"),
+  setSafetySettings: (settings: SafetySettings) => invoke<void>("set_safety_settings", { settings }),
+  finishSetup: (sendPolicy: SendPolicy, autostart: boolean) => invoke<void>("finish_setup", { sendPolicy, autostart }),
+  reopenWizard: () => invoke<void>("reopen_wizard"),
+  approvals: () => invoke<PendingApproval[]>("approvals"),
+  answerApproval: (id: number, approved: boolean) => invoke<void>("answer_approval", { id, approved }),
+  auditLog: (query: string | null, cursor: string | null) => invoke<Page<AuditEntry>>("audit_log", { query, cursor }),
+  integrityCheck: () => invoke<Check>("integrity_check"),
+  backupNow: () => invoke<Check>("backup_now"),
+  logFolder: () => invoke<string>("log_folder"),
+};
 
 /** Call `changed` whenever the engine reports something (state, progress, jobs). */
 export function onEngineEvent(changed: () => void): Promise<() => void> {
   return listen("engine", () => changed());
 }
 
-export function appStatus(): Promise<AppStatus> {
-  return invoke<AppStatus>("app_status");
+export function onApprovals(changed: (pending: PendingApproval[]) => void): Promise<() => void> {
+  return listen<PendingApproval[]>("approvals", (e) => changed(e.payload));
+}
+
+/** The tray asks to show a page ("assistants", "safety"). */
+export function onNavigate(go: (page: string) => void): Promise<() => void> {
+  return listen<string>("navigate", (e) => go(e.payload));
 }

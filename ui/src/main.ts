@@ -1,22 +1,87 @@
-import { appStatus, onEngineEvent } from "./ipc";
-import { renderError, renderShell, renderStatus } from "./view";
+// The window: the wizard until setup is done, then the main pages; the
+// approval dialog over either. Refreshed from the app's events (at most 10 a
+// second, coalesced) and once a second for countdowns.
+import { h } from "./dom";
+import { api, onApprovals, onEngineEvent, onNavigate, type AppStatus } from "./ipc";
+import { ApprovalDialog } from "./approvals";
+import { MainWindow } from "./pages";
+import { strings } from "./strings";
+import { Wizard } from "./wizard";
+
+export class App {
+  private header = h("header");
+  private body = h("div", { id: "body" }, h("p", { text: strings.loading }));
+  private wizard: Wizard | null = null;
+  private main: MainWindow | null = null;
+  private dialog = new ApprovalDialog();
+  private error = h("p", { class: "error", role: "alert", hidden: true });
+
+  constructor(root: HTMLElement) {
+    root.replaceChildren(this.header, this.error, this.body, this.dialog.node);
+  }
+
+  render(status: AppStatus): void {
+    this.error.hidden = true;
+    const demo = status.demo
+      ? h("p", { class: "demo", id: "demo-badge" }, h("strong", { class: "badge", text: strings.demoBadge }), ` ${strings.demoExplained}`)
+      : null;
+    if (!this.header.firstChild) {
+      this.header.append(h("h1", { text: strings.appName }), h("p", { class: "tagline", text: strings.tagline }));
+      if (demo) this.header.append(demo);
+    }
+    if (!status.setup_done && !this.wizard) {
+      this.main = null;
+      this.wizard = new Wizard(() => {
+        this.wizard = null;
+        void this.refresh();
+      });
+      this.body.replaceChildren(this.wizard.node);
+    } else if (status.setup_done && !this.wizard && !this.main) {
+      this.main = new MainWindow(() => {
+        void api.reopenWizard().then(() => this.refresh());
+      });
+      this.body.replaceChildren(this.main.node);
+    }
+    this.wizard?.update(status);
+    this.main?.update(status);
+  }
+
+  showError(error: unknown): void {
+    this.error.textContent = `${strings.errorPrefix} ${String(error)}`;
+    this.error.hidden = false;
+  }
+
+  navigate(page: string): void {
+    this.main?.show(page);
+  }
+
+  approvals = (pending: Parameters<ApprovalDialog["show"]>[0]) => this.dialog.show(pending);
+
+  private pending = false;
+  async refresh(): Promise<void> {
+    if (this.pending) return;
+    this.pending = true;
+    try {
+      this.render(await api.status());
+    } catch (error) {
+      this.showError(error);
+    } finally {
+      this.pending = false;
+    }
+  }
+}
 
 const root = document.getElementById("app");
-if (root) {
-  const body = renderShell(root);
-  let pending = false;
-  const refresh = () => {
-    if (pending) return;
-    pending = true;
-    appStatus()
-      .then((status) => renderStatus(body, status))
-      .catch((error) => renderError(body, error))
-      .finally(() => {
-        pending = false;
-      });
-  };
-  refresh();
-  onEngineEvent(refresh).catch((error) => renderError(body, error));
-  // Countdowns (QR codes, retries) are worded from the clock: refresh them.
-  setInterval(refresh, 1000);
+if (root && (window as unknown as { __TAURI_INTERNALS__?: unknown }).__TAURI_INTERNALS__) {
+  const app = new App(root);
+  void app.refresh();
+  onEngineEvent(() => void app.refresh()).catch((e) => app.showError(e));
+  onApprovals(app.approvals).catch((e) => app.showError(e));
+  onNavigate((page) => app.navigate(page)).catch((e) => app.showError(e));
+  api.approvals().then(app.approvals).catch(() => {});
+  // Countdowns (QR codes, approvals) are worded from the clock.
+  setInterval(() => {
+    void app.refresh();
+    api.approvals().then(app.approvals).catch(() => {});
+  }, 1000);
 }

@@ -98,7 +98,7 @@ impl ProgressTracker {
 }
 
 /// What a person (or an assistant) can ask of a sync job.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, serde::Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum JobCommand {
     Pause,

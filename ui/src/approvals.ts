@@ -1,0 +1,72 @@
+// Sends waiting for the person: a dialog over any page, and the list on the Safety page.
+import { h, run, secondsUntil } from "./dom";
+import { api, type PendingApproval } from "./ipc";
+import { strings } from "./strings";
+
+function card(p: PendingApproval, out: HTMLElement): HTMLElement {
+  const approve = h("button", { class: "primary approve", text: strings.approve }) as HTMLButtonElement;
+  const deny = h("button", { class: "deny", text: strings.deny }) as HTMLButtonElement;
+  approve.addEventListener("click", () => run(approve, out, () => api.answerApproval(p.id, true)));
+  deny.addEventListener("click", () => run(deny, out, () => api.answerApproval(p.id, false)));
+  return h(
+    "article",
+    { class: "approval", "data-id": p.id },
+    h("p", { text: strings.approvalWho(p.client) }),
+    h("p", { text: strings.approvalWhat(p.tool) }),
+    h("p", { text: strings.approvalTo(p.recipient) }),
+    h("p", { text: strings.approvalContent }),
+    // Shown as text, never as markup: it may contain anything.
+    h("pre", { class: "content", text: p.content }),
+    h("p", { class: "note expires", text: strings.approvalExpires(secondsUntil(p.expires_at)) }),
+    h("div", { class: "actions" }, deny, approve),
+  );
+}
+
+export function approvalsList(): { node: HTMLElement; refresh(): void; show(p: PendingApproval[]): void } {
+  const node = h("div", { class: "approvals" });
+  const out = h("p", { class: "note" });
+  let key = "";
+  const show = (pending: PendingApproval[]) => {
+    const next = pending.map((p) => p.id).join(",");
+    if (next === key) {
+      node.querySelectorAll<HTMLElement>(".approval").forEach((el) => {
+        const p = pending.find((x) => String(x.id) === el.dataset.id);
+        const line = el.querySelector(".expires");
+        if (p && line) line.textContent = strings.approvalExpires(secondsUntil(p.expires_at));
+      });
+      return;
+    }
+    key = next;
+    node.replaceChildren(...(pending.length ? pending.map((p) => card(p, out)) : [h("p", { class: "note", text: strings.noPending })]), out);
+  };
+  return {
+    node,
+    show,
+    refresh() {
+      api.approvals().then(show).catch((e) => (out.textContent = String(e)));
+    },
+  };
+}
+
+/** The dialog: opens when a request arrives, closes when none is left. */
+export class ApprovalDialog {
+  readonly node = h("dialog", { id: "approval-dialog", "aria-labelledby": "approval-title" }) as HTMLDialogElement;
+  private items = approvalsList();
+
+  constructor() {
+    this.node.append(h("h2", { id: "approval-title", text: strings.approvalTitle }), this.items.node);
+    // Escape means "not now", never "yes": the request waits or times out.
+  }
+
+  show(pending: PendingApproval[]): void {
+    this.items.show(pending);
+    if (pending.length && !this.node.open) {
+      if (typeof this.node.showModal === "function") this.node.showModal();
+      else this.node.setAttribute("open", "");
+      this.node.querySelector<HTMLButtonElement>(".deny")?.focus();
+    } else if (!pending.length && this.node.open) {
+      if (typeof this.node.close === "function") this.node.close();
+      else this.node.removeAttribute("open");
+    }
+  }
+}

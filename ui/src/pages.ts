@@ -1,0 +1,307 @@
+// The main window after setup: Status, Sync, Assistants, Safety, Diagnostics, About.
+import { h, list, run, setText } from "./dom";
+import { api, type AppStatus, type SafetySettings, type SendPolicy } from "./ipc";
+import { formatBytes, strings } from "./strings";
+import { jobsView, progressView } from "./sync-view";
+import { assistantsList } from "./wizard";
+import { approvalsList } from "./approvals";
+
+export interface Page {
+  node: HTMLElement;
+  update(status: AppStatus): void;
+}
+
+function statusPage(): Page {
+  const state = h("p", { class: "state", id: "engine-state" });
+  const facts = h("ul", { id: "facts" });
+  const progress = progressView();
+  const node = h("section", { "aria-labelledby": "page-title" }, h("h2", { id: "page-title", text: strings.pages.status }), state, progress.node, facts);
+  return {
+    node,
+    update(s) {
+      setText(state, s.state_text);
+      state.className = s.needs_attention ? "state attention" : "state";
+      state.dataset.state = s.state.state;
+      progress.update(s);
+      const lines = [
+        strings.account(s.account),
+        strings.lastMessage(s.newest_message),
+        strings.messagesStored(s.messages),
+        strings.chatsStored(s.chats),
+        strings.databaseSize(s.database_bytes),
+        strings.dataFolder(s.data_dir),
+      ];
+      if (facts.textContent !== lines.join("")) facts.replaceChildren(...lines.map((l) => h("li", { text: l })));
+    },
+  };
+}
+
+function syncPage(): Page {
+  const out = h("p", { class: "note" });
+  const progress = progressView();
+  const jobs = jobsView(out);
+  const everything = h("button", { id: "fetch-everything", text: strings.fetchEverything }) as HTMLButtonElement;
+  everything.addEventListener("click", () => run(everything, out, () => api.startSync(true)));
+  const chat = h("input", { id: "older-chat", "aria-label": strings.chatLabel, placeholder: "447700900123" }) as HTMLInputElement;
+  const count = h("input", { id: "older-count", type: "number", min: 1, max: 10000, value: 200, "aria-label": strings.countLabel }) as HTMLInputElement;
+  const fetch = h("button", { id: "fetch-older", text: strings.fetch }) as HTMLButtonElement;
+  fetch.addEventListener("click", () => {
+    const raw = chat.value.trim();
+    const jid = raw.includes("@") ? raw : `${raw.replace(/\D/g, "")}@s.whatsapp.net`;
+    run(fetch, out, () => api.fetchOlder(jid, Number(count.value) || 200));
+  });
+  const node = h(
+    "section",
+    { "aria-labelledby": "page-title" },
+    h("h2", { id: "page-title", text: strings.pages.sync }),
+    progress.node,
+    jobs.node,
+    everything,
+    h(
+      "fieldset",
+      {},
+      h("legend", { text: strings.fetchOlderTitle }),
+      h("label", { for: "older-chat", text: strings.chatLabel }),
+      chat,
+      h("label", { for: "older-count", text: strings.countLabel }),
+      count,
+      fetch,
+    ),
+    out,
+  );
+  return {
+    node,
+    update(s) {
+      progress.update(s);
+      jobs.update(s);
+      const idle = s.jobs.length === 0;
+      if (idle && !node.querySelector(".no-jobs")) jobs.node.before(h("p", { class: "note no-jobs", text: strings.noJobs }));
+      if (!idle) node.querySelector(".no-jobs")?.remove();
+    },
+  };
+}
+
+function assistantsPage(): Page {
+  const out = h("div", { "aria-live": "polite" });
+  const clients = assistantsList();
+  const act = (connect: boolean) => {
+    const b = h("button", { id: connect ? "connect" : "disconnect", text: connect ? strings.connect : strings.disconnect }) as HTMLButtonElement;
+    b.addEventListener("click", () =>
+      run(b, out, async () => {
+        const outcomes = await api.connectAssistants(clients.selected() as "claude_desktop"[], connect);
+        out.replaceChildren(...outcomes.map((o) => h("p", { class: o.ok ? "ok" : "error", text: o.message })));
+        await clients.refresh();
+      }),
+    );
+    return b;
+  };
+  clients.refresh().catch((e) => (out.textContent = String(e)));
+  const node = h(
+    "section",
+    { "aria-labelledby": "page-title" },
+    h("h2", { id: "page-title", text: strings.assistantsTitle }),
+    h("p", { text: strings.assistantsIntro }),
+    clients.node,
+    h("div", { class: "actions start" }, act(true), act(false)),
+    out,
+  );
+  return { node, update: () => {} };
+}
+
+function safetyPage(): Page {
+  const out = h("p", { class: "note", "aria-live": "polite" });
+  const radios = h("fieldset", { id: "safety-policy" }, h("legend", { text: strings.safetyQuestion }));
+  for (const policy of ["ask", "read_only", "allowlist", "open"]) {
+    radios.append(
+      h("div", {}, h("input", { type: "radio", name: "safety-policy", id: `safety-${policy}`, value: policy }), h("label", { for: `safety-${policy}`, text: strings.policies[policy] })),
+    );
+  }
+  const recipients = h("textarea", { id: "recipients", rows: 3 }) as HTMLTextAreaElement;
+  const rate = h("input", { id: "rate", type: "number", min: 1, max: 120 }) as HTMLInputElement;
+  const autostart = h("input", { id: "safety-autostart", type: "checkbox" }) as HTMLInputElement;
+  const save = h("button", { id: "save-safety", class: "primary", text: strings.save }) as HTMLButtonElement;
+  api
+    .safetySettings()
+    .then((s) => {
+      radios.querySelector<HTMLInputElement>(`#safety-${s.send_policy}`)!.checked = true;
+      recipients.value = s.recipients.join("\n");
+      rate.value = String(s.sends_per_minute);
+      autostart.checked = s.autostart;
+    })
+    .catch((e) => (out.textContent = String(e)));
+  save.addEventListener("click", () =>
+    run(save, out, async () => {
+      const settings: SafetySettings = {
+        send_policy: (radios.querySelector<HTMLInputElement>("input:checked")?.value ?? "ask") as SendPolicy,
+        recipients: recipients.value
+          .split("\n")
+          .map((r) => r.trim())
+          .filter(Boolean)
+          .map((r) => (r.includes("@") ? r : `${r.replace(/\D/g, "")}@s.whatsapp.net`)),
+        sends_per_minute: Number(rate.value) || 10,
+        autostart: autostart.checked,
+      };
+      await api.setSafetySettings(settings);
+      out.textContent = strings.saved;
+      out.className = "ok";
+    }),
+  );
+  const pending = approvalsList();
+  const search = h("input", { id: "audit-search", type: "search", "aria-label": strings.auditSearch, placeholder: strings.auditSearch }) as HTMLInputElement;
+  const audit = h("table", { id: "audit", class: "audit" });
+  const loadAudit = () =>
+    api
+      .auditLog(search.value || null, null)
+      .then((page) => {
+        audit.replaceChildren(
+          ...page.items.map((e) =>
+            h(
+              "tr",
+              {},
+              h("td", { text: new Date(e.at).toLocaleString() }),
+              h("td", { text: e.client }),
+              h("td", { text: e.tool }),
+              h("td", { text: e.recipient ?? "" }),
+              h("td", { class: `decision ${e.decision}`, text: e.decision }),
+              h("td", { text: e.detail ?? "" }),
+            ),
+          ),
+        );
+        if (page.items.length === 0) audit.append(h("tr", {}, h("td", { text: strings.auditEmpty })));
+      })
+      .catch((e) => (out.textContent = String(e)));
+  search.addEventListener("input", () => void loadAudit());
+  void loadAudit();
+  const node = h(
+    "section",
+    { "aria-labelledby": "page-title" },
+    h("h2", { id: "page-title", text: strings.pages.safety }),
+    h("h3", { text: strings.pendingTitle }),
+    pending.node,
+    radios,
+    h("label", { for: "recipients", text: strings.recipientsLabel }),
+    recipients,
+    h("label", { for: "rate", text: strings.rateLabel }),
+    rate,
+    h("div", {}, autostart, h("label", { for: "safety-autostart", text: strings.autostart })),
+    save,
+    out,
+    h("h3", { text: strings.auditTitle }),
+    search,
+    audit,
+  );
+  let pendingCount = -1;
+  return {
+    node,
+    update(s) {
+      pending.refresh();
+      if (s.pending_approvals !== pendingCount) {
+        pendingCount = s.pending_approvals;
+        void loadAudit();
+      }
+    },
+  };
+}
+
+function diagnosticsPage(): Page {
+  const out = h("div", { id: "diagnostics-out", "aria-live": "polite" });
+  const say = (ok: boolean, text: string) => out.replaceChildren(h("p", { class: ok ? "ok" : "error", text }));
+  const button = (id: string, label: string, action: () => Promise<void>) => {
+    const b = h("button", { id, text: label }) as HTMLButtonElement;
+    b.addEventListener("click", () => run(b, out, action));
+    return b;
+  };
+  const logs = h("p", { class: "note" });
+  api.logFolder().then((p) => (logs.textContent = strings.logsAt(p))).catch(() => {});
+  const node = h(
+    "section",
+    { "aria-labelledby": "page-title" },
+    h("h2", { id: "page-title", text: strings.pages.diagnostics }),
+    h(
+      "div",
+      { class: "actions start wrap" },
+      button("diag-reconnect", strings.reconnect, () => api.reconnect()),
+      button("diag-relink", strings.relink, () => api.newQrCodes()),
+      button("diag-integrity", strings.integrity, async () => {
+        const c = await api.integrityCheck();
+        say(c.ok, c.text);
+      }),
+      button("diag-backup", strings.backup, async () => {
+        const c = await api.backupNow();
+        say(c.ok, c.text);
+      }),
+    ),
+    out,
+    logs,
+  );
+  return { node, update: () => {} };
+}
+
+function aboutPage(reopen: () => void): Page {
+  const version = h("p", { id: "version" });
+  const node = h(
+    "section",
+    { "aria-labelledby": "page-title" },
+    h("h2", { id: "page-title", text: strings.pages.about }),
+    h("p", { text: strings.tagline }),
+    version,
+    list([strings.privacy]),
+    h("button", { id: "setup-again", text: strings.setupAgain, onclick: reopen }),
+  );
+  return {
+    node,
+    update(s) {
+      setText(version, strings.version(s.version));
+    },
+  };
+}
+
+export const PAGE_NAMES = ["status", "sync", "assistants", "safety", "diagnostics", "about"];
+
+/** The main window: a page list and the current page. */
+export class MainWindow {
+  readonly node = h("div", { class: "main-window" });
+  private nav = h("nav", { "aria-label": "Pages" });
+  private holder = h("div", { class: "page" });
+  private page: Page | null = null;
+  private last: AppStatus | null = null;
+  name = "status";
+
+  constructor(private reopen: () => void) {
+    this.node.append(this.nav, this.holder);
+    this.show("status");
+  }
+
+  show(name: string): void {
+    this.name = PAGE_NAMES.includes(name) ? name : "status";
+    this.nav.replaceChildren(
+      ...PAGE_NAMES.map((p) =>
+        h("button", {
+          class: p === this.name ? "tab current" : "tab",
+          id: `tab-${p}`,
+          "aria-current": p === this.name ? "page" : null,
+          text: strings.pages[p],
+          onclick: () => this.show(p),
+        }),
+      ),
+    );
+    const make: Record<string, () => Page> = {
+      status: statusPage,
+      sync: syncPage,
+      assistants: assistantsPage,
+      safety: safetyPage,
+      diagnostics: diagnosticsPage,
+      about: () => aboutPage(this.reopen),
+    };
+    this.page = make[this.name]();
+    this.holder.replaceChildren(this.page.node);
+    if (this.last) this.page.update(this.last);
+  }
+
+  update(status: AppStatus): void {
+    this.last = status;
+    this.page?.update(status);
+  }
+}
+
+export { formatBytes };

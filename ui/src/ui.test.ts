@@ -1,0 +1,285 @@
+// Each wizard step's states and the main window's parts, rendered from app
+// status values (the commands are mocked: these test the views, not the app).
+import { beforeEach, describe, expect, it, vi } from "vitest";
+
+const calls: { cmd: string; args: unknown }[] = [];
+const answers: Record<string, unknown> = {};
+vi.mock("@tauri-apps/api/core", () => ({
+  invoke: vi.fn(async (cmd: string, args: unknown) => {
+    calls.push({ cmd, args });
+    if (cmd in answers) {
+      const a = answers[cmd];
+      if (a instanceof Error) throw a;
+      return a;
+    }
+    return null;
+  }),
+}));
+vi.mock("@tauri-apps/api/event", () => ({ listen: vi.fn(async () => () => {}) }));
+
+import type { AppStatus, PendingApproval } from "./ipc";
+import { assistantsStep, doneStep, linkStep, syncStep, Wizard } from "./wizard";
+import { ApprovalDialog } from "./approvals";
+import { MainWindow } from "./pages";
+import { formatBytes, person, strings } from "./strings";
+
+function status(over: Partial<AppStatus> = {}): AppStatus {
+  return {
+    version: "1.2.3",
+    data_dir: "/tmp/x",
+    demo: false,
+    setup_done: false,
+    state: { state: "connected", since: 0 },
+    state_text: "Connected to WhatsApp.",
+    needs_attention: false,
+    qr_svg: null,
+    account: "447700900123@s.whatsapp.net",
+    progress: { messages: 0, chats: 0, percent: null, rate: 0, eta_secs: null, elapsed_secs: 0 },
+    jobs: [],
+    messages: 1234,
+    chats: 5,
+    newest_message: null,
+    database_bytes: 2048,
+    pending_approvals: 0,
+    send_policy: "ask",
+    demo_number: null,
+    ...over,
+  };
+}
+
+const flush = () => new Promise((r) => setTimeout(r, 0));
+
+beforeEach(() => {
+  calls.length = 0;
+  for (const k of Object.keys(answers)) delete answers[k];
+  document.body.replaceChildren();
+});
+
+describe("link step", () => {
+  it("shows the QR code from the app, with instructions, and Next only once linked", () => {
+    const step = linkStep(() => {});
+    document.body.append(step.node);
+    step.update(status({
+      state: { state: "showing_qr", code: "2@abc", expires_at: Date.now() + 20_000, round: 1 },
+      state_text: "Scan the QR code…",
+      qr_svg: "<svg data-test='qr'></svg>",
+    }));
+    const qr = step.node.querySelector<HTMLElement>("#qr")!;
+    expect(qr.dataset.code).toBe("2@abc");
+    expect(qr.querySelector("svg")).not.toBeNull();
+    expect(qr.getAttribute("aria-label")).toBe(strings.qrAlt);
+    expect(step.node.textContent).toContain("Linked devices");
+    expect(step.node.querySelector<HTMLButtonElement>("#link-next")!.disabled).toBe(true);
+    expect(step.node.querySelector<HTMLElement>("#new-code")!.hidden).toBe(true);
+
+    step.update(status());
+    expect(step.node.querySelector<HTMLButtonElement>("#link-next")!.disabled).toBe(false);
+    expect(step.node.querySelector("#link-state")!.textContent).toBe(strings.linked);
+    expect(qr.dataset.code).toBeUndefined();
+  });
+
+  it("when the codes run out: a new-code button and the device-limit guide, opened", () => {
+    const step = linkStep(() => {});
+    step.update(status({ state: { state: "qr_exhausted", rounds: 1 }, state_text: "The QR codes ran out.", needs_attention: true }));
+    expect(step.node.querySelector<HTMLElement>("#new-code")!.hidden).toBe(false);
+    const guide = step.node.querySelector<HTMLDetailsElement>("#device-limit")!;
+    expect(guide.open).toBe(true);
+    expect(guide.textContent).toContain("Linked devices");
+    expect(step.node.querySelector("#link-state")!.className).toContain("attention");
+  });
+
+  it("the device-limit guide is reachable while a code is shown, and Retry asks for new codes", async () => {
+    const step = linkStep(() => {});
+    step.update(status({ state: { state: "showing_qr", code: "2@x", expires_at: 0 }, qr_svg: "<svg></svg>" }));
+    const guide = step.node.querySelector<HTMLDetailsElement>("#device-limit")!;
+    expect(guide.open).toBe(false);
+    step.node.querySelector<HTMLButtonElement>("#retry-link")!.click();
+    await flush();
+    expect(calls.map((c) => c.cmd)).toContain("new_qr_codes");
+  });
+
+  it("by phone number: asks for the number, sends country + digits, shows the code", async () => {
+    answers.pair_with_phone = "ABCD-EFGH";
+    const step = linkStep(() => {});
+    step.node.querySelector<HTMLButtonElement>("#toggle-phone")!.click();
+    expect(step.node.querySelector<HTMLElement>("#by-phone")!.hidden).toBe(false);
+    step.node.querySelector<HTMLButtonElement>("#get-code")!.click();
+    expect(step.node.querySelector("#phone-out")!.textContent).toBe(strings.phoneNeeded);
+    const select = step.node.querySelector<HTMLSelectElement>("#country")!;
+    select.value = "44";
+    step.node.querySelector<HTMLInputElement>("#phone-number")!.value = "07700 900123";
+    step.node.querySelector<HTMLButtonElement>("#get-code")!.click();
+    await flush();
+    expect(calls.find((c) => c.cmd === "pair_with_phone")!.args).toEqual({ phone: "447700900123" });
+    expect(step.node.querySelector("#pair-code")!.textContent).toBe("ABCD-EFGH");
+  });
+
+  it("a refused number is said in words", async () => {
+    answers.pair_with_phone = new Error("WhatsApp refused: no WhatsApp account uses that number");
+    const step = linkStep(() => {});
+    step.node.querySelector<HTMLInputElement>("#phone-number")!.value = "+1 555 0100 999";
+    step.node.querySelector<HTMLButtonElement>("#get-code")!.click();
+    await flush();
+    expect(calls.find((c) => c.cmd === "pair_with_phone")!.args).toEqual({ phone: "15550100999" });
+    expect(step.node.querySelector("#phone-out")!.textContent).toContain("no WhatsApp account uses that number");
+  });
+
+  it("demo mode offers the demo phone's scan and number", () => {
+    const step = linkStep(() => {});
+    step.update(status({ demo: true, demo_number: "+447700900000", state: { state: "showing_qr", code: "2@d" }, qr_svg: "<svg></svg>" }));
+    expect(step.node.querySelector<HTMLElement>("#demo-scan")!.hidden).toBe(false);
+    expect(step.node.querySelector<HTMLElement>("#demo-number")!.dataset.number).toBe("+447700900000");
+  });
+});
+
+describe("history step", () => {
+  it("shows waiting, then counts with rate and time left, then done", () => {
+    const step = syncStep(() => {});
+    step.update(status());
+    expect(step.node.querySelector("#sync-counts")!.textContent).toBe(strings.syncWaiting);
+    step.update(status({ progress: { messages: 4200, chats: 40, percent: 20, rate: 1500, eta_secs: 12, elapsed_secs: 3 } }));
+    expect(step.node.querySelector<HTMLProgressElement>("#sync-progress")!.value).toBe(20);
+    expect(step.node.querySelector("#sync-counts")!.textContent).toContain("4,200 messages in 40 chats");
+    expect(step.node.querySelector("#sync-detail")!.textContent).toContain("1,500 messages a second");
+    expect(step.node.querySelector("#sync-detail")!.textContent).toContain("about 12 s left");
+    step.update(status({ progress: { messages: 21000, chats: 200, percent: 100, rate: 900, eta_secs: 0, elapsed_secs: 30 } }));
+    expect(step.node.querySelector("#sync-detail")!.textContent).toBe(strings.syncDone);
+  });
+
+  it("jobs get Pause/Resume and Cancel that call the app", async () => {
+    const step = syncStep(() => {});
+    const job = { id: 7, kind: "full" as const, target: null, state: "running" as const, messages_done: 800, chats_done: 3, chats_total: 200, last_error: null };
+    step.update(status({ jobs: [job] }));
+    step.node.querySelector<HTMLButtonElement>(".job-pause")!.click();
+    await flush();
+    expect(calls.find((c) => c.cmd === "control_sync")!.args).toEqual({ jobId: 7, command: "pause" });
+    step.update(status({ jobs: [{ ...job, state: "paused", last_error: "Your phone did not answer." }] }));
+    expect(step.node.querySelector(".job-resume")).not.toBeNull();
+    expect(step.node.textContent).toContain("Your phone did not answer.");
+  });
+
+  it("Start with 'everything' asks for the full history job", async () => {
+    const step = syncStep(() => {});
+    step.node.querySelector<HTMLInputElement>("#sync-everything")!.checked = true;
+    step.node.querySelector<HTMLButtonElement>("#sync-start")!.click();
+    await flush();
+    expect(calls.find((c) => c.cmd === "start_sync")!.args).toEqual({ everything: true });
+  });
+});
+
+describe("assistants and done steps", () => {
+  it("lists clients, ticks the unconnected ones, and connects the ticked ones", async () => {
+    answers.assistants = [
+      { client: "claude_desktop", name: "Claude Desktop", config_path: "/h/c.json", status: "not_connected", description: "Claude Desktop is installed and not connected yet." },
+    ];
+    answers.connect_assistants = [{ client: "claude_desktop", ok: true, message: "Claude Desktop is connected. Restart Claude Desktop to finish." }];
+    const step = assistantsStep(() => {});
+    await flush();
+    const box = step.node.querySelector<HTMLInputElement>("#client-claude_desktop")!;
+    expect(box.checked).toBe(true);
+    step.node.querySelector<HTMLButtonElement>("#connect")!.click();
+    await flush();
+    await flush();
+    expect(calls.find((c) => c.cmd === "connect_assistants")!.args).toEqual({ clients: ["claude_desktop"], connect: true });
+    expect(step.node.querySelector("#connect-out")!.textContent).toContain(strings.restartClaude);
+  });
+
+  it("a broken config is shown and cannot be ticked", async () => {
+    answers.assistants = [{ client: "claude_desktop", name: "Claude Desktop", config_path: "/c", status: "broken", description: "not valid JSON (line 4, column 3)" }];
+    const step = assistantsStep(() => {});
+    await flush();
+    const box = step.node.querySelector<HTMLInputElement>("#client-claude_desktop")!;
+    expect(box.disabled).toBe(true);
+    expect(step.node.textContent).toContain("line 4, column 3");
+  });
+
+  it("done: ask-before-sending and autostart are the defaults and are sent on Finish", async () => {
+    const finish = vi.fn(async () => {});
+    const step = doneStep(finish);
+    expect(step.node.querySelector<HTMLInputElement>("#policy-ask")!.checked).toBe(true);
+    expect(step.node.querySelector<HTMLInputElement>("#autostart")!.checked).toBe(true);
+    step.node.querySelector<HTMLInputElement>("#policy-read_only")!.checked = true;
+    step.node.querySelector<HTMLButtonElement>("#finish")!.click();
+    await flush();
+    expect(finish).toHaveBeenCalledWith("read_only", true);
+  });
+});
+
+describe("wizard", () => {
+  it("walks the five steps in order with a step bar", () => {
+    answers.assistants = [];
+    const wizard = new Wizard(() => {});
+    document.body.append(wizard.node);
+    expect(wizard.node.dataset.step).toBe("1");
+    expect(wizard.node.querySelector(".stepbar li.current")!.textContent).toBe("Welcome");
+    wizard.node.querySelector<HTMLButtonElement>("#start")!.click();
+    expect(wizard.node.dataset.step).toBe("2");
+    expect(document.activeElement?.id).toBe("step-title");
+    wizard.update(status());
+    wizard.node.querySelector<HTMLButtonElement>("#link-next")!.click();
+    wizard.node.querySelector<HTMLButtonElement>("#sync-next")!.click();
+    wizard.node.querySelector<HTMLButtonElement>("#assistants-next")!.click();
+    expect(wizard.node.dataset.step).toBe("5");
+  });
+});
+
+describe("approvals", () => {
+  const pending: PendingApproval = {
+    id: 3, client: "claude-ai", tool: "send_message", recipient: "447700900123@s.whatsapp.net",
+    content: "<img src=x onerror=alert(1)> hi", asked_at: Date.now(), expires_at: Date.now() + 30_000,
+  };
+
+  it("the dialog shows who, what, to whom and the exact text (as text, never markup)", () => {
+    const dialog = new ApprovalDialog();
+    document.body.append(dialog.node);
+    dialog.show([pending]);
+    expect(dialog.node.hasAttribute("open")).toBe(true);
+    const content = dialog.node.querySelector(".content")!;
+    expect(content.textContent).toBe(pending.content);
+    expect(content.querySelector("img")).toBeNull();
+    expect(dialog.node.textContent).toContain("To: +447700900123");
+    expect(dialog.node.textContent).toContain("claude-ai");
+    dialog.show([]);
+    expect(dialog.node.hasAttribute("open")).toBe(false);
+  });
+
+  it("Deny and Approve answer the request", async () => {
+    const dialog = new ApprovalDialog();
+    dialog.show([pending]);
+    dialog.node.querySelector<HTMLButtonElement>(".deny")!.click();
+    await flush();
+    expect(calls.find((c) => c.cmd === "answer_approval")!.args).toEqual({ id: 3, approved: false });
+  });
+});
+
+describe("main window", () => {
+  it("has every page and the status page counts the archive", () => {
+    answers.safety_settings = { send_policy: "ask", recipients: [], sends_per_minute: 10, autostart: true };
+    answers.audit_log = { items: [], next_cursor: null };
+    answers.assistants = [];
+    answers.approvals = [];
+    answers.log_folder = "/logs";
+    const main = new MainWindow(() => {});
+    main.update(status({ setup_done: true }));
+    expect(main.node.querySelectorAll("nav button").length).toBe(6);
+    expect(main.node.querySelector("#facts")!.textContent).toContain("1,234 messages stored");
+    expect(main.node.querySelector("#facts")!.textContent).toContain("Account: +447700900123");
+    for (const page of ["sync", "assistants", "safety", "diagnostics", "about"]) {
+      main.show(page);
+      expect(main.node.querySelector("h2")!.textContent).not.toBe("");
+    }
+    main.show("nonsense");
+    expect(main.name).toBe("status");
+  });
+});
+
+describe("strings", () => {
+  it("formats sizes and addresses for people", () => {
+    expect(formatBytes(512)).toBe("512 bytes");
+    expect(formatBytes(2048)).toBe("2.0 KB");
+    expect(formatBytes(5 * 1024 * 1024)).toBe("5.0 MB");
+    expect(person("447700900123@s.whatsapp.net")).toBe("+447700900123");
+    expect(person("447700900123:12@s.whatsapp.net")).toBe("+447700900123");
+    expect(person("120363@g.us")).toBe("120363@g.us");
+  });
+});
