@@ -14,7 +14,10 @@ screenshot (artifacts/app-window.png) and checks that the page rendered, and tha
 the data folder, the archive and WhatsApp's session file are the user's alone.
 Then it runs `--demo` (artifacts/app-demo.png): the simulated phone links by
 itself, the tray says "Demo: Connected", and history lands in the demo archive
-while the real one stays untouched.
+while the real one stays untouched; the test also plays the notification
+server and checks "linked" and "history ready" are announced, the tray menu's
+sync and settings items, the tray icon's state, and that a second launch hands
+over to the running copy.
 """
 
 import os
@@ -38,6 +41,23 @@ WATCHER_XML = """
     <property name="ProtocolVersion" type="i" access="read"/>
     <signal name="StatusNotifierItemRegistered"><arg type="s"/></signal>
     <signal name="StatusNotifierHostRegistered"/>
+  </interface>
+</node>
+"""
+
+NOTIFICATIONS_XML = """
+<node>
+  <interface name="org.freedesktop.Notifications">
+    <method name="Notify">
+      <arg type="s" direction="in"/><arg type="u" direction="in"/><arg type="s" direction="in"/>
+      <arg type="s" direction="in"/><arg type="s" direction="in"/><arg type="as" direction="in"/>
+      <arg type="a{sv}" direction="in"/><arg type="i" direction="in"/><arg type="u" direction="out"/>
+    </method>
+    <method name="GetCapabilities"><arg type="as" direction="out"/></method>
+    <method name="GetServerInformation">
+      <arg type="s" direction="out"/><arg type="s" direction="out"/><arg type="s" direction="out"/><arg type="s" direction="out"/>
+    </method>
+    <method name="CloseNotification"><arg type="u" direction="in"/></method>
   </interface>
 </node>
 """
@@ -79,6 +99,28 @@ class Watcher:
         if prop == "IsStatusNotifierHostRegistered":
             return GLib.Variant("b", True)
         return GLib.Variant("i", 0)
+
+
+class Notifications:
+    """A minimal desktop notification server that records what it was asked to show."""
+
+    def __init__(self, bus):
+        self.shown = []
+        info = Gio.DBusNodeInfo.new_for_xml(NOTIFICATIONS_XML).interfaces[0]
+        bus.register_object("/org/freedesktop/Notifications", info, self.on_call, None, None)
+        Gio.bus_own_name_on_connection(bus, "org.freedesktop.Notifications", Gio.BusNameOwnerFlags.NONE, None, None)
+
+    def on_call(self, conn, sender, path, iface, method, params, invocation):
+        if method == "Notify":
+            args = params.unpack()
+            self.shown.append((args[3], args[4]))
+            invocation.return_value(GLib.Variant("(u)", (len(self.shown),)))
+        elif method == "GetCapabilities":
+            invocation.return_value(GLib.Variant("(as)", (["body"],)))
+        elif method == "GetServerInformation":
+            invocation.return_value(GLib.Variant("(ssss)", ("smoke", "test", "1", "1.2")))
+        else:
+            invocation.return_value(None)
 
 
 def pump_until(predicate, seconds):
@@ -203,7 +245,7 @@ def real_account_run(app, artifacts, bus, watcher):
         stop_app(home, log, proc)
 
 
-def demo_run(app, artifacts, bus, watcher):
+def demo_run(app, artifacts, bus, watcher, notifications):
     """`--demo`: the simulated account links itself and its history lands, labelled Demo."""
     before = len(watcher.items)
     home, data_dir, log, proc = start_app(app, artifacts, "app-demo.log", ["--demo"])
@@ -223,6 +265,11 @@ def demo_run(app, artifacts, bus, watcher):
         synced = pump_until(lambda: stored_messages(db) > 1000, 90)
         check("demo: history lands in the demo archive", synced, f"{stored_messages(db)} messages")
         check("demo: the real archive is untouched", not os.path.exists(os.path.join(data_dir, "messages.db")))
+        summaries = lambda: [title for title, _body in notifications.shown]  # noqa: E731
+        check("demo: a notification says WhatsApp is linked",
+              pump_until(lambda: "WhatsApp is linked" in summaries(), 30), str(notifications.shown))
+        check("demo: a notification says the history is ready",
+              pump_until(lambda: "Your WhatsApp history is ready" in summaries(), 90), str(notifications.shown))
         props, labels = tray_labels(bus, item)
         check("demo: the tray menu has Pause sync, Connect assistants… and Settings",
               {"Connect assistants…", "Settings"} <= set(labels)
@@ -252,10 +299,11 @@ def main():
     os.makedirs(artifacts, exist_ok=True)
     bus = Gio.bus_get_sync(Gio.BusType.SESSION, None)
     watcher = Watcher(bus)
+    notifications = Notifications(bus)
     pump_until(lambda: False, 0.5)
 
     real_account_run(app, artifacts, bus, watcher)
-    demo_run(app, artifacts, bus, watcher)
+    demo_run(app, artifacts, bus, watcher, notifications)
 
     bad = subprocess.run([app, "--no-such-option"], capture_output=True, text=True, timeout=30)
     check("an unknown option is refused in words", bad.returncode != 0 and "Unknown option" in bad.stderr,
