@@ -427,6 +427,34 @@ def remote_checks(app, env, ctx):
             conn.execute("DELETE FROM settings WHERE key LIKE 'mcp.remote.%' OR key = 'mcp.send_policy'")
 
 
+def claude_desktop_entry_works(helper, env, ctx):
+    """`whatsapp-mcp register` writes Claude Desktop's entry under the test HOME;
+    launching exactly what it says (command, args, env) gives a working MCP server."""
+    os.makedirs(os.path.join(ctx["home"], ".config", "Claude"), exist_ok=True)
+    cli_env = {k: v for k, v in env.items() if k != "XDG_CONFIG_HOME"}
+    done = subprocess.run([helper, "register", "--client", "claude_desktop"], env=cli_env, capture_output=True,
+                          text=True, timeout=30)
+    check("whatsapp-mcp register connects Claude Desktop", done.returncode == 0 and "connected" in done.stdout,
+          done.stdout + done.stderr)
+    with open(os.path.join(ctx["home"], ".config", "Claude", "claude_desktop_config.json")) as f:
+        entry = json.load(f)["mcpServers"]["whatsapp"]
+
+    async def launch():
+        # As Claude Desktop does: the entry's command and args, its env over the user's.
+        params = StdioServerParameters(command=entry["command"], args=entry["args"], env={**env, **entry["env"]})
+        async with stdio_client(params) as (read, write):
+            async with ClientSession(read, write) as session:
+                init = await session.initialize()
+                return init.server_info.name, len((await session.list_tools()).tools)
+
+    name, tools = asyncio.run(launch())
+    check("the written Claude Desktop entry launches a working MCP server", name == "whatsapp-mcp" and tools == 29,
+          f"{name} {tools}")
+    status = subprocess.run([helper, "status"], env=cli_env, capture_output=True, text=True, timeout=30)
+    check("whatsapp-mcp status says Claude Desktop is connected", "Claude Desktop is connected." in status.stdout,
+          status.stdout)
+
+
 def inspector_checks(inspector, helper, env):
     """The MCP Inspector's CLI (a second client we did not write) lists and calls tools."""
     args = [inspector, "--cli"]
@@ -473,6 +501,7 @@ def main():
         check("doctor: all well while the app runs (exit 0)", doctor.returncode == 0
               and "WhatsApp: Connected" in doctor.stdout and "integrity check" in doctor.stdout
               and "Remote use is off" in doctor.stdout, doctor.stdout[-600:])
+        claude_desktop_entry_works(helper, env, ctx)
         if inspector:
             inspector_checks(inspector, helper, env)
         robustness(helper, env)

@@ -81,20 +81,32 @@ class Run:
                         WHATSAPP_MCP_SOCKET=os.path.join(self.home, "run", "app.sock"), WHATSAPP_MCP_DEMO="1",
                         WHATSAPP_MCP_DEMO_AUTOSCAN="0", WHATSAPP_MCP_DEMO_QR_SECS=str(qr_secs), WHATSAPP_MCP_LOG="info",
                         XDG_CONFIG_HOME=os.path.join(self.home, ".config"))
-        self.port = free_port()
+        self.port, native = free_port(), free_port()
         self.log = open(os.path.join(ARTIFACTS, f"ui-{name}-driver.log"), "w")
         self.driver_proc = subprocess.Popen(["tauri-driver", "--port", str(self.port), "--native-port",
-                                             str(free_port())], env=self.env, stdout=self.log, stderr=self.log)
-        wait_for("tauri-driver", lambda: socket.create_connection(("127.0.0.1", self.port), 1).close() or True, 20)
+                                             str(native)], env=self.env, stdout=self.log, stderr=self.log)
+        # tauri-driver listens at once; WebKitWebDriver behind it takes a moment longer.
+        for port in (self.port, native):
+            wait_for(f"port {port}", lambda p=port: socket.create_connection(("127.0.0.1", p), 1).close() or True, 30)
         options = ArgOptions()
         options.set_capability("browserName", "wry")
         options.set_capability("tauri:options", {"application": app})
-        self.d = webdriver.Remote(command_executor=f"http://127.0.0.1:{self.port}", options=options)
+        self.d = None
+        for attempt in range(5):
+            try:
+                self.d = webdriver.Remote(command_executor=f"http://127.0.0.1:{self.port}", options=options)
+                break
+            except Exception as e:  # noqa: BLE001 - retried, then reported
+                print(f"     (WebDriver session attempt {attempt + 1} failed: {str(e)[:120]})", flush=True)
+                time.sleep(2)
+        if self.d is None:
+            raise RuntimeError("no WebDriver session after 5 attempts (see the driver log in artifacts/)")
         self.d.set_window_size(1000, 760)
 
     def close(self):
         try:
-            self.d.quit()
+            if self.d is not None:
+                self.d.quit()
         except WebDriverException:
             pass
         self.driver_proc.terminate()
@@ -240,6 +252,17 @@ def run_qr(app, helper):
             r.click(f"#tab-{page}")
             wait_for(f"{page} page", lambda: r.find(f"#tab-{page}[aria-current='page']"), 10)
             r.shot(f"6-page-{page}")
+        # The smallest window we support: nothing needs sideways scrolling.
+        r.d.set_window_size(800, 600)
+        wide = []
+        for page in ["status", "sync", "safety"]:
+            r.click(f"#tab-{page}")
+            time.sleep(0.3)
+            if r.d.execute_script("return document.documentElement.scrollWidth > document.documentElement.clientWidth"):
+                wide.append(page)
+        r.shot("6-page-safety-800x600")
+        check("at 800x600 no page scrolls sideways", not wide, str(wide))
+        r.d.set_window_size(1000, 760)
         r.click("#tab-status")
         check("the status page says connected and counts the archive", "Connected" in r.text("#engine-state")
               and "messages stored" in r.text("#facts"), r.text("#facts"))

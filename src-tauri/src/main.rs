@@ -184,6 +184,13 @@ fn main() -> anyhow::Result<()> {
         approvals.clone()
     };
     let core = wa_mcp::Core::new(store.clone(), engine.clone(), data_dir.clone(), approver);
+    // Assistants that point at an old copy of the app (moved or updated) follow it.
+    for (client, outcome) in wa_clients::refresh_stale(&wa_clients::Env::from_system(), &helper_path()) {
+        match outcome {
+            Ok(_) => tracing::info!(client = client.name(), "assistant re-connected to this copy of the app"),
+            Err(e) => tracing::warn!(client = client.name(), error = %e, "assistant could not be re-connected"),
+        }
+    }
     runtime.spawn(wa_mcp::socket::serve(listener, Arc::clone(&core)));
     let stop_remote = tokio_util::sync::CancellationToken::new();
     runtime.block_on(start_remote(&options, &store, &data_dir, core, stop_remote.clone()))?;

@@ -25,7 +25,7 @@ function card(p: PendingApproval, out: HTMLElement): HTMLElement {
 export function approvalsList(): { node: HTMLElement; refresh(): void; show(p: PendingApproval[]): void } {
   const node = h("div", { class: "approvals" });
   const out = h("p", { class: "note" });
-  let key = "";
+  let key: string | null = null;
   const show = (pending: PendingApproval[]) => {
     const next = pending.map((p) => p.id).join(",");
     if (next === key) {

@@ -1,6 +1,6 @@
 // The main window after setup: Status, Sync, Assistants, Safety, Diagnostics, About.
 import { h, list, run, setText } from "./dom";
-import { api, type AppStatus, type SafetySettings, type SendPolicy } from "./ipc";
+import { api, type AppStatus, type ClientId, type SafetySettings, type SendPolicy } from "./ipc";
 import { formatBytes, strings } from "./strings";
 import { jobsView, progressView } from "./sync-view";
 import { assistantsList } from "./wizard";
@@ -88,7 +88,7 @@ function assistantsPage(): Page {
     const b = h("button", { id: connect ? "connect" : "disconnect", text: connect ? strings.connect : strings.disconnect }) as HTMLButtonElement;
     b.addEventListener("click", () =>
       run(b, out, async () => {
-        const outcomes = await api.connectAssistants(clients.selected() as "claude_desktop"[], connect);
+        const outcomes = await api.connectAssistants(clients.selected() as ClientId[], connect);
         out.replaceChildren(...outcomes.map((o) => h("p", { class: o.ok ? "ok" : "error", text: o.message })));
         await clients.refresh();
       }),

@@ -241,6 +241,7 @@ describe("approvals", () => {
     expect(dialog.node.textContent).toContain("claude-ai");
     dialog.show([]);
     expect(dialog.node.hasAttribute("open")).toBe(false);
+    expect(dialog.node.textContent).toContain(strings.noPending);
   });
 
   it("Deny and Approve answer the request", async () => {

@@ -1,7 +1,7 @@
 // The setup wizard: welcome, link, history, assistants, done. Each step is
 // built when entered and updated in place from the app status.
 import { h, list, run, secondsUntil, setText } from "./dom";
-import { api, type AppStatus, type ClientState, type SendPolicy } from "./ipc";
+import { api, type AppStatus, type ClientId, type ClientState, type SendPolicy } from "./ipc";
 import { strings } from "./strings";
 import { jobsView, progressView } from "./sync-view";
 
@@ -248,7 +248,8 @@ export function assistantsList(onChange?: () => void): { node: HTMLElement; refr
           type: "checkbox",
           id: `client-${c.client}`,
           value: c.client,
-          checked: c.status !== "connected" && c.status !== "broken",
+          // Ticked: installed and not connected, or pointing at an old copy of this app.
+          checked: c.status === "not_connected" || c.status === "stale",
           disabled: c.status === "broken",
           onchange: () => onChange?.(),
         });
@@ -275,7 +276,7 @@ export function assistantsStep(next: () => void): Step {
   const connect = h("button", { id: "connect", class: "primary", text: strings.connect }) as HTMLButtonElement;
   connect.addEventListener("click", () =>
     run(connect, out, async () => {
-      const outcomes = await api.connectAssistants(clients.selected() as ("claude_desktop")[], true);
+      const outcomes = await api.connectAssistants(clients.selected() as ClientId[], true);
       out.replaceChildren(...outcomes.map((o) => h("p", { class: o.ok ? "ok" : "error", text: o.message })));
       if (outcomes.some((o) => o.ok && o.client === "claude_desktop")) out.append(h("p", { class: "note", text: strings.restartClaude }));
       await clients.refresh();

@@ -13,8 +13,10 @@
 //! - a file that is not valid JSON is never overwritten: the error names the
 //!   file, line and column, and says how to fix or restore it.
 //!
-//! Supported today: Claude Desktop (`mcpServers.whatsapp`). The other clients
-//! of the assistant-registration issue come with their documented formats.
+//! Supported: Claude Desktop, Claude Code (user scope), Cursor, Windsurf and
+//! LM Studio, all `mcpServers.whatsapp` in plain JSON; each file, key and the
+//! source it was checked against are in `docs/clients.md`. VS Code and Zed
+//! (JSONC with comments) come next.
 
 use std::io::Write;
 use std::path::{Path, PathBuf};
@@ -24,22 +26,48 @@ use serde_json::{Map, Value};
 
 /// Our entry's key in a client's server list.
 pub const ENTRY: &str = "whatsapp";
-/// Files larger than this are not edited (a config is a few KB).
-pub const MAX_CONFIG_BYTES: u64 = 10 * 1024 * 1024;
+/// Files larger than this are not edited (a config is a few KB; Claude Code's
+/// `~/.claude.json` also keeps per-project history and can reach megabytes).
+pub const MAX_CONFIG_BYTES: u64 = 64 * 1024 * 1024;
 
 /// The assistants we can connect.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, serde::Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Client {
     ClaudeDesktop,
+    ClaudeCode,
+    Cursor,
+    Windsurf,
+    LmStudio,
 }
 
 impl Client {
-    pub const ALL: [Client; 1] = [Client::ClaudeDesktop];
+    /// Claude Desktop first: the wizard lists them in this order.
+    pub const ALL: [Client; 5] = [
+        Client::ClaudeDesktop,
+        Client::ClaudeCode,
+        Client::Cursor,
+        Client::Windsurf,
+        Client::LmStudio,
+    ];
 
     pub fn name(self) -> &'static str {
         match self {
             Client::ClaudeDesktop => "Claude Desktop",
+            Client::ClaudeCode => "Claude Code",
+            Client::Cursor => "Cursor",
+            Client::Windsurf => "Windsurf",
+            Client::LmStudio => "LM Studio",
+        }
+    }
+
+    /// The entry this client reads for a local (stdio) server.
+    fn entry(self, helper: &Path) -> Value {
+        let command = helper.display().to_string();
+        match self {
+            // Claude Code names the transport of every server it lists.
+            Client::ClaudeCode => serde_json::json!({ "type": "stdio", "command": command, "args": [], "env": {} }),
+            _ => serde_json::json!({ "command": command, "args": [], "env": {} }),
         }
     }
 
@@ -56,12 +84,21 @@ impl Client {
                 };
                 dir.join("claude_desktop_config.json")
             }
+            // The same home-relative paths on every system (USERPROFILE on Windows).
+            Client::ClaudeCode => env.home.join(".claude.json"),
+            Client::Cursor => env.home.join(".cursor").join("mcp.json"),
+            Client::Windsurf => env.home.join(".codeium").join("windsurf").join("mcp_config.json"),
+            Client::LmStudio => env.home.join(".lmstudio").join("mcp.json"),
         }
     }
 
-    /// Whether the client seems installed: its settings folder exists.
+    /// Whether the client seems installed: its settings folder exists (Claude
+    /// Code: its `~/.claude` folder or `~/.claude.json`).
     pub fn installed(self, env: &Env) -> bool {
-        self.config_path(env).parent().is_some_and(Path::is_dir)
+        match self {
+            Client::ClaudeCode => env.home.join(".claude").is_dir() || self.config_path(env).is_file(),
+            _ => self.config_path(env).parent().is_some_and(Path::is_dir),
+        }
     }
 }
 
@@ -177,11 +214,6 @@ pub enum ClientError {
         "{client} kept rewriting its settings file {path} while we tried to change it. Close {client} and try again."
     )]
     Busy { client: &'static str, path: PathBuf },
-}
-
-/// The entry we write for the helper at `helper`.
-fn entry(helper: &Path) -> Value {
-    serde_json::json!({ "command": helper.display().to_string(), "args": [], "env": {} })
 }
 
 /// Whether `command` is a copy of our helper (by its file name).
@@ -433,7 +465,7 @@ fn edit_config(
 /// Connect `client` to the helper at `helper` (replacing any other `whatsapp` entry,
 /// which stays in the backup).
 pub fn register(env: &Env, client: Client, helper: &Path) -> Result<Change, ClientError> {
-    let wanted = entry(helper);
+    let wanted = client.entry(helper);
     edit_config(client, env, false, |servers| {
         let before = servers.get(ENTRY).cloned();
         if before.as_ref() == Some(&wanted) {
@@ -513,6 +545,20 @@ pub fn status(env: &Env, client: Client, helper: &Path) -> Status {
             command: command.to_owned(),
         }
     }
+}
+
+/// Connect again every client whose entry points at an old copy of this app
+/// (the app moved or was updated to another path). Run on every app start.
+pub fn refresh_stale(env: &Env, helper: &Path) -> Vec<(Client, Result<Change, ClientError>)> {
+    if !helper.exists() {
+        // A development build without the helper beside it: nothing better to point at.
+        return Vec::new();
+    }
+    Client::ALL
+        .iter()
+        .filter(|&&c| matches!(status(env, c, helper), Status::Stale { .. }))
+        .map(|&c| (c, register(env, c, helper)))
+        .collect()
 }
 
 /// Every client with its status and a sentence for people.

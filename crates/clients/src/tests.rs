@@ -57,12 +57,21 @@ fn a_new_config_is_created_with_our_entry_and_status_follows() {
     let states = states(&h.env, &h.helper);
     assert_eq!(states[0].description, "Claude Desktop is connected.");
 
-    // The app moved: the entry is stale until connected again.
+    // The app moved: the entry is stale until connected again, which the app does on start.
     let moved = h.helper.with_file_name("moved/whatsapp-mcp");
     assert!(matches!(
         status(&h.env, Client::ClaudeDesktop, &moved),
         Status::Stale { .. }
     ));
+    assert!(
+        refresh_stale(&h.env, &moved).is_empty(),
+        "no helper there: nothing to point at"
+    );
+    std::fs::create_dir_all(moved.parent().expect("dir")).expect("dir");
+    std::fs::write(&moved, b"#!/bin/sh\n").expect("helper");
+    let refreshed = refresh_stale(&h.env, &moved);
+    assert_eq!(refreshed.len(), 1);
+    assert_eq!(status(&h.env, Client::ClaudeDesktop, &moved), Status::Connected);
 }
 
 #[test]
@@ -267,4 +276,141 @@ fn a_file_rewritten_by_the_client_meanwhile_is_not_clobbered() {
         Err(ClientError::Busy { .. }) => {}
         Err(e) => panic!("{e}"),
     }
+}
+
+#[test]
+fn every_client_gets_its_documented_file_and_entry_and_keeps_its_other_settings() {
+    let h = home();
+    // Claude Code's file carries much more than servers.
+    let claude_code = Client::ClaudeCode.config_path(&h.env);
+    std::fs::write(
+        &claude_code,
+        r#"{"numStartups": 34, "projects": {"/p": {"mcpServers": {}, "history": ["x"]}}, "theme": "dark"}"#,
+    )
+    .expect("write");
+    for dir in [".cursor", ".codeium/windsurf", ".lmstudio"] {
+        std::fs::create_dir_all(h.env.home.join(dir)).expect("dir");
+    }
+    let expected: [(Client, &str); 5] = [
+        (Client::ClaudeDesktop, ".config/Claude/claude_desktop_config.json"),
+        (Client::ClaudeCode, ".claude.json"),
+        (Client::Cursor, ".cursor/mcp.json"),
+        (Client::Windsurf, ".codeium/windsurf/mcp_config.json"),
+        (Client::LmStudio, ".lmstudio/mcp.json"),
+    ];
+    for (client, relative) in expected {
+        if cfg!(target_os = "linux") {
+            assert_eq!(
+                client.config_path(&h.env),
+                h.env.home.join(relative),
+                "{}",
+                client.name()
+            );
+        }
+        assert!(client.installed(&h.env), "{} seen as installed", client.name());
+        assert_eq!(
+            status(&h.env, client, &h.helper),
+            Status::NotConnected,
+            "{}",
+            client.name()
+        );
+        register(&h.env, client, &h.helper).expect("register");
+        assert_eq!(
+            status(&h.env, client, &h.helper),
+            Status::Connected,
+            "{}",
+            client.name()
+        );
+        let v = read(&client.config_path(&h.env));
+        let entry = &v["mcpServers"]["whatsapp"];
+        assert_eq!(entry["command"], h.helper.display().to_string());
+        assert_eq!(entry["args"], serde_json::json!([]));
+        assert_eq!(
+            entry.get("type").is_some(),
+            client == Client::ClaudeCode,
+            "{}",
+            client.name()
+        );
+    }
+    let v = read(&claude_code);
+    assert_eq!(v["numStartups"], 34);
+    assert_eq!(v["projects"]["/p"]["history"], serde_json::json!(["x"]));
+    let keys: Vec<&String> = v.as_object().expect("object").keys().collect();
+    assert_eq!(keys, ["numStartups", "projects", "theme", "mcpServers"]);
+    unregister(&h.env, Client::ClaudeCode).expect("unregister");
+    assert_eq!(
+        read(&claude_code),
+        serde_json::json!({"numStartups": 34, "projects": {"/p": {"mcpServers": {}, "history": ["x"]}}, "theme": "dark"})
+    );
+    // A home without them: not installed, and the descriptions say so.
+    let bare = tempfile::tempdir().expect("dir");
+    let env = Env {
+        home: bare.path().to_owned(),
+        config_dir: bare.path().join(".config"),
+        app_data: bare.path().join("AppData"),
+    };
+    for state in states(&env, &h.helper) {
+        assert_eq!(state.status, Status::NotInstalled, "{}", state.name);
+    }
+}
+
+proptest::proptest! {
+    #![proptest_config(proptest::prelude::ProptestConfig::with_cases(64))]
+    /// Connect then disconnect gives back an equivalent document; connecting twice is connecting once.
+    #[test]
+    fn register_then_unregister_is_the_identity(doc in arbitrary_config()) {
+        let h = home();
+        let path = config(&h);
+        std::fs::write(&path, serde_json::to_vec_pretty(&doc).expect("json")).expect("write");
+        register(&h.env, Client::ClaudeDesktop, &h.helper).expect("register");
+        let once = std::fs::read(&path).expect("read");
+        let again = register(&h.env, Client::ClaudeDesktop, &h.helper).expect("again");
+        proptest::prop_assert!(!again.changed);
+        proptest::prop_assert_eq!(std::fs::read(&path).expect("read"), once);
+        unregister(&h.env, Client::ClaudeDesktop).expect("unregister");
+        // Equivalent: an empty "mcpServers" and none at all mean the same to every client.
+        proptest::prop_assert_eq!(without_empty_servers(read(&path)), without_empty_servers(doc));
+    }
+}
+
+fn without_empty_servers(mut v: Value) -> Value {
+    if let Value::Object(map) = &mut v
+        && map
+            .get("mcpServers")
+            .and_then(Value::as_object)
+            .is_some_and(Map::is_empty)
+    {
+        map.shift_remove("mcpServers");
+    }
+    v
+}
+
+/// Any JSON object, possibly with an `mcpServers` object of other servers (never ours).
+fn arbitrary_config() -> impl proptest::strategy::Strategy<Value = Value> {
+    use proptest::prelude::*;
+    let leaf = prop_oneof![
+        Just(Value::Null),
+        any::<bool>().prop_map(Value::from),
+        any::<i32>().prop_map(Value::from),
+        "[a-zA-Z0-9 éü日本😀]{0,12}".prop_map(Value::from),
+    ];
+    let value = leaf.prop_recursive(3, 24, 4, |inner| {
+        prop_oneof![
+            proptest::collection::vec(inner.clone(), 0..4).prop_map(Value::from),
+            proptest::collection::btree_map("[a-z]{1,6}", inner, 0..4)
+                .prop_map(|m| Value::Object(m.into_iter().collect())),
+        ]
+    });
+    let servers = proptest::collection::btree_map("[a-v]{1,8}", Just(serde_json::json!({"command": "x"})), 0..3);
+    (
+        proptest::collection::btree_map("[a-z]{1,8}", value, 0..5),
+        proptest::option::of(servers),
+    )
+        .prop_map(|(top, servers)| {
+            let mut map: Map<String, Value> = top.into_iter().filter(|(k, _)| k != "mcpServers").collect();
+            if let Some(servers) = servers {
+                map.insert("mcpServers".into(), Value::Object(servers.into_iter().collect()));
+            }
+            Value::Object(map)
+        })
 }

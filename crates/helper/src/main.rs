@@ -179,7 +179,9 @@ fn assistants(command: &str, args: &[String]) -> std::process::ExitCode {
         [] => wa_clients::Client::ALL.to_vec(),
         [flag, name] if flag == "--client" => {
             let Ok(client) = serde_json::from_value(serde_json::Value::String(name.clone())) else {
-                eprintln!("Unknown client \"{name}\". Known: claude_desktop.");
+                eprintln!(
+                    "Unknown client \"{name}\". Known: claude_desktop, claude_code, cursor, windsurf, lm_studio."
+                );
                 return std::process::ExitCode::from(2);
             };
             vec![client]
@@ -263,7 +265,7 @@ fn main() -> std::process::ExitCode {
                 "whatsapp-mcp {}: connects an AI assistant (MCP over stdio) to WhatsApp MCP Desktop.\n\
                  Assistants launch it; you do not need to run it yourself.\n\
                  Commands: doctor (check the app, the archive and the assistants, in plain words);\n\
-                 register [--client claude_desktop] / unregister [--client ...] / status (connect assistants).\n\
+                 register [--client claude_desktop|claude_code|cursor|windsurf|lm_studio] / unregister [--client ...] / status (connect assistants).\n\
                  Options: --version, --help.",
                 env!("CARGO_PKG_VERSION")
             );
