@@ -414,3 +414,53 @@ fn arbitrary_config() -> impl proptest::strategy::Strategy<Value = Value> {
             Value::Object(map)
         })
 }
+
+/// Every fixture in `tests/fixtures/clients` (written by its `make.py`, whose
+/// expectations come from Python's json module, not from this code): connecting
+/// gives the expected document, key for key and in order, with the BOM and line
+/// ends it had; or the expected refusal, and the file is left byte for byte.
+#[test]
+fn real_world_config_files_connect_or_are_refused_in_words() {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../tests/fixtures/clients");
+    let helper = Path::new("/opt/WhatsApp MCP/whatsapp-mcp");
+    let mut names: Vec<String> = std::fs::read_dir(&dir)
+        .expect("fixtures")
+        .filter_map(Result::ok)
+        .filter_map(|e| e.file_name().to_str()?.strip_suffix(".input").map(str::to_owned))
+        .collect();
+    names.sort();
+    assert!(names.len() >= 30, "{} fixtures", names.len());
+    let ordered = |bytes: &[u8]| -> String {
+        let body = bytes.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(bytes);
+        let v: Value = serde_json::from_slice(body).expect("expected output is JSON");
+        serde_json::to_string(&v).expect("json")
+    };
+    for name in &names {
+        let h = home();
+        let path = config(&h);
+        let input = std::fs::read(dir.join(format!("{name}.input"))).expect("input");
+        std::fs::write(&path, &input).expect("write");
+        let outcome = register(&h.env, Client::ClaudeDesktop, helper);
+        if let Ok(expected) = std::fs::read(dir.join(format!("{name}.expected"))) {
+            let change = outcome.unwrap_or_else(|e| panic!("{name}: {e}"));
+            assert!(change.changed, "{name}");
+            let got = std::fs::read(&path).expect("read");
+            assert_eq!(ordered(&got), ordered(&expected), "{name}: document or key order differs");
+            assert_eq!(got.starts_with(b"\xEF\xBB\xBF"), expected.starts_with(b"\xEF\xBB\xBF"), "{name}: BOM");
+            let crlf = |b: &[u8]| b.windows(2).any(|w| w == b"\r\n");
+            assert_eq!(crlf(&got), crlf(&expected), "{name}: line ends");
+            if !input.iter().all(u8::is_ascii_whitespace) {
+                let backup = change.backup.unwrap_or_else(|| panic!("{name}: no backup"));
+                assert_eq!(std::fs::read(backup).expect("backup"), input, "{name}: the backup is the old file");
+            }
+        } else {
+            let words = std::fs::read_to_string(dir.join(format!("{name}.error"))).expect("error words");
+            let err = outcome.expect_err(name).to_string();
+            assert!(err.contains(words.trim()), "{name}: {err:?} does not say {:?}", words.trim());
+            assert!(err.contains("Nothing was changed"), "{name}: {err}");
+            assert_eq!(std::fs::read(&path).expect("read"), input, "{name}: the file was touched");
+            let others = std::fs::read_dir(path.parent().expect("dir")).expect("dir").count();
+            assert_eq!(others, 1, "{name}: no backup or temporary file is left");
+        }
+    }
+}
