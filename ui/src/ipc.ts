@@ -57,7 +57,7 @@ export interface AppStatus {
   demo_number: string | null;
 }
 
-export type ClientId = "claude_desktop" | "claude_code" | "cursor" | "windsurf" | "lm_studio";
+export type ClientId = "claude_desktop" | "claude_code" | "cursor" | "vs_code" | "windsurf" | "zed" | "lm_studio";
 
 export interface ClientState {
   client: ClientId;

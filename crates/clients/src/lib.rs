@@ -14,9 +14,11 @@
 //!   file, line and column, and says how to fix or restore it.
 //!
 //! Supported: Claude Desktop, Claude Code (user scope), Cursor, Windsurf and
-//! LM Studio, all `mcpServers.whatsapp` in plain JSON; each file, key and the
-//! source it was checked against are in `docs/clients.md`. VS Code and Zed
-//! (JSONC with comments) come next.
+//! LM Studio (`mcpServers` in plain JSON), VS Code (`servers` in its user
+//! `mcp.json`) and Zed (`context_servers` in `settings.json`), the last two
+//! JSONC, edited through a concrete syntax tree so comments, trailing commas
+//! and the person's formatting stay as they were. Each file, key and the
+//! source it was checked against are in `docs/clients.md`.
 
 use std::io::Write;
 use std::path::{Path, PathBuf};
@@ -39,15 +41,19 @@ pub enum Client {
     Cursor,
     Windsurf,
     LmStudio,
+    VsCode,
+    Zed,
 }
 
 impl Client {
     /// Claude Desktop first: the wizard lists them in this order.
-    pub const ALL: [Client; 5] = [
+    pub const ALL: [Client; 7] = [
         Client::ClaudeDesktop,
         Client::ClaudeCode,
         Client::Cursor,
+        Client::VsCode,
         Client::Windsurf,
+        Client::Zed,
         Client::LmStudio,
     ];
 
@@ -58,7 +64,23 @@ impl Client {
             Client::Cursor => "Cursor",
             Client::Windsurf => "Windsurf",
             Client::LmStudio => "LM Studio",
+            Client::VsCode => "VS Code",
+            Client::Zed => "Zed",
         }
+    }
+
+    /// The object in the config that lists servers.
+    fn key(self) -> &'static str {
+        match self {
+            Client::VsCode => "servers",
+            Client::Zed => "context_servers",
+            _ => "mcpServers",
+        }
+    }
+
+    /// Whether the file is JSONC (comments and trailing commas allowed, and kept).
+    fn jsonc(self) -> bool {
+        matches!(self, Client::VsCode | Client::Zed)
     }
 
     /// The entry this client reads for a local (stdio) server.
@@ -66,7 +88,9 @@ impl Client {
         let command = helper.display().to_string();
         match self {
             // Claude Code names the transport of every server it lists.
-            Client::ClaudeCode => serde_json::json!({ "type": "stdio", "command": command, "args": [], "env": {} }),
+            Client::ClaudeCode | Client::VsCode => {
+                serde_json::json!({ "type": "stdio", "command": command, "args": [], "env": {} })
+            }
             _ => serde_json::json!({ "command": command, "args": [], "env": {} }),
         }
     }
@@ -89,6 +113,27 @@ impl Client {
             Client::Cursor => env.home.join(".cursor").join("mcp.json"),
             Client::Windsurf => env.home.join(".codeium").join("windsurf").join("mcp_config.json"),
             Client::LmStudio => env.home.join(".lmstudio").join("mcp.json"),
+            // VS Code's user profile; Zed's settings (~/.config/zed on Linux and macOS).
+            Client::VsCode => {
+                let dir = if cfg!(target_os = "macos") {
+                    env.home.join("Library/Application Support/Code/User")
+                } else if cfg!(windows) {
+                    env.app_data.join("Code/User")
+                } else {
+                    env.config_dir.join("Code/User")
+                };
+                dir.join("mcp.json")
+            }
+            Client::Zed => {
+                let dir = if cfg!(target_os = "macos") {
+                    env.home.join(".config/zed")
+                } else if cfg!(windows) {
+                    env.app_data.join("Zed")
+                } else {
+                    env.config_dir.join("zed")
+                };
+                dir.join("settings.json")
+            }
         }
     }
 
@@ -267,7 +312,7 @@ fn load(client: Client, path: &Path) -> Result<Option<Loaded>, ClientError> {
     // (most write in place): judge it only once it holds still.
     for _ in 0..10 {
         let body = raw.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(&raw);
-        if !body.iter().all(u8::is_ascii_whitespace) && serde_json::from_slice::<Value>(body).is_ok() {
+        if !body.iter().all(u8::is_ascii_whitespace) && parse(client, body).is_ok() {
             break;
         }
         std::thread::sleep(std::time::Duration::from_millis(50));
@@ -284,12 +329,12 @@ fn load(client: Client, path: &Path) -> Result<Option<Loaded>, ClientError> {
         // An empty file is an empty config.
         Value::Object(Map::new())
     } else {
-        serde_json::from_slice(body).map_err(|e| ClientError::InvalidJson {
+        parse(client, body).map_err(|(line, column, message)| ClientError::InvalidJson {
             client: client.name(),
             path: path.to_owned(),
-            line: e.line(),
-            column: e.column(),
-            message: e.to_string().split(" at line").next().unwrap_or_default().to_owned(),
+            line,
+            column,
+            message,
             hint: latest_backup(path).map_or_else(
                 || "no earlier copy was made by this app".to_owned(),
                 |b| b.display().to_string(),
@@ -297,6 +342,72 @@ fn load(client: Client, path: &Path) -> Result<Option<Loaded>, ClientError> {
         })?
     };
     Ok(Some(Loaded { raw, value, bom, crlf }))
+}
+
+/// A config's document, or where and why it is not valid (line, column, words).
+fn parse(client: Client, body: &[u8]) -> Result<Value, (usize, usize, String)> {
+    if !client.jsonc() {
+        return serde_json::from_slice(body).map_err(|e| {
+            (
+                e.line(),
+                e.column(),
+                e.to_string().split(" at line").next().unwrap_or_default().to_owned(),
+            )
+        });
+    }
+    let text = std::str::from_utf8(body).map_err(|e| {
+        let before = &body[..e.valid_up_to()];
+        let line = before.split(|&b| b == b'\n').count();
+        let column = before.len() - before.iter().rposition(|&b| b == b'\n').map_or(0, |p| p + 1) + 1;
+        (line, column, "the file is not UTF-8 text".to_owned())
+    })?;
+    match jsonc_parser::parse_to_serde_value::<Option<Value>>(text, &jsonc_parser::ParseOptions::default()) {
+        Ok(value) => Ok(value.unwrap_or_else(|| Value::Object(Map::new()))),
+        Err(e) => Err((e.line_display(), e.column_display(), e.kind().to_string())),
+    }
+}
+
+/// A JSON value as the JSONC editor takes it.
+fn cst_value(value: &Value) -> jsonc_parser::cst::CstInputValue {
+    use jsonc_parser::cst::CstInputValue as In;
+    match value {
+        Value::Null => In::Null,
+        Value::Bool(b) => In::Bool(*b),
+        Value::Number(n) => In::Number(n.to_string()),
+        Value::String(s) => In::String(s.clone()),
+        Value::Array(items) => In::Array(items.iter().map(cst_value).collect()),
+        Value::Object(map) => In::Object(map.iter().map(|(k, v)| (k.clone(), cst_value(v))).collect()),
+    }
+}
+
+/// The JSONC file's new text: only our entry (or the emptied server list) is
+/// touched; comments, trailing commas and formatting elsewhere stay as written.
+fn render_jsonc(text: &str, key: &str, entry: Option<&Value>, drop_servers: bool) -> String {
+    use jsonc_parser::cst::CstRootNode;
+    let Ok(root) = CstRootNode::parse(text, &jsonc_parser::ParseOptions::default()) else {
+        // `load` parsed this very text a moment ago.
+        return text.to_owned();
+    };
+    let object = root.object_value_or_set();
+    if drop_servers {
+        if let Some(prop) = object.get(key) {
+            prop.remove();
+        }
+    } else if let Some(servers) = object.object_value_or_create(key) {
+        match (entry, servers.get(ENTRY)) {
+            (Some(value), Some(prop)) => prop.set_value(cst_value(value)),
+            (Some(value), None) => {
+                servers.append(ENTRY, cst_value(value));
+            }
+            (None, Some(prop)) => prop.remove(),
+            (None, None) => {}
+        }
+    }
+    let mut out = root.to_string();
+    if !out.ends_with('\n') {
+        out.push('\n');
+    }
+    out
 }
 
 /// The newest backup this module made of `path`.
@@ -322,10 +433,14 @@ fn servers<'a>(client: Client, path: &Path, root: &'a mut Value) -> Result<&'a m
     let Value::Object(root) = root else {
         return Err(shape("the file is not a JSON object"));
     };
-    let servers = root.entry("mcpServers").or_insert_with(|| Value::Object(Map::new()));
+    let servers = root.entry(client.key()).or_insert_with(|| Value::Object(Map::new()));
     match servers {
         Value::Object(map) => Ok(map),
-        _ => Err(shape("\"mcpServers\" is not an object")),
+        _ => Err(match client.key() {
+            "servers" => shape("\"servers\" is not an object"),
+            "context_servers" => shape("\"context_servers\" is not an object"),
+            _ => shape("\"mcpServers\" is not an object"),
+        }),
     }
 }
 
@@ -333,9 +448,16 @@ fn servers<'a>(client: Client, path: &Path, root: &'a mut Value) -> Result<&'a m
 fn render(value: &Value, bom: bool, crlf: bool) -> Vec<u8> {
     let mut text = serde_json::to_string_pretty(value).unwrap_or_default();
     text.push('\n');
-    if crlf {
-        text = text.replace('\n', "\r\n");
-    }
+    with_line_ends(text, bom, crlf)
+}
+
+/// `text` with the BOM and line ends the file had.
+fn with_line_ends(text: String, bom: bool, crlf: bool) -> Vec<u8> {
+    let text = if crlf {
+        text.replace("\r\n", "\n").replace('\n', "\r\n")
+    } else {
+        text
+    };
     let mut out = Vec::with_capacity(text.len() + 3);
     if bom {
         out.extend_from_slice(b"\xEF\xBB\xBF");
@@ -424,15 +546,17 @@ fn edit_config(
             None => (Value::Object(Map::new()), None, false, cfg!(windows)),
         };
         let (changed, replaced) = edit(servers(client, &path, &mut value)?);
-        // Removing our entry leaves no empty "mcpServers" behind.
+        // Removing our entry leaves no empty server list behind.
+        let mut dropped = false;
         if drop_empty
             && let Value::Object(root) = &mut value
             && root
-                .get("mcpServers")
+                .get(client.key())
                 .and_then(Value::as_object)
                 .is_some_and(Map::is_empty)
         {
-            root.shift_remove("mcpServers");
+            root.shift_remove(client.key());
+            dropped = true;
         }
         if !changed {
             return Ok(Change {
@@ -443,7 +567,17 @@ fn edit_config(
             });
         }
         let backup = raw.as_deref().map(|r| backup(client, &path, r)).transpose()?;
-        if replace(client, &path, raw.as_deref(), &render(&value, bom, crlf))? {
+        let bytes = if client.jsonc() {
+            let body = raw
+                .as_deref()
+                .map_or(&[][..], |r| r.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(r));
+            let entry = value.get(client.key()).and_then(|s| s.get(ENTRY));
+            let text = render_jsonc(&String::from_utf8_lossy(body), client.key(), entry, dropped);
+            with_line_ends(text, bom, crlf)
+        } else {
+            render(&value, bom, crlf)
+        };
+        if replace(client, &path, raw.as_deref(), &bytes)? {
             tracing::info!(client = client.name(), path = %path.display(), "assistant config updated");
             return Ok(Change {
                 path: shown,
@@ -529,7 +663,7 @@ pub fn status(env: &Env, client: Client, helper: &Path) -> Status {
         Ok(None) => return Status::NotConnected,
         Err(e) => return Status::Broken { problem: e.to_string() },
     };
-    let Some(entry) = loaded.value.get("mcpServers").and_then(|s| s.get(ENTRY)) else {
+    let Some(entry) = loaded.value.get(client.key()).and_then(|s| s.get(ENTRY)) else {
         return Status::NotConnected;
     };
     let command = entry.get("command").and_then(Value::as_str).unwrap_or_default();

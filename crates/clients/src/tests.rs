@@ -445,22 +445,163 @@ fn real_world_config_files_connect_or_are_refused_in_words() {
             let change = outcome.unwrap_or_else(|e| panic!("{name}: {e}"));
             assert!(change.changed, "{name}");
             let got = std::fs::read(&path).expect("read");
-            assert_eq!(ordered(&got), ordered(&expected), "{name}: document or key order differs");
-            assert_eq!(got.starts_with(b"\xEF\xBB\xBF"), expected.starts_with(b"\xEF\xBB\xBF"), "{name}: BOM");
+            assert_eq!(
+                ordered(&got),
+                ordered(&expected),
+                "{name}: document or key order differs"
+            );
+            assert_eq!(
+                got.starts_with(b"\xEF\xBB\xBF"),
+                expected.starts_with(b"\xEF\xBB\xBF"),
+                "{name}: BOM"
+            );
             let crlf = |b: &[u8]| b.windows(2).any(|w| w == b"\r\n");
             assert_eq!(crlf(&got), crlf(&expected), "{name}: line ends");
             if !input.iter().all(u8::is_ascii_whitespace) {
                 let backup = change.backup.unwrap_or_else(|| panic!("{name}: no backup"));
-                assert_eq!(std::fs::read(backup).expect("backup"), input, "{name}: the backup is the old file");
+                assert_eq!(
+                    std::fs::read(backup).expect("backup"),
+                    input,
+                    "{name}: the backup is the old file"
+                );
             }
         } else {
             let words = std::fs::read_to_string(dir.join(format!("{name}.error"))).expect("error words");
             let err = outcome.expect_err(name).to_string();
-            assert!(err.contains(words.trim()), "{name}: {err:?} does not say {:?}", words.trim());
+            assert!(
+                err.contains(words.trim()),
+                "{name}: {err:?} does not say {:?}",
+                words.trim()
+            );
             assert!(err.contains("Nothing was changed"), "{name}: {err}");
-            assert_eq!(std::fs::read(&path).expect("read"), input, "{name}: the file was touched");
+            assert_eq!(
+                std::fs::read(&path).expect("read"),
+                input,
+                "{name}: the file was touched"
+            );
             let others = std::fs::read_dir(path.parent().expect("dir")).expect("dir").count();
             assert_eq!(others, 1, "{name}: no backup or temporary file is left");
         }
     }
+}
+
+const VSCODE_MCP: &str = r#"{
+  // Servers I use every day.
+  "servers": {
+    "memory": {
+      "type": "stdio",
+      "command": "npx",
+      "args": ["-y", "@modelcontextprotocol/server-memory"], // keep this version
+    },
+  },
+  /* inputs for secrets */
+  "inputs": [],
+}
+"#;
+
+const ZED_SETTINGS: &str = r#"// Zed settings
+//
+// For information on how to configure Zed, see the Zed
+// documentation: https://zed.dev/docs/configuring-zed
+{
+  "theme": "One Dark",
+  "ui_font_size": 16, // larger on this laptop
+  "buffer_font_family": "Zed Plex Mono",
+}
+"#;
+
+#[test]
+fn jsonc_clients_keep_comments_trailing_commas_and_formatting() {
+    let h = home();
+    let vscode = Client::VsCode.config_path(&h.env);
+    let zed = Client::Zed.config_path(&h.env);
+    if cfg!(target_os = "linux") {
+        assert_eq!(vscode, h.env.config_dir.join("Code/User/mcp.json"));
+        assert_eq!(zed, h.env.config_dir.join("zed/settings.json"));
+    }
+    for (client, path, text) in [(Client::VsCode, &vscode, VSCODE_MCP), (Client::Zed, &zed, ZED_SETTINGS)] {
+        std::fs::create_dir_all(path.parent().expect("dir")).expect("dir");
+        std::fs::write(path, text).expect("write");
+        assert_eq!(
+            status(&h.env, client, &h.helper),
+            Status::NotConnected,
+            "{}",
+            client.name()
+        );
+        register(&h.env, client, &h.helper).unwrap_or_else(|e| panic!("{}: {e}", client.name()));
+        let after = std::fs::read_to_string(path).expect("read");
+        for comment in text
+            .lines()
+            .filter_map(|l| l.find("//").or_else(|| l.find("/*")).map(|i| l[i..].trim()))
+        {
+            assert!(
+                after.contains(comment),
+                "{}: comment {comment:?} lost:\n{after}",
+                client.name()
+            );
+        }
+        assert_eq!(
+            status(&h.env, client, &h.helper),
+            Status::Connected,
+            "{}:\n{after}",
+            client.name()
+        );
+        let before = parse(client, text.as_bytes()).expect("before");
+        let now = parse(client, after.as_bytes()).expect("after");
+        for (key, value) in before.as_object().expect("object") {
+            if key != client.key() {
+                assert_eq!(&now[key], value, "{}: {key} changed", client.name());
+            }
+        }
+        let entry = &now[client.key()]["whatsapp"];
+        assert_eq!(entry["command"], h.helper.display().to_string());
+        assert_eq!(
+            entry.get("type").is_some(),
+            client == Client::VsCode,
+            "{}",
+            client.name()
+        );
+        // Connecting again changes nothing; disconnecting gives back the same settings.
+        assert!(!register(&h.env, client, &h.helper).expect("again").changed);
+        unregister(&h.env, client).expect("unregister");
+        let back = std::fs::read_to_string(path).expect("read");
+        assert_eq!(
+            without_empty_servers_key(parse(client, back.as_bytes()).expect("back"), client.key()),
+            without_empty_servers_key(before, client.key()),
+            "{}:\n{back}",
+            client.name()
+        );
+        assert!(
+            back.contains(text.lines().next().expect("first line")),
+            "{}",
+            client.name()
+        );
+    }
+    // The other servers in VS Code's file are untouched, comment included.
+    assert!(
+        std::fs::read_to_string(&vscode)
+            .expect("read")
+            .contains("// keep this version")
+    );
+
+    // Broken JSONC is refused with line and column, and left alone.
+    let broken = "{\n  // fine\n  \"theme\": \"x\",\n  \"ui_font_size\": 16\n  \"oops\"\n";
+    std::fs::write(&zed, broken).expect("write");
+    let err = register(&h.env, Client::Zed, &h.helper)
+        .expect_err("broken")
+        .to_string();
+    assert!(
+        err.contains("line") && err.contains("column") && err.contains("Nothing was changed"),
+        "{err}"
+    );
+    assert_eq!(std::fs::read_to_string(&zed).expect("read"), broken);
+}
+
+fn without_empty_servers_key(mut v: Value, key: &str) -> Value {
+    if let Value::Object(map) = &mut v
+        && map.get(key).and_then(Value::as_object).is_some_and(Map::is_empty)
+    {
+        map.shift_remove(key);
+    }
+    v
 }

@@ -180,7 +180,7 @@ fn assistants(command: &str, args: &[String]) -> std::process::ExitCode {
         [flag, name] if flag == "--client" => {
             let Ok(client) = serde_json::from_value(serde_json::Value::String(name.clone())) else {
                 eprintln!(
-                    "Unknown client \"{name}\". Known: claude_desktop, claude_code, cursor, windsurf, lm_studio."
+                    "Unknown client \"{name}\". Known: claude_desktop, claude_code, cursor, vs_code, windsurf, zed, lm_studio."
                 );
                 return std::process::ExitCode::from(2);
             };
@@ -265,7 +265,7 @@ fn main() -> std::process::ExitCode {
                 "whatsapp-mcp {}: connects an AI assistant (MCP over stdio) to WhatsApp MCP Desktop.\n\
                  Assistants launch it; you do not need to run it yourself.\n\
                  Commands: doctor (check the app, the archive and the assistants, in plain words);\n\
-                 register [--client claude_desktop|claude_code|cursor|windsurf|lm_studio] / unregister [--client ...] / status (connect assistants).\n\
+                 register [--client claude_desktop|claude_code|cursor|vs_code|windsurf|zed|lm_studio] / unregister [--client ...] / status (connect assistants).\n\
                  Options: --version, --help.",
                 env!("CARGO_PKG_VERSION")
             );
