@@ -278,7 +278,7 @@ struct Loaded {
 
 fn io(client: Client, path: &Path, doing: &'static str, source: std::io::Error) -> ClientError {
     let hint = match source.kind() {
-        std::io::ErrorKind::PermissionDenied => {
+        std::io::ErrorKind::PermissionDenied | std::io::ErrorKind::ReadOnlyFilesystem => {
             " The file or its folder is read-only for you: allow writing to it (or ask whoever set that up)."
         }
         std::io::ErrorKind::StorageFull => " The disk is full: free some space.",
@@ -513,7 +513,11 @@ fn backup(client: Client, path: &Path, raw: &[u8]) -> Result<PathBuf, ClientErro
         .unwrap_or_default();
     let stamp = chrono::Local::now().format("%Y%m%d-%H%M%S%.3f");
     let copy = path.with_file_name(format!("{name}.backup-{stamp}"));
-    std::fs::write(&copy, raw).map_err(|e| io(client, path, "backed up", e))?;
+    if let Err(e) = std::fs::write(&copy, raw) {
+        // A full disk can leave half a copy: do not keep it.
+        let _ = std::fs::remove_file(&copy);
+        return Err(io(client, path, "backed up", e));
+    }
     if let Ok(meta) = std::fs::metadata(path) {
         let _ = std::fs::set_permissions(&copy, meta.permissions());
     }
@@ -577,7 +581,13 @@ fn edit_config(
         } else {
             render(&value, bom, crlf)
         };
-        if replace(client, &path, raw.as_deref(), &bytes)? {
+        let replaced_now = replace(client, &path, raw.as_deref(), &bytes).inspect_err(|_| {
+            // Nothing changed, so the copy made for this change is not needed.
+            if let Some(b) = &backup {
+                let _ = std::fs::remove_file(b);
+            }
+        })?;
+        if replaced_now {
             tracing::info!(client = client.name(), path = %path.display(), "assistant config updated");
             return Ok(Change {
                 path: shown,

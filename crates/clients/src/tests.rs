@@ -605,3 +605,83 @@ fn without_empty_servers_key(mut v: Value, key: &str) -> Value {
     }
     v
 }
+
+const FS_CHILD: &str = "WA_CLIENTS_FS_CHILD";
+
+/// A read-only disk and a full disk, on a real tmpfs in a private mount
+/// namespace (the test re-runs itself under `unshare`, so it needs no root and
+/// root's permission bypass does not hide the failure).
+#[test]
+fn read_only_and_full_disks_are_said_in_words_and_lose_nothing() {
+    if std::env::var(FS_CHILD).is_ok() {
+        fs_child();
+        return;
+    }
+    let output = std::process::Command::new("unshare")
+        .args(["--user", "--map-root-user", "--mount"])
+        .arg(std::env::current_exe().expect("test binary"))
+        .args([
+            "--exact",
+            "tests::read_only_and_full_disks_are_said_in_words_and_lose_nothing",
+            "--nocapture",
+            "--test-threads=1",
+        ])
+        .env(FS_CHILD, "1")
+        .output()
+        .expect("run unshare (util-linux)");
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert!(
+        output.status.success() && stdout.contains("FS CHILD OK"),
+        "child failed:\n{stdout}\n{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+}
+
+fn mount(args: &[&str]) {
+    let status = std::process::Command::new("mount").args(args).status().expect("mount");
+    assert!(status.success(), "mount {args:?}");
+}
+
+fn fs_child() {
+    let h = home();
+    let dir = config(&h).parent().expect("dir").to_owned();
+    let path = config(&h);
+    let dir_text = dir.to_str().expect("utf8").to_owned();
+
+    // Read-only: the error says so and the file is as it was.
+    mount(&["-t", "tmpfs", "-o", "size=64k", "tmpfs", &dir_text]);
+    std::fs::write(&path, EXISTING).expect("write");
+    mount(&["-o", "remount,ro", &dir_text]);
+    let err = register(&h.env, Client::ClaudeDesktop, &h.helper)
+        .expect_err("read-only")
+        .to_string();
+    assert!(
+        err.contains("read-only") && err.contains("Nothing was changed"),
+        "{err}"
+    );
+    assert_eq!(std::fs::read_to_string(&path).expect("read"), EXISTING);
+
+    // Full: the error says the disk is full and the file is as it was.
+    mount(&["-o", "remount,rw", &dir_text]);
+    let filler = dir.join("filler");
+    let mut fill = std::fs::File::create(&filler).expect("filler");
+    let block = vec![7u8; 4096];
+    while std::io::Write::write_all(&mut fill, &block).is_ok() {}
+    drop(fill);
+    let err = register(&h.env, Client::ClaudeDesktop, &h.helper)
+        .expect_err("full")
+        .to_string();
+    assert!(
+        err.contains("disk is full") && err.contains("Nothing was changed"),
+        "{err}"
+    );
+    assert_eq!(std::fs::read_to_string(&path).expect("read"), EXISTING);
+    let stray: Vec<_> = std::fs::read_dir(&dir)
+        .expect("dir")
+        .filter_map(Result::ok)
+        .map(|e| e.file_name())
+        .filter(|n| n != "claude_desktop_config.json" && n != "filler")
+        .collect();
+    assert!(stray.is_empty(), "left behind: {stray:?}");
+    println!("FS CHILD OK");
+}
