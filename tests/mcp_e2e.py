@@ -4,7 +4,7 @@ the real `whatsapp-mcp` helper over stdio, which starts the real app headless
 on the simulated WhatsApp account (demo mode) and carries MCP over the app's
 user-only socket.
 
-    python tests/mcp_e2e.py path/to/whatsapp-mcp path/to/whatsapp-mcp-desktop [path/to/mcp-inspector]
+    python tests/mcp_e2e.py path/to/whatsapp-mcp path/to/whatsapp-mcp-desktop [path/to/mcp-inspector [bundle.mcpb]]
 
 Run by `./dev test` in a virtualenv with the `mcp` and `jsonschema` packages.
 Checks: the handshake; every tool's input and output schema is valid JSON
@@ -455,6 +455,36 @@ def claude_desktop_entry_works(helper, env, ctx):
           status.stdout)
 
 
+def mcpb_bundle_works(bundle, env, ctx):
+    """The Claude Desktop extension: unpack it as Claude Desktop does and launch
+    what its manifest says (with ${__dirname} filled in)."""
+    import zipfile
+    where = os.path.join(ctx["home"], "extension")
+    with zipfile.ZipFile(bundle) as z:
+        z.extractall(where)
+        modes = {i.filename: (i.external_attr >> 16) & 0o777 for i in z.infolist()}
+    with open(os.path.join(where, "manifest.json")) as f:
+        manifest = json.load(f)
+    config = manifest["server"]["mcp_config"]
+    command = config["command"].replace("${__dirname}", where)
+    check("the .mcpb's manifest names the helper inside it, executable", manifest["server"]["type"] == "binary"
+          and os.path.exists(command) and modes.get(manifest["server"]["entry_point"], 0) & 0o100,
+          f"{manifest['server']} {modes}")
+    os.chmod(command, 0o755)
+
+    async def launch():
+        params = StdioServerParameters(command=command, args=config.get("args", []), env={**env, **config.get("env", {})})
+        async with stdio_client(params) as (read, write):
+            async with ClientSession(read, write) as session:
+                init = await session.initialize()
+                status = await session.call_tool("backend_status", {})
+                return init.server_info.name, structured(status).get("state")
+
+    name, state = asyncio.run(launch())
+    check("the Claude Desktop extension reaches the running app", name == "whatsapp-mcp" and state == "connected",
+          f"{name} {state}")
+
+
 def inspector_checks(inspector, helper, env):
     """The MCP Inspector's CLI (a second client we did not write) lists and calls tools."""
     args = [inspector, "--cli"]
@@ -481,7 +511,8 @@ def inspector_checks(inspector, helper, env):
 
 def main():
     helper, app = (os.path.abspath(p) for p in sys.argv[1:3])
-    inspector = os.path.abspath(sys.argv[3]) if len(sys.argv) > 3 else None
+    inspector = os.path.abspath(sys.argv[3]) if len(sys.argv) > 3 and sys.argv[3] else None
+    bundle = os.path.abspath(sys.argv[4]) if len(sys.argv) > 4 else None
     home = tempfile.mkdtemp(prefix="wamcp-e2e-")
     data_dir = os.path.join(home, "data")
     socket_path = os.path.join(home, "run", "app.sock")
@@ -502,6 +533,8 @@ def main():
               and "WhatsApp: Connected" in doctor.stdout and "integrity check" in doctor.stdout
               and "Remote use is off" in doctor.stdout, doctor.stdout[-600:])
         claude_desktop_entry_works(helper, env, ctx)
+        if bundle:
+            mcpb_bundle_works(bundle, env, ctx)
         if inspector:
             inspector_checks(inspector, helper, env)
         robustness(helper, env)

@@ -46,16 +46,27 @@ fn init_logging() {
 }
 
 /// The app's program: `$WHATSAPP_MCP_APP`, else beside this helper (how the
-/// installers ship them), else on the PATH.
+/// installers ship them), else where the installers put it, else on the PATH.
 fn app_program() -> PathBuf {
     if let Some(app) = std::env::var_os("WHATSAPP_MCP_APP").filter(|a| !a.is_empty()) {
         return PathBuf::from(app);
     }
     let name = format!("whatsapp-mcp-desktop{}", std::env::consts::EXE_SUFFIX);
-    std::env::current_exe()
+    let beside = std::env::current_exe()
         .ok()
-        .and_then(|me| me.parent().map(|dir| dir.join(&name)))
-        .filter(|p| p.exists())
+        .and_then(|me| me.parent().map(|dir| dir.join(&name)));
+    // Where the installers put the app, for a helper that runs from elsewhere
+    // (the Claude Desktop extension unpacks it into Claude's own folder).
+    let installed = [
+        Some(PathBuf::from("/usr/bin").join(&name)),
+        Some(PathBuf::from("/Applications/WhatsApp MCP Desktop.app/Contents/MacOS").join(&name)),
+        std::env::var_os("LOCALAPPDATA").map(|d| PathBuf::from(d).join("WhatsApp MCP Desktop").join(&name)),
+        std::env::var_os("ProgramFiles").map(|d| PathBuf::from(d).join("WhatsApp MCP Desktop").join(&name)),
+    ];
+    std::iter::once(beside)
+        .chain(installed)
+        .flatten()
+        .find(|p| p.exists())
         .unwrap_or_else(|| PathBuf::from(name))
 }
 
