@@ -29,7 +29,7 @@ import threading
 import time
 
 from selenium import webdriver
-from selenium.common.exceptions import WebDriverException
+from selenium.common.exceptions import StaleElementReferenceException, WebDriverException
 from selenium.webdriver.common.by import By
 from selenium.webdriver.common.options import ArgOptions
 
@@ -132,11 +132,17 @@ class Run:
         return el if el is not None and el.is_displayed() else None
 
     def click(self, css, timeout=30):
-        el = wait_for(f"{css} to be clickable", lambda: (e := self.visible(css)) and e.is_enabled() and e, timeout)
-        if el is None:
-            raise AssertionError(f"{css} never became clickable")
-        el.click()
-        return el
+        """Click the element `css` names, finding it afresh if the page redrew it meanwhile."""
+        for _ in range(5):
+            el = wait_for(f"{css} to be clickable", lambda: (e := self.visible(css)) and e.is_enabled() and e, timeout)
+            if el is None:
+                raise AssertionError(f"{css} never became clickable")
+            try:
+                el.click()
+                return el
+            except StaleElementReferenceException:
+                time.sleep(0.2)
+        raise AssertionError(f"{css} kept being redrawn")
 
     def text(self, css):
         el = self.find(css)
@@ -210,7 +216,7 @@ def run_qr(app, helper):
         job = wait_for("a running sync job", lambda: r.visible("#jobs li[data-state='running'] .job-pause"), 60)
         check("choosing everything starts a background job with Pause and Cancel", job is not None)
         if job:
-            job.click()
+            r.click("#jobs li[data-state='running'] .job-pause")
             check("Pause pauses it", wait_for("paused", lambda: r.find("#jobs li[data-state='paused']"), 30))
             r.shot("3-sync-paused")
             r.click("#jobs li[data-state='paused'] .job-resume")
@@ -263,6 +269,13 @@ def run_qr(app, helper):
         r.shot("6-page-safety-800x600")
         check("at 800x600 no page scrolls sideways", not wide, str(wide))
         r.d.set_window_size(1000, 760)
+        r.click("#tab-diagnostics")
+        r.click("#diag-export")
+        said = wait_for("report", lambda: "report is in" in r.text("#diagnostics-out") and r.text("#diagnostics-out"), 30)
+        report = said.split("report is in ", 1)[1].split(". Phone", 1)[0] if said else ""
+        text = open(report).read() if report and os.path.exists(report) else ""
+        check("Diagnostics exports a report with the facts and no phone numbers", "Version:" in text
+              and "integrity check: ok" in text and "447700900000" not in text, (said or "")[:200])
         r.click("#tab-status")
         check("the status page says connected and counts the archive", "Connected" in r.text("#engine-state")
               and "messages stored" in r.text("#facts"), r.text("#facts"))

@@ -360,6 +360,60 @@ fn chrono_stamp() -> String {
     secs.to_string()
 }
 
+/// Write the redacted diagnostic report and say where it is.
+#[tauri::command]
+pub async fn export_diagnostics(state: State<'_, AppState>) -> Result<Check, Error> {
+    let log_dir = wa_mcp::paths::log_dir().map_err(|e| Error::Io(e.to_string()))?;
+    let context = wa_mcp::diagnostics::Context {
+        version: env!("CARGO_PKG_VERSION").to_owned(),
+        state: state.engine.state().borrow().describe_now(),
+        demo: state.demo.is_some(),
+        assistants: assistants(state.clone()).into_iter().map(|c| c.description).collect(),
+    };
+    let path = wa_mcp::diagnostics::write_report(&state.store, &state.data_dir, &log_dir, &context)
+        .await
+        .map_err(|e| Error::Io(e.to_string()))?;
+    Ok(Check {
+        ok: true,
+        text: format!(
+            "The report is in {}. Phone numbers are masked and no message text is in it; read it before you send it.",
+            path.display()
+        ),
+    })
+}
+
+/// Open a folder in the system's file manager.
+#[tauri::command]
+pub fn open_folder(state: State<'_, AppState>, which: String) -> Result<(), Error> {
+    let folder = match which.as_str() {
+        "logs" => wa_mcp::paths::log_dir().map_err(|e| Error::Io(e.to_string()))?,
+        "diagnostics" => state.data_dir.join("diagnostics"),
+        _ => state.data_dir.clone(),
+    };
+    std::fs::create_dir_all(&folder).map_err(|e| Error::Io(e.to_string()))?;
+    let opener = if cfg!(target_os = "macos") {
+        "open"
+    } else if cfg!(windows) {
+        "explorer"
+    } else {
+        "xdg-open"
+    };
+    std::process::Command::new(opener)
+        .arg(&folder)
+        .spawn()
+        .map(drop)
+        .map_err(|e| Error::Said(format!("{opener} could not open {}: {e}", folder.display())))
+}
+
+/// Quit and reopen an assistant so it reads its new settings (where the system allows it).
+#[tauri::command]
+pub async fn restart_assistant(client: wa_clients::Client) -> Result<(), Error> {
+    tauri::async_runtime::spawn_blocking(move || wa_clients::restart(client))
+        .await
+        .map_err(|e| Error::Said(e.to_string()))?
+        .map_err(Error::Said)
+}
+
 #[tauri::command]
 pub fn log_folder() -> Result<String, Error> {
     Ok(wa_mcp::paths::log_dir()

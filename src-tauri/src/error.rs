@@ -13,6 +13,9 @@ pub enum Error {
     NotDemo,
     #[error("A file could not be written: {0}")]
     Io(String),
+    /// Already a sentence for the person.
+    #[error("{0}")]
+    Said(String),
 }
 
 impl serde::Serialize for Error {

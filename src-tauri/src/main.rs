@@ -250,6 +250,9 @@ fn main() -> anyhow::Result<()> {
             commands::integrity_check,
             commands::backup_now,
             commands::log_folder,
+            commands::export_diagnostics,
+            commands::open_folder,
+            commands::restart_assistant,
         ])
         .setup(move |app| {
             desktop::create(app.handle(), demo)?;

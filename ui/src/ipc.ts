@@ -65,6 +65,7 @@ export interface ClientState {
   config_path: string;
   status: "not_installed" | "not_connected" | "connected" | "stale" | "elsewhere" | "broken";
   description: string;
+  can_restart: boolean;
 }
 
 export interface ClientOutcome {
@@ -134,6 +135,9 @@ export const api = {
   integrityCheck: () => invoke<Check>("integrity_check"),
   backupNow: () => invoke<Check>("backup_now"),
   logFolder: () => invoke<string>("log_folder"),
+  exportDiagnostics: () => invoke<Check>("export_diagnostics"),
+  openFolder: (which: "logs" | "diagnostics" | "data") => invoke<void>("open_folder", { which }),
+  restartAssistant: (client: ClientId) => invoke<void>("restart_assistant", { client }),
 };
 
 /** Call `changed` whenever the engine reports something (state, progress, jobs). */

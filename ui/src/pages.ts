@@ -230,6 +230,11 @@ function diagnosticsPage(): Page {
         const c = await api.backupNow();
         say(c.ok, c.text);
       }),
+      button("diag-export", strings.exportReport, async () => {
+        const c = await api.exportDiagnostics();
+        say(c.ok, c.text);
+      }),
+      button("diag-open-logs", strings.openLogs, () => api.openFolder("logs")),
     ),
     out,
     logs,

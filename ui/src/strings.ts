@@ -137,6 +137,9 @@ export const strings = {
   integrity: "Check the archive",
   backup: "Back up now",
   logsAt: (path: string) => `Logs are in ${path}`,
+  exportReport: "Export a diagnostic report",
+  openLogs: "Open the logs folder",
+  restartNow: (name: string) => `Restart ${name} now`,
   version: (v: string) => `Version ${v}`,
   setupAgain: "Run the setup again",
 

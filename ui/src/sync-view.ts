@@ -55,10 +55,19 @@ export function jobsView(out: HTMLElement): { node: HTMLElement; update(status: 
   return {
     node,
     update(status) {
-      const key = JSON.stringify(status.jobs.map((j) => [j.id, j.state, j.messages_done, j.last_error]));
-      if (key === shown) return;
-      shown = key;
-      node.replaceChildren(...status.jobs.map((j) => jobRow(j, out)));
+      // Rows are rebuilt only when jobs come, go or change state; counts update
+      // in place, so a button never moves under the pointer as messages arrive.
+      const key = JSON.stringify(status.jobs.map((j) => [j.id, j.state, j.last_error]));
+      if (key !== shown) {
+        shown = key;
+        node.replaceChildren(...status.jobs.map((j) => jobRow(j, out)));
+        return;
+      }
+      for (const job of status.jobs) {
+        const line = node.querySelector<HTMLElement>(`li[data-job="${job.id}"] span`);
+        const kind = strings.jobKinds[job.kind] ?? job.kind;
+        if (line) setText(line, strings.jobLine(kind, strings.jobStates[job.state] ?? job.state, job.messages_done));
+      }
     },
   };
 }

@@ -153,6 +153,10 @@ describe("history step", () => {
     step.node.querySelector<HTMLButtonElement>(".job-pause")!.click();
     await flush();
     expect(calls.find((c) => c.cmd === "control_sync")!.args).toEqual({ jobId: 7, command: "pause" });
+    const pauseButton = step.node.querySelector(".job-pause");
+    step.update(status({ jobs: [{ ...job, messages_done: 950 }] }));
+    expect(step.node.querySelector(".job-pause")).toBe(pauseButton);
+    expect(step.node.querySelector("#jobs")!.textContent).toContain("950 messages fetched");
     step.update(status({ jobs: [{ ...job, state: "paused", last_error: "Your phone did not answer." }] }));
     expect(step.node.querySelector(".job-resume")).not.toBeNull();
     expect(step.node.textContent).toContain("Your phone did not answer.");
@@ -170,7 +174,8 @@ describe("history step", () => {
 describe("assistants and done steps", () => {
   it("lists clients, ticks the unconnected ones, and connects the ticked ones", async () => {
     answers.assistants = [
-      { client: "claude_desktop", name: "Claude Desktop", config_path: "/h/c.json", status: "not_connected", description: "Claude Desktop is installed and not connected yet." },
+      { client: "claude_desktop", name: "Claude Desktop", config_path: "/h/c.json", status: "not_connected", description: "Claude Desktop is installed and not connected yet.", can_restart: true },
+      { client: "cursor", name: "Cursor", config_path: "/h/.cursor/mcp.json", status: "not_installed", description: "Cursor was not found on this computer.", can_restart: false },
     ];
     answers.connect_assistants = [{ client: "claude_desktop", ok: true, message: "Claude Desktop is connected. Restart Claude Desktop to finish." }];
     const step = assistantsStep(() => {});
@@ -182,10 +187,14 @@ describe("assistants and done steps", () => {
     await flush();
     expect(calls.find((c) => c.cmd === "connect_assistants")!.args).toEqual({ clients: ["claude_desktop"], connect: true });
     expect(step.node.querySelector("#connect-out")!.textContent).toContain(strings.restartClaude);
+    expect(step.node.querySelector<HTMLInputElement>("#client-cursor")!.checked).toBe(false);
+    step.node.querySelector<HTMLButtonElement>("#restart-claude")!.click();
+    await flush();
+    expect(calls.find((c) => c.cmd === "restart_assistant")!.args).toEqual({ client: "claude_desktop" });
   });
 
   it("a broken config is shown and cannot be ticked", async () => {
-    answers.assistants = [{ client: "claude_desktop", name: "Claude Desktop", config_path: "/c", status: "broken", description: "not valid JSON (line 4, column 3)" }];
+    answers.assistants = [{ client: "claude_desktop", name: "Claude Desktop", config_path: "/c", status: "broken", description: "not valid JSON (line 4, column 3)", can_restart: false }];
     const step = assistantsStep(() => {});
     await flush();
     const box = step.node.querySelector<HTMLInputElement>("#client-claude_desktop")!;

@@ -278,8 +278,17 @@ export function assistantsStep(next: () => void): Step {
     run(connect, out, async () => {
       const outcomes = await api.connectAssistants(clients.selected() as ClientId[], true);
       out.replaceChildren(...outcomes.map((o) => h("p", { class: o.ok ? "ok" : "error", text: o.message })));
-      if (outcomes.some((o) => o.ok && o.client === "claude_desktop")) out.append(h("p", { class: "note", text: strings.restartClaude }));
-      await clients.refresh();
+      const now = await clients.refresh();
+      const claude = now.find((c) => c.client === "claude_desktop");
+      if (outcomes.some((o) => o.ok && o.client === "claude_desktop")) {
+        out.append(h("p", { class: "note", text: strings.restartClaude }));
+        // Where the system allows it, one button does it.
+        if (claude?.can_restart) {
+          const restart = h("button", { id: "restart-claude", text: strings.restartNow(claude.name) }) as HTMLButtonElement;
+          restart.addEventListener("click", () => run(restart, out, () => api.restartAssistant("claude_desktop")));
+          out.append(restart);
+        }
+      }
     }),
   );
   clients.refresh().catch((e) => (out.textContent = String(e)));

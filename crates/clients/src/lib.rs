@@ -206,6 +206,8 @@ pub struct ClientState {
     pub status: Status,
     /// The status in words.
     pub description: String,
+    /// Whether the app can restart this client for the person (see [`restart`]).
+    pub can_restart: bool,
 }
 
 /// What a change did.
@@ -705,6 +707,37 @@ pub fn refresh_stale(env: &Env, helper: &Path) -> Vec<(Client, Result<Change, Cl
         .collect()
 }
 
+/// Whether [`restart`] can restart `client` on this system. Decision: only
+/// Claude Desktop on macOS, where quitting and reopening an app by name is
+/// reliable (`osascript`, `open -a`). Windows installs Claude in per-version
+/// folders and Linux has no official build, so there the wizard says how to
+/// restart it instead.
+pub fn can_restart(client: Client) -> bool {
+    client == Client::ClaudeDesktop && cfg!(target_os = "macos")
+}
+
+/// Quit and reopen `client` so it reads its new settings.
+pub fn restart(client: Client) -> Result<(), String> {
+    if !can_restart(client) {
+        return Err(format!(
+            "{} cannot be restarted from here on this system: quit it completely and open it again.",
+            client.name()
+        ));
+    }
+    let run = |program: &str, args: &[&str]| {
+        std::process::Command::new(program)
+            .args(args)
+            .status()
+            .map_err(|e| format!("{program} could not run: {e}"))
+    };
+    run("osascript", &["-e", "quit app \"Claude\""])?;
+    std::thread::sleep(std::time::Duration::from_secs(2));
+    match run("open", &["-a", "Claude"])? {
+        s if s.success() => Ok(()),
+        _ => Err("Claude Desktop did not open again: open it yourself.".to_owned()),
+    }
+}
+
 /// Every client with its status and a sentence for people.
 pub fn states(env: &Env, helper: &Path) -> Vec<ClientState> {
     Client::ALL
@@ -730,6 +763,7 @@ pub fn states(env: &Env, helper: &Path) -> Vec<ClientState> {
                 config_path: client.config_path(env),
                 status,
                 description,
+                can_restart: can_restart(client),
             }
         })
         .collect()

@@ -56,6 +56,12 @@ fn a_new_config_is_created_with_our_entry_and_status_follows() {
     assert_eq!(status(&h.env, Client::ClaudeDesktop, &h.helper), Status::Connected);
     let states = states(&h.env, &h.helper);
     assert_eq!(states[0].description, "Claude Desktop is connected.");
+    // Restarting is offered only where it works (macOS); elsewhere it says what to do.
+    assert_eq!(states[0].can_restart, cfg!(target_os = "macos"));
+    if !cfg!(target_os = "macos") {
+        let err = restart(Client::ClaudeDesktop).expect_err("not here");
+        assert!(err.contains("quit it completely and open it again"), "{err}");
+    }
 
     // The app moved: the entry is stale until connected again, which the app does on start.
     let moved = h.helper.with_file_name("moved/whatsapp-mcp");

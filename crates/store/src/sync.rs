@@ -103,6 +103,13 @@ impl Settings {
     pub fn get<T: serde::de::DeserializeOwned>(&self, key: &str) -> Result<Option<T>> {
         self.0.get(key).map(|v| parse_setting(key, v)).transpose()
     }
+
+    /// Every key with its stored (JSON) value, sorted by key.
+    pub fn entries(&self) -> Vec<(&str, &str)> {
+        let mut all: Vec<(&str, &str)> = self.0.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+        all.sort_unstable();
+        all
+    }
 }
 
 /// One line of the audit log.

@@ -1,0 +1,109 @@
+#!/usr/bin/python3
+"""Install the .deb as a person would, use it, remove it, install it again.
+
+    dbus-run-session -- xvfb-run -a /usr/bin/python3 tests/install_deb.py path/to/app.deb
+
+Run as root on a Debian/Ubuntu machine (CI). Checks: the package installs
+(pulling its dependencies with apt when needed); the app, the helper, the
+desktop entry and the icons land where a desktop finds them; `whatsapp-mcp
+--version` and `doctor` run from the installed path; the installed app starts
+under Xvfb and shows its tray icon (tests/app_smoke.py against /usr/bin);
+removing the package removes the program and keeps the person's data; a
+reinstall finds that data again.
+"""
+
+import glob
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+
+results = {"passed": 0, "failed": 0}
+APP = "/usr/bin/whatsapp-mcp-desktop"
+HELPER = "/usr/bin/whatsapp-mcp"
+
+
+def check(name, ok, detail=""):
+    if ok:
+        results["passed"] += 1
+        print(f"ok   {name}", flush=True)
+    else:
+        results["failed"] += 1
+        print(f"FAIL {name} {detail}", flush=True)
+    return ok
+
+
+def run(*args, **kw):
+    return subprocess.run(list(args), capture_output=True, text=True, timeout=kw.pop("timeout", 600), **kw)
+
+
+def install(deb):
+    done = run("dpkg", "-i", deb)
+    if done.returncode != 0:
+        # Missing dependencies: let apt fetch them, as a double-click installer does.
+        fixed = run("apt-get", "-f", "install", "-y", env=dict(os.environ, DEBIAN_FRONTEND="noninteractive"))
+        done = run("dpkg", "-i", deb) if fixed.returncode == 0 else fixed
+    return done
+
+
+def main():
+    deb = os.path.abspath(sys.argv[1])
+    root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    home = tempfile.mkdtemp(prefix="wamcp-install-")
+    data = os.path.join(home, "data")
+    env = dict(os.environ, HOME=home, WHATSAPP_MCP_DATA_DIR=data, WHATSAPP_MCP_SOCKET=os.path.join(home, "app.sock"))
+    try:
+        run("dpkg", "-r", "whatsapp-mcp-desktop")
+        done = install(deb)
+        check("the .deb installs", done.returncode == 0, (done.stdout + done.stderr)[-600:])
+        check("the app and the helper are installed side by side in /usr/bin",
+              os.access(APP, os.X_OK) and os.access(HELPER, os.X_OK), str(glob.glob("/usr/bin/whatsapp*")))
+        entries = glob.glob("/usr/share/applications/*.desktop")
+        ours = [e for e in entries if "whatsapp" in e.lower()]
+        text = open(ours[0]).read() if ours else ""
+        check("a desktop entry starts the app", ours and "Exec=whatsapp-mcp-desktop" in text
+              and "Name=WhatsApp MCP Desktop" in text, text[:300])
+        icons = glob.glob("/usr/share/icons/hicolor/*/apps/whatsapp-mcp-desktop.png")
+        check("icons are installed for the desktop", len(icons) >= 2, str(icons))
+        version = run(HELPER, "--version")
+        check("whatsapp-mcp --version runs from the installed path", version.returncode == 0
+              and version.stdout.startswith("whatsapp-mcp "), version.stdout + version.stderr)
+        doctor = run(HELPER, "doctor", env=env, timeout=60)
+        check("whatsapp-mcp doctor runs from the installed path and says what to do", "Data" in doctor.stdout
+              and "What to do" in doctor.stdout, doctor.stdout[-500:])
+
+        smoke = run("/usr/bin/python3", os.path.join(root, "tests", "app_smoke.py"), APP, timeout=900)
+        check("the installed app starts under Xvfb and shows its tray icon (app_smoke.py)", smoke.returncode == 0,
+              smoke.stdout[-800:])
+
+        # Some data of the person's own: the demo archive, written by the installed app.
+        app = subprocess.Popen([APP, "--headless", "--demo"], env=env, stdout=subprocess.DEVNULL,
+                               stderr=subprocess.DEVNULL)
+        db = os.path.join(data, "demo", "messages.db")
+        deadline = time.monotonic() + 120
+        while time.monotonic() < deadline and not (os.path.exists(db) and os.path.getsize(db) > 500_000):
+            time.sleep(1)
+        app.send_signal(signal.SIGTERM)
+        app.wait(30)
+        check("the installed app wrote its archive", os.path.exists(db), str(os.listdir(data)))
+
+        removed = run("dpkg", "-r", "whatsapp-mcp-desktop")
+        check("dpkg -r removes the program", removed.returncode == 0 and not os.path.exists(APP)
+              and not os.path.exists(HELPER), removed.stdout + removed.stderr)
+        check("removing the program keeps the person's data", os.path.exists(db))
+
+        again = install(deb)
+        doctor = run(HELPER, "doctor", env=dict(env, WHATSAPP_MCP_DEMO="1"), timeout=60)
+        check("a reinstall finds the data again", again.returncode == 0 and "Message archive:" in doctor.stdout
+              and " 0 messages" not in doctor.stdout, doctor.stdout[-500:])
+    finally:
+        shutil.rmtree(home, ignore_errors=True)
+    print(f"install: {results['passed']} passed, {results['failed']} failed")
+    sys.exit(1 if results["failed"] else 0)
+
+
+if __name__ == "__main__":
+    main()
