@@ -55,8 +55,10 @@ def main():
     home = tempfile.mkdtemp(prefix="wamcp-install-")
     data = os.path.join(home, "data")
     env = dict(os.environ, HOME=home, WHATSAPP_MCP_DATA_DIR=data, WHATSAPP_MCP_SOCKET=os.path.join(home, "app.sock"))
+    # The package's name as the bundler wrote it (from the product name).
+    package = run("dpkg-deb", "-f", deb, "Package").stdout.strip()
     try:
-        run("dpkg", "-r", "whatsapp-mcp-desktop")
+        run("dpkg", "-r", package)
         done = install(deb)
         check("the .deb installs", done.returncode == 0, (done.stdout + done.stderr)[-600:])
         check("the app and the helper are installed side by side in /usr/bin",
@@ -90,7 +92,7 @@ def main():
         app.wait(30)
         check("the installed app wrote its archive", os.path.exists(db), str(os.listdir(data)))
 
-        removed = run("dpkg", "-r", "whatsapp-mcp-desktop")
+        removed = run("dpkg", "-r", package)
         check("dpkg -r removes the program", removed.returncode == 0 and not os.path.exists(APP)
               and not os.path.exists(HELPER), removed.stdout + removed.stderr)
         check("removing the program keeps the person's data", os.path.exists(db))
@@ -100,6 +102,7 @@ def main():
         check("a reinstall finds the data again", again.returncode == 0 and "Message archive:" in doctor.stdout
               and " 0 messages" not in doctor.stdout, doctor.stdout[-500:])
     finally:
+        run("dpkg", "-r", package)
         shutil.rmtree(home, ignore_errors=True)
     print(f"install: {results['passed']} passed, {results['failed']} failed")
     sys.exit(1 if results["failed"] else 0)
