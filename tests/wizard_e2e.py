@@ -21,6 +21,7 @@ import asyncio
 import json
 import os
 import shutil
+import signal
 import socket
 import subprocess
 import sys
@@ -258,6 +259,16 @@ def run_qr(app, helper):
             r.click(f"#tab-{page}")
             wait_for(f"{page} page", lambda: r.find(f"#tab-{page}[aria-current='page']"), 10)
             r.shot(f"6-page-{page}")
+        r.click("#tab-sync")
+        rows = wait_for("chat reach rows", lambda: r.d.find_elements(By.CSS_SELECTOR, "#reach .fetch-row:enabled"), 30)
+        check("the Sync page lists how far back chats go, each with Fetch older", bool(rows))
+        if rows:
+            chat = rows[0].get_attribute("data-chat")
+            r.click(f"#reach .fetch-row[data-chat='{chat}']")
+            started = wait_for("a chat job", lambda: any("One chat" in li.text for li in
+                                                          r.d.find_elements(By.CSS_SELECTOR, "#jobs li"))
+                               or r.find(f"#reach tr[data-state='complete'] .fetch-row[data-chat='{chat}']"), 30)
+            check("Fetch older on a row starts that chat's sync", started)
         # The smallest window we support: nothing needs sideways scrolling.
         r.d.set_window_size(800, 600)
         wide = []
@@ -343,9 +354,19 @@ def run_device_limit(app):
         r.close()
 
 
+def give_up(_signum, _frame):
+    """A hung WebDriver call must not hold CI for an hour: fail in words, clean up."""
+    print("FAIL the wizard test did not finish within 15 minutes (a WebDriver call hung)", flush=True)
+    subprocess.run(["pkill", "-f", "tauri-driver --port"], check=False)
+    subprocess.run(["pkill", "-f", "WebKitWebDriver --port"], check=False)
+    os._exit(1)
+
+
 def main():
     app, helper = (os.path.abspath(p) for p in sys.argv[1:3])
     os.makedirs(ARTIFACTS, exist_ok=True)
+    signal.signal(signal.SIGALRM, give_up)
+    signal.alarm(15 * 60)
     for flow in (run_qr, run_device_limit):
         try:
             flow(app, helper) if flow is run_qr else flow(app)

@@ -155,6 +155,12 @@ pub async fn start_sync(state: State<'_, AppState>, everything: bool) -> Result<
     Ok(Some(state.engine.start_sync(SyncRequest::Everything).await?))
 }
 
+/// How far back each chat reaches (per-chat checkpoints), most recently synced first.
+#[tauri::command]
+pub async fn chat_reach(state: State<'_, AppState>) -> Result<Vec<wa_store::ChatReach>, Error> {
+    Ok(state.store.chat_reach(100).await?)
+}
+
 /// Fetch older messages of one chat.
 #[tauri::command]
 pub async fn fetch_older(state: State<'_, AppState>, chat_jid: String, count: u32) -> Result<SyncJob, Error> {

@@ -237,6 +237,7 @@ fn main() -> anyhow::Result<()> {
             commands::demo_phone,
             commands::start_sync,
             commands::fetch_older,
+            commands::chat_reach,
             commands::control_sync,
             commands::assistants,
             commands::connect_assistants,

@@ -106,6 +106,16 @@ export interface Page<T> {
   next_cursor: string | null;
 }
 
+export interface ChatReach {
+  chat_jid: string;
+  name: string | null;
+  oldest_ts: number | null;
+  newest_ts: number | null;
+  state: "idle" | "requested" | "complete" | "failed";
+  messages_synced: number;
+  last_error: string | null;
+}
+
 export interface Check {
   ok: boolean;
   text: string;
@@ -120,6 +130,7 @@ export const api = {
     invoke<boolean>("demo_phone", { action, code }),
   startSync: (everything: boolean) => invoke<SyncJob | null>("start_sync", { everything }),
   fetchOlder: (chatJid: string, count: number) => invoke<SyncJob>("fetch_older", { chatJid, count }),
+  chatReach: () => invoke<ChatReach[]>("chat_reach"),
   controlSync: (jobId: number, command: "pause" | "resume" | "cancel") =>
     invoke<SyncJob>("control_sync", { jobId, command }),
   assistants: () => invoke<ClientState[]>("assistants"),

@@ -1,7 +1,7 @@
 // The main window after setup: Status, Sync, Assistants, Safety, Diagnostics, About.
 import { h, list, run, setText } from "./dom";
 import { api, type AppStatus, type ClientId, type SafetySettings, type SendPolicy } from "./ipc";
-import { formatBytes, strings } from "./strings";
+import { formatBytes, person, strings } from "./strings";
 import { jobsView, progressView } from "./sync-view";
 import { assistantsList } from "./wizard";
 import { approvalsList } from "./approvals";
@@ -50,6 +50,34 @@ function syncPage(): Page {
     const jid = raw.includes("@") ? raw : `${raw.replace(/\D/g, "")}@s.whatsapp.net`;
     run(fetch, out, () => api.fetchOlder(jid, Number(count.value) || 200));
   });
+  const reach = h("table", { id: "reach", class: "audit" });
+  let reachKey = "";
+  const loadReach = () =>
+    api
+      .chatReach()
+      .then((rows) => {
+        const key = JSON.stringify(rows.map((r) => [r.chat_jid, r.oldest_ts, r.state]));
+        if (key === reachKey) return;
+        reachKey = key;
+        reach.replaceChildren(
+          h("tr", {}, ...strings.reachHeaders.map((t) => h("th", { text: t, scope: "col" }))),
+          ...rows.map((r) => {
+            const more = h("button", { class: "fetch-row", "data-chat": r.chat_jid, text: strings.fetchOlderRow }) as HTMLButtonElement;
+            more.disabled = r.state === "complete" || r.state === "requested";
+            more.addEventListener("click", () => run(more, out, () => api.fetchOlder(r.chat_jid, 200)));
+            return h(
+              "tr",
+              { "data-state": r.state },
+              h("td", { text: r.name ?? person(r.chat_jid) }),
+              h("td", { text: r.oldest_ts ? new Date(r.oldest_ts).toLocaleDateString() : "" }),
+              h("td", { text: strings.reachStates[r.state] ?? r.state }),
+              h("td", {}, more),
+            );
+          }),
+        );
+      })
+      .catch((e) => (out.textContent = String(e)));
+  void loadReach();
   const node = h(
     "section",
     { "aria-labelledby": "page-title" },
@@ -68,12 +96,20 @@ function syncPage(): Page {
       fetch,
     ),
     out,
+    h("h3", { text: strings.reachTitle }),
+    reach,
   );
+  let lastJobs = "";
   return {
     node,
     update(s) {
       progress.update(s);
       jobs.update(s);
+      const jobKey = JSON.stringify(s.jobs.map((j) => [j.id, j.state, j.chats_done]));
+      if (jobKey !== lastJobs) {
+        lastJobs = jobKey;
+        void loadReach();
+      }
       const idle = s.jobs.length === 0;
       if (idle && !node.querySelector(".no-jobs")) jobs.node.before(h("p", { class: "note no-jobs", text: strings.noJobs }));
       if (!idle) node.querySelector(".no-jobs")?.remove();

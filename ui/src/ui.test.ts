@@ -269,6 +269,7 @@ describe("main window", () => {
     answers.assistants = [];
     answers.approvals = [];
     answers.log_folder = "/logs";
+    answers.chat_reach = [];
     const main = new MainWindow(() => {});
     main.update(status({ setup_done: true }));
     expect(main.node.querySelectorAll("nav button").length).toBe(6);
@@ -280,6 +281,26 @@ describe("main window", () => {
     }
     main.show("nonsense");
     expect(main.name).toBe("status");
+  });
+});
+
+describe("sync page", () => {
+  it("lists how far back each chat goes and fetches older messages of one", async () => {
+    answers.chat_reach = [
+      { chat_jid: "447700900123@s.whatsapp.net", name: null, oldest_ts: Date.UTC(2024, 0, 2), newest_ts: null, state: "idle", messages_synced: 40, last_error: null },
+      { chat_jid: "120363@g.us", name: "Family", oldest_ts: null, newest_ts: null, state: "complete", messages_synced: 10, last_error: null },
+    ];
+    const main = new MainWindow(() => {});
+    main.show("sync");
+    await flush();
+    const rows = main.node.querySelectorAll("#reach tr[data-state]");
+    expect(rows.length).toBe(2);
+    expect(rows[0].textContent).toContain("+447700900123");
+    expect(rows[1].textContent).toContain("Family");
+    expect(rows[1].querySelector<HTMLButtonElement>(".fetch-row")!.disabled).toBe(true);
+    rows[0].querySelector<HTMLButtonElement>(".fetch-row")!.click();
+    await flush();
+    expect(calls.find((c) => c.cmd === "fetch_older")!.args).toEqual({ chatJid: "447700900123@s.whatsapp.net", count: 200 });
   });
 });
 

@@ -28,7 +28,7 @@ pub use error::{Result, StoreError};
 pub use lharries::ImportReport;
 pub use maintenance::RecoverReport;
 pub use model::*;
-pub use sync::{AuditEntry, Checkpoint, CheckpointState, Decision, JobKind, JobState, Settings, SyncJob};
+pub use sync::{AuditEntry, ChatReach, Checkpoint, CheckpointState, Decision, JobKind, JobState, Settings, SyncJob};
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};

@@ -72,6 +72,18 @@ pub struct Checkpoint {
     pub updated_at: i64,
 }
 
+/// One chat's reach, as the Sync page lists it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct ChatReach {
+    pub chat_jid: String,
+    pub name: Option<String>,
+    pub oldest_ts: Option<i64>,
+    pub newest_ts: Option<i64>,
+    pub state: CheckpointState,
+    pub messages_synced: i64,
+    pub last_error: Option<String>,
+}
+
 /// A sync job as stored.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct SyncJob {
@@ -216,6 +228,47 @@ impl Store {
         .await
         .map_err(|e| self.err(e))?;
         Ok(())
+    }
+
+    /// How far back each chat's history reaches, most recently active chats
+    /// first (the app's Sync page). Chats never synced on request have no
+    /// checkpoint: their oldest stored message says it (ids are time-ordered,
+    /// `ts << 12 | slot`, so the chat index finds it without a scan).
+    pub async fn chat_reach(&self, limit: u32) -> Result<Vec<ChatReach>> {
+        type Row = (
+            String,
+            Option<String>,
+            Option<i64>,
+            Option<i64>,
+            String,
+            i64,
+            Option<String>,
+        );
+        let rows: Vec<Row> = sqlx::query_as(
+            "SELECT c.jid, c.name,
+                    COALESCE(k.oldest_ts, (SELECT MIN(m.id) FROM messages m WHERE m.chat_id = c.id) >> 12),
+                    COALESCE(k.newest_ts, c.last_message_ts),
+                    COALESCE(k.state, 'idle'), COALESCE(k.messages_synced, 0), k.last_error
+             FROM chats c LEFT JOIN sync_checkpoints k ON k.chat_id = c.id
+             ORDER BY c.last_message_ts DESC, c.id LIMIT ?",
+        )
+        .bind(i64::from(limit.clamp(1, 1000)))
+        .fetch_all(self.reader())
+        .await
+        .map_err(|e| self.err(e))?;
+        rows.into_iter()
+            .map(|r| {
+                Ok(ChatReach {
+                    chat_jid: r.0,
+                    name: r.1,
+                    oldest_ts: r.2,
+                    newest_ts: r.3,
+                    state: CheckpointState::from_stored(&r.4)?,
+                    messages_synced: r.5,
+                    last_error: r.6,
+                })
+            })
+            .collect()
     }
 
     /// A chat's checkpoint.

@@ -276,6 +276,36 @@ async fn statistics_count_what_is_stored() {
 }
 
 #[tokio::test]
+async fn chat_reach_says_how_far_back_every_chat_goes() {
+    let (corpus, items) = small_corpus();
+    let (_dir, store) = fresh_store().await;
+    apply_all(&store, items, 400).await;
+    let reach = store.chat_reach(1000).await.expect("reach");
+    assert_eq!(reach.len(), corpus.chats.len(), "every chat, checkpoint or not");
+    let messages: Vec<_> = corpus.messages().collect();
+    for r in &reach {
+        let oldest = messages.iter().filter(|m| m.chat_jid == r.chat_jid).map(|m| m.ts).min();
+        assert_eq!(r.oldest_ts, oldest, "{}", r.chat_jid);
+        assert_eq!(r.state, wa_store::CheckpointState::Idle);
+    }
+    // Most recently active first.
+    let newest: Vec<Option<i64>> = reach.iter().map(|r| r.newest_ts).collect();
+    assert!(newest.windows(2).all(|w| w[0] >= w[1]), "{newest:?}");
+    // A chat with a checkpoint shows its state.
+    let chat = &reach[3].chat_jid;
+    store.refresh_checkpoint(chat).await.expect("checkpoint");
+    store
+        .set_checkpoint_state(chat, wa_store::CheckpointState::Complete, None)
+        .await
+        .expect("state");
+    let again = store.chat_reach(1000).await.expect("reach");
+    let row = again.iter().find(|r| &r.chat_jid == chat).expect("row");
+    assert_eq!(row.state, wa_store::CheckpointState::Complete);
+    assert_eq!(row.oldest_ts, reach[3].oldest_ts);
+    assert_eq!(store.chat_reach(5).await.expect("limit").len(), 5);
+}
+
+#[tokio::test]
 async fn checkpoints_jobs_audit_and_settings_persist() {
     let (corpus, items) = small_corpus();
     let (dir, store) = fresh_store().await;
