@@ -55,3 +55,25 @@ export async function run(button: HTMLButtonElement | null, out: HTMLElement | n
     if (button) button.disabled = false;
   }
 }
+
+/** A labelled group of radio buttons; ids are `${prefix}-${value}`. */
+export function radioGroup(
+  id: string,
+  legend: string,
+  prefix: string,
+  choices: [value: string, label: string][],
+  checked?: string,
+): HTMLFieldSetElement {
+  const group = h("fieldset", { id }, h("legend", { text: legend }));
+  for (const [value, label] of choices) {
+    group.append(
+      h(
+        "div",
+        {},
+        h("input", { type: "radio", name: prefix, id: `${prefix}-${value}`, value, checked: value === checked }),
+        h("label", { for: `${prefix}-${value}`, text: label }),
+      ),
+    );
+  }
+  return group;
+}

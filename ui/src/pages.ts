@@ -1,9 +1,9 @@
 // The main window after setup: Status, Sync, Assistants, Safety, Diagnostics, About.
-import { h, list, run, setText } from "./dom";
+import { h, list, radioGroup, run, setText } from "./dom";
 import { api, type AppStatus, type ClientId, type SafetySettings, type SendPolicy } from "./ipc";
 import { formatBytes, person, strings } from "./strings";
 import { jobsView, progressView } from "./sync-view";
-import { assistantsList } from "./wizard";
+import { assistantsList, policyChoices } from "./wizard";
 import { approvalsList } from "./approvals";
 
 export interface Page {
@@ -146,12 +146,7 @@ function assistantsPage(): Page {
 
 function safetyPage(): Page {
   const out = h("p", { class: "note", "aria-live": "polite" });
-  const radios = h("fieldset", { id: "safety-policy" }, h("legend", { text: strings.safetyQuestion }));
-  for (const policy of ["ask", "read_only", "allowlist", "open"]) {
-    radios.append(
-      h("div", {}, h("input", { type: "radio", name: "safety-policy", id: `safety-${policy}`, value: policy }), h("label", { for: `safety-${policy}`, text: strings.policies[policy] })),
-    );
-  }
+  const radios = radioGroup("safety-policy", strings.safetyQuestion, "safety", policyChoices());
   const recipients = h("textarea", { id: "recipients", rows: 3 }) as HTMLTextAreaElement;
   const rate = h("input", { id: "rate", type: "number", min: 1, max: 120 }) as HTMLInputElement;
   const autostart = h("input", { id: "safety-autostart", type: "checkbox" }) as HTMLInputElement;

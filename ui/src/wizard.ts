@@ -1,6 +1,6 @@
 // The setup wizard: welcome, link, history, assistants, done. Each step is
 // built when entered and updated in place from the app status.
-import { h, list, run, secondsUntil, setText } from "./dom";
+import { h, list, radioGroup, run, secondsUntil, setText } from "./dom";
 import { api, type AppStatus, type ClientId, type ClientState, type SendPolicy } from "./ipc";
 import { strings } from "./strings";
 import { jobsView, progressView } from "./sync-view";
@@ -305,18 +305,13 @@ export function assistantsStep(next: () => void): Step {
   return { node, update: () => {} };
 }
 
+/** The send policies, safest first, as the person reads them. */
+export function policyChoices(): [string, string][] {
+  return ["ask", "read_only", "allowlist", "open"].map((p) => [p, strings.policies[p]]);
+}
+
 export function doneStep(finish: (policy: SendPolicy, autostart: boolean) => Promise<void>): Step {
-  const radios = h("fieldset", { id: "send-policy" }, h("legend", { text: strings.safetyQuestion }));
-  for (const policy of ["ask", "read_only", "allowlist", "open"]) {
-    radios.append(
-      h(
-        "div",
-        {},
-        h("input", { type: "radio", name: "policy", id: `policy-${policy}`, value: policy, checked: policy === "ask" }),
-        h("label", { for: `policy-${policy}`, text: strings.policies[policy] }),
-      ),
-    );
-  }
+  const radios = radioGroup("send-policy", strings.safetyQuestion, "policy", policyChoices(), "ask");
   const autostart = h("input", { type: "checkbox", id: "autostart", checked: true }) as HTMLInputElement;
   const out = h("p", { class: "note" });
   const done = h("button", { class: "primary", id: "finish", text: strings.finish }) as HTMLButtonElement;
