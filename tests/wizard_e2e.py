@@ -281,6 +281,9 @@ def run_qr(app, helper):
         check("at 800x600 no page scrolls sideways", not wide, str(wide))
         r.d.set_window_size(1000, 760)
         r.click("#tab-diagnostics")
+        listed = wait_for("checks", lambda: r.find("#checks li[data-check='whatsapp'][data-ok='true']"), 20)
+        check("Diagnostics lists the doctor's checks (WhatsApp connected, archive sound)", listed
+              and r.find("#checks li[data-check='archive'][data-ok='true']"), r.text("#checks"))
         r.click("#diag-export")
         said = wait_for("report", lambda: "report is in" in r.text("#diagnostics-out") and r.text("#diagnostics-out"), 30)
         report = said.split("report is in ", 1)[1].split(". Phone", 1)[0] if said else ""

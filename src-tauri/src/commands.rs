@@ -366,6 +366,99 @@ fn chrono_stamp() -> String {
     secs.to_string()
 }
 
+/// One of the doctor's checks as the Diagnostics page shows it, with the fix
+/// the page offers (`reconnect`, `relink`, `permissions`, `assistants`).
+#[derive(Debug, Serialize)]
+pub struct DiagCheck {
+    id: &'static str,
+    ok: bool,
+    text: String,
+    fix: Option<&'static str>,
+}
+
+#[tauri::command]
+pub async fn diagnostic_checks(state: State<'_, AppState>) -> Result<Vec<DiagCheck>, Error> {
+    let mut checks = Vec::new();
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = std::fs::metadata(&state.data_dir).map_or(0, |m| m.permissions().mode() & 0o777);
+        checks.push(DiagCheck {
+            id: "data",
+            ok: mode == 0o700,
+            text: if mode == 0o700 {
+                format!("Only you can open the data folder ({}).", state.data_dir.display())
+            } else {
+                format!("Other users can open the data folder (permissions {mode:o}).")
+            },
+            fix: (mode != 0o700).then_some("permissions"),
+        });
+    }
+    let problems = state.store.integrity_check().await?;
+    checks.push(DiagCheck {
+        id: "archive",
+        ok: problems.is_empty(),
+        text: if problems.is_empty() {
+            "The archive passed its integrity check.".to_owned()
+        } else {
+            format!("The archive is damaged: {}", problems.join("; "))
+        },
+        fix: None,
+    });
+    let engine_state = state.engine.state().borrow().clone();
+    let needs_link = matches!(
+        engine_state,
+        EngineState::Unlinked | EngineState::LoggedOut { .. } | EngineState::QrExhausted { .. }
+    );
+    checks.push(DiagCheck {
+        id: "whatsapp",
+        ok: !engine_state.needs_attention(),
+        text: format!("WhatsApp: {}", engine_state.describe_now()),
+        fix: if needs_link {
+            Some("relink")
+        } else if engine_state.needs_attention() || matches!(engine_state, EngineState::Reconnecting { .. }) {
+            Some("reconnect")
+        } else {
+            None
+        },
+    });
+    let clients = assistants(state.clone());
+    let connected: Vec<&str> = clients
+        .iter()
+        .filter(|c| c.status == wa_clients::Status::Connected)
+        .map(|c| c.name)
+        .collect();
+    let stale = clients.iter().any(|c| {
+        matches!(
+            c.status,
+            wa_clients::Status::Stale { .. } | wa_clients::Status::Broken { .. }
+        )
+    });
+    checks.push(DiagCheck {
+        id: "assistants",
+        ok: !connected.is_empty() && !stale,
+        text: if connected.is_empty() {
+            "No assistant is connected yet.".to_owned()
+        } else {
+            format!("Connected: {}.", connected.join(", "))
+        },
+        fix: (connected.is_empty() || stale).then_some("assistants"),
+    });
+    Ok(checks)
+}
+
+/// Make the data folder this user's alone again (the Diagnostics fix).
+#[tauri::command]
+pub fn fix_permissions(state: State<'_, AppState>) -> Result<(), Error> {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(&state.data_dir, std::fs::Permissions::from_mode(0o700))
+            .map_err(|e| Error::Said(format!("The data folder's permissions could not be changed: {e}")))?;
+    }
+    Ok(())
+}
+
 /// Write the redacted diagnostic report and say where it is.
 #[tauri::command]
 pub async fn export_diagnostics(state: State<'_, AppState>) -> Result<Check, Error> {

@@ -252,6 +252,8 @@ fn main() -> anyhow::Result<()> {
             commands::backup_now,
             commands::log_folder,
             commands::export_diagnostics,
+            commands::diagnostic_checks,
+            commands::fix_permissions,
             commands::open_folder,
             commands::restart_assistant,
         ])

@@ -116,6 +116,13 @@ export interface ChatReach {
   last_error: string | null;
 }
 
+export interface DiagCheck {
+  id: string;
+  ok: boolean;
+  text: string;
+  fix: "reconnect" | "relink" | "permissions" | "assistants" | null;
+}
+
 export interface Check {
   ok: boolean;
   text: string;
@@ -146,6 +153,8 @@ export const api = {
   integrityCheck: () => invoke<Check>("integrity_check"),
   backupNow: () => invoke<Check>("backup_now"),
   logFolder: () => invoke<string>("log_folder"),
+  diagnosticChecks: () => invoke<DiagCheck[]>("diagnostic_checks"),
+  fixPermissions: () => invoke<void>("fix_permissions"),
   exportDiagnostics: () => invoke<Check>("export_diagnostics"),
   openFolder: (which: "logs" | "diagnostics" | "data") => invoke<void>("open_folder", { which }),
   restartAssistant: (client: ClientId) => invoke<void>("restart_assistant", { client }),

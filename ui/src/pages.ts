@@ -234,8 +234,44 @@ function safetyPage(): Page {
   };
 }
 
-function diagnosticsPage(): Page {
+function diagnosticsPage(go: (page: string) => void, reopen: () => void): Page {
   const out = h("div", { id: "diagnostics-out", "aria-live": "polite" });
+  const checks = h("ul", { id: "checks", class: "checks" });
+  const fixes: Record<string, () => Promise<unknown>> = {
+    reconnect: () => api.reconnect(),
+    // The QR code is shown by the wizard's link step.
+    relink: async () => {
+      await api.newQrCodes();
+      reopen();
+    },
+    permissions: () => api.fixPermissions(),
+    assistants: async () => go("assistants"),
+  };
+  let checksKey = "";
+  const loadChecks = () =>
+    api
+      .diagnosticChecks()
+      .then((list) => {
+        const key = JSON.stringify(list);
+        if (key === checksKey) return;
+        checksKey = key;
+        checks.replaceChildren(
+          ...list.map((c) => {
+            const row = h("li", { "data-check": c.id, "data-ok": String(c.ok) }, h("span", { class: c.ok ? "ok" : "attention", text: c.ok ? "✓ " : "! " }), c.text);
+            if (c.fix) {
+              const b = h("button", { class: `fix fix-${c.fix}`, text: strings.fixes[c.fix] ?? c.fix }) as HTMLButtonElement;
+              b.addEventListener("click", () => run(b, out, async () => {
+                await fixes[c.fix!]?.();
+                await loadChecks();
+              }));
+              row.append(" ", b);
+            }
+            return row;
+          }),
+        );
+      })
+      .catch((e) => (out.textContent = String(e)));
+  void loadChecks();
   const say = (ok: boolean, text: string) => out.replaceChildren(h("p", { class: ok ? "ok" : "error", text }));
   const button = (id: string, label: string, action: () => Promise<void>) => {
     const b = h("button", { id, text: label }) as HTMLButtonElement;
@@ -248,6 +284,8 @@ function diagnosticsPage(): Page {
     "section",
     { "aria-labelledby": "page-title" },
     h("h2", { id: "page-title", text: strings.pages.diagnostics }),
+    h("h3", { text: strings.checksTitle }),
+    checks,
     h(
       "div",
       { class: "actions start wrap" },
@@ -270,7 +308,16 @@ function diagnosticsPage(): Page {
     out,
     logs,
   );
-  return { node, update: () => {} };
+  let lastState = "";
+  return {
+    node,
+    update(s) {
+      if (s.state.state !== lastState) {
+        lastState = s.state.state;
+        void loadChecks();
+      }
+    },
+  };
 }
 
 function aboutPage(reopen: () => void): Page {
@@ -326,7 +373,7 @@ export class MainWindow {
       sync: syncPage,
       assistants: assistantsPage,
       safety: safetyPage,
-      diagnostics: diagnosticsPage,
+      diagnostics: () => diagnosticsPage((p) => this.show(p), this.reopen),
       about: () => aboutPage(this.reopen),
     };
     this.page = make[this.name]();

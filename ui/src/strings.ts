@@ -142,6 +142,8 @@ export const strings = {
   backup: "Back up now",
   logsAt: (path: string) => `Logs are in ${path}`,
   exportReport: "Export a diagnostic report",
+  checksTitle: "Checks",
+  fixes: { reconnect: "Reconnect", relink: "Link again", permissions: "Make it private", assistants: "Connect assistants" } as Record<string, string>,
   openLogs: "Open the logs folder",
   restartNow: (name: string) => `Restart ${name} now`,
   version: (v: string) => `Version ${v}`,

@@ -304,6 +304,30 @@ describe("sync page", () => {
   });
 });
 
+describe("diagnostics page", () => {
+  it("lists the checks, and each problem has its fix", async () => {
+    answers.log_folder = "/logs";
+    answers.diagnostic_checks = [
+      { id: "data", ok: false, text: "Other users can open the data folder (permissions 755).", fix: "permissions" },
+      { id: "whatsapp", ok: true, text: "WhatsApp: Connected to WhatsApp.", fix: null },
+      { id: "assistants", ok: false, text: "No assistant is connected yet.", fix: "assistants" },
+    ];
+    answers.assistants = [];
+    const main = new MainWindow(() => {});
+    main.show("diagnostics");
+    await flush();
+    const rows = main.node.querySelectorAll<HTMLElement>("#checks li");
+    expect(rows.length).toBe(3);
+    expect(rows[1].querySelector(".fix")).toBeNull();
+    rows[0].querySelector<HTMLButtonElement>(".fix-permissions")!.click();
+    await flush();
+    expect(calls.some((c) => c.cmd === "fix_permissions")).toBe(true);
+    main.node.querySelector<HTMLButtonElement>(".fix-assistants")!.click();
+    await flush();
+    expect(main.name).toBe("assistants");
+  });
+});
+
 describe("strings", () => {
   it("formats sizes and addresses for people", () => {
     expect(formatBytes(512)).toBe("512 bytes");
