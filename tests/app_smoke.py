@@ -20,6 +20,7 @@ sync and settings items, the tray icon's state, and that a second launch hands
 over to the running copy.
 """
 
+import json
 import os
 import shutil
 import sqlite3
@@ -72,6 +73,7 @@ def check(name, ok, detail=""):
     else:
         results["failed"] += 1
         print(f"FAIL {name} {detail}")
+    return ok
 
 
 class Watcher:
@@ -283,6 +285,28 @@ def demo_run(app, artifacts, bus, watcher, notifications):
         second = subprocess.run([app, "--demo"], env=env, capture_output=True, text=True, timeout=60)
         check("demo: a second launch hands over to the running copy and ends", second.returncode == 0
               and proc.poll() is None, f"exit {second.returncode}: {second.stderr[-300:]}")
+        # An assistant asks to send (raw JSON-RPC through the helper beside the app):
+        # the person is told by a notification that a send waits for approval.
+        helper = os.path.join(os.path.dirname(app), "whatsapp-mcp")
+        if check("demo: the helper is installed beside the app", os.path.exists(helper), helper):
+            asking = subprocess.Popen([helper], env=env, stdin=subprocess.PIPE, stdout=subprocess.DEVNULL,
+                                      stderr=subprocess.DEVNULL)
+            lines = [
+                {"jsonrpc": "2.0", "id": 1, "method": "initialize", "params": {
+                    "protocolVersion": "2025-06-18", "capabilities": {},
+                    "clientInfo": {"name": "smoke", "version": "1"}}},
+                {"jsonrpc": "2.0", "method": "notifications/initialized"},
+                {"jsonrpc": "2.0", "id": 2, "method": "tools/call", "params": {
+                    "name": "send_message", "arguments": {"recipient": "447700900001", "message": "hi"}}},
+            ]
+            asking.stdin.write(b"".join(json.dumps(line).encode() + b"\n" for line in lines))
+            asking.stdin.flush()
+            told = pump_until(lambda: "An assistant is waiting for your approval" in
+                              [title for title, _ in notifications.shown], 30)
+            check("demo: a send waiting for approval is announced by a notification", told,
+                  str(notifications.shown))
+            asking.kill()
+            asking.wait(10)
         subprocess.run(["xdotool", "search", "--sync", "--onlyvisible", "--name", "WhatsApp MCP Desktop"],
                        capture_output=True, text=True, timeout=60)
         time.sleep(2)
