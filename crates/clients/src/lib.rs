@@ -310,11 +310,20 @@ fn load(client: Client, path: &Path) -> Result<Option<Loaded>, ClientError> {
         });
     }
     let mut raw = std::fs::read(path).map_err(|e| io(client, path, "read", e))?;
+    // The document, or why not: `None` for an empty file, else where it is invalid.
+    let judge = |raw: &[u8]| {
+        let body = raw.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(raw);
+        if body.iter().all(u8::is_ascii_whitespace) {
+            Err(None)
+        } else {
+            parse(client, body).map_err(Some)
+        }
+    };
+    let mut judged = judge(&raw);
     // An empty or unparsable file may be one the client is writing right now
     // (most write in place): judge it only once it holds still.
     for _ in 0..10 {
-        let body = raw.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(&raw);
-        if !body.iter().all(u8::is_ascii_whitespace) && parse(client, body).is_ok() {
+        if judged.is_ok() {
             break;
         }
         std::thread::sleep(std::time::Duration::from_millis(50));
@@ -323,25 +332,28 @@ fn load(client: Client, path: &Path) -> Result<Option<Loaded>, ClientError> {
             break;
         }
         raw = again;
+        judged = judge(&raw);
     }
     let bom = raw.starts_with(b"\xEF\xBB\xBF");
     let body = if bom { &raw[3..] } else { &raw[..] };
     let crlf = body.windows(2).any(|w| w == b"\r\n");
-    let value = if body.iter().all(u8::is_ascii_whitespace) {
+    let value = match judged {
+        Ok(value) => value,
         // An empty file is an empty config.
-        Value::Object(Map::new())
-    } else {
-        parse(client, body).map_err(|(line, column, message)| ClientError::InvalidJson {
-            client: client.name(),
-            path: path.to_owned(),
-            line,
-            column,
-            message,
-            hint: latest_backup(path).map_or_else(
-                || "no earlier copy was made by this app".to_owned(),
-                |b| b.display().to_string(),
-            ),
-        })?
+        Err(None) => Value::Object(Map::new()),
+        Err(Some((line, column, message))) => {
+            return Err(ClientError::InvalidJson {
+                client: client.name(),
+                path: path.to_owned(),
+                line,
+                column,
+                message,
+                hint: latest_backup(path).map_or_else(
+                    || "no earlier copy was made by this app".to_owned(),
+                    |b| b.display().to_string(),
+                ),
+            });
+        }
     };
     Ok(Some(Loaded { raw, value, bom, crlf }))
 }
