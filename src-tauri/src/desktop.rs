@@ -62,6 +62,8 @@ struct Tray {
     pause: MenuItem<tauri::Wry>,
     demo: bool,
     look: Mutex<Option<TrayLook>>,
+    /// Open sync jobs as last read; read again only when a job or the state changes.
+    jobs: Mutex<Option<Vec<wa_store::SyncJob>>>,
     /// A link is being finished (the next "connected" is worth a notification).
     linking: Mutex<bool>,
     /// The first full history was announced in this run.
@@ -122,6 +124,7 @@ pub fn create(app: &AppHandle, demo: bool) -> tauri::Result<()> {
         pause,
         demo,
         look: Mutex::new(None),
+        jobs: Mutex::new(None),
         linking: Mutex::new(false),
         synced_seen: Mutex::new(false),
     });
@@ -176,7 +179,20 @@ pub async fn on_engine_event(app: &AppHandle, engine: &Engine, event: &EngineEve
             let _ = store.set_setting("app.first_sync_notified", &true).await;
         }
     }
-    let jobs = engine.open_jobs().await.unwrap_or_default();
+    // Progress arrives up to 10 times a second: the store is asked for jobs
+    // only when a job or the connection changed.
+    let cached = if matches!(event, EngineEvent::Job(_) | EngineEvent::State { .. }) {
+        None
+    } else {
+        lock(&tray.jobs).clone()
+    };
+    let jobs = if let Some(jobs) = cached {
+        jobs
+    } else {
+        let jobs = engine.open_jobs().await.unwrap_or_default();
+        *lock(&tray.jobs) = Some(jobs.clone());
+        jobs
+    };
     let look = TrayLook::of(&state, &jobs, percent);
     let paused = jobs.iter().any(|j| j.state == wa_store::JobState::Paused);
     let _ = tray.pause.set_enabled(!jobs.is_empty());
