@@ -81,18 +81,8 @@ async fn world_with(person: Arc<Person>, approver: Arc<dyn Approver>) -> World {
 
     // Messages written by an attacker: in a direct chat, hidden in a group, in a
     // sender's self-chosen name, and in a document's caption.
-    let direct = account
-        .corpus()
-        .chats
-        .iter()
-        .find(|c| c.kind == wa_store::ChatKind::Direct)
-        .expect("direct");
-    let group = account
-        .corpus()
-        .chats
-        .iter()
-        .find(|c| c.kind == wa_store::ChatKind::Group)
-        .expect("group");
+    let direct = first_chat(&account, wa_store::ChatKind::Direct);
+    let group = first_chat(&account, wa_store::ChatKind::Group);
     let stranger = account.corpus().contacts[group.members[1]].jid.clone();
     let messages = [
         (
@@ -158,6 +148,16 @@ async fn world_with(person: Arc<Person>, approver: Arc<dyn Approver>) -> World {
         person,
         client,
     }
+}
+
+/// The corpus' first chat of `kind`.
+fn first_chat(account: &SimulatedAccount, kind: wa_store::ChatKind) -> &wa_corpus::ChatPlan {
+    account
+        .corpus()
+        .chats
+        .iter()
+        .find(|c| c.kind == kind)
+        .expect("the corpus has a chat of every kind")
 }
 
 async fn call(client: &Client, tool: &'static str, args: Value) -> CallToolResult {
@@ -266,20 +266,8 @@ async fn injected_messages_are_marked_and_cannot_send_without_the_person() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn approved_sends_go_out_and_every_policy_is_enforced() {
     let w = world(Approval::Approved).await;
-    let direct = w
-        .account
-        .corpus()
-        .chats
-        .iter()
-        .find(|c| c.kind == wa_store::ChatKind::Direct)
-        .expect("direct");
-    let group = w
-        .account
-        .corpus()
-        .chats
-        .iter()
-        .find(|c| c.kind == wa_store::ChatKind::Group)
-        .expect("group");
+    let direct = first_chat(&w.account, wa_store::ChatKind::Direct);
+    let group = first_chat(&w.account, wa_store::ChatKind::Group);
 
     // Ask (default) + the person approves: sent, and audited as approved.
     let sent = call(
@@ -477,13 +465,7 @@ async fn approved_sends_go_out_and_every_policy_is_enforced() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn no_result_is_over_50_kb_and_long_texts_are_cut_with_a_note() {
     let w = world(Approval::Denied).await;
-    let chat = w
-        .account
-        .corpus()
-        .chats
-        .iter()
-        .find(|c| c.kind == wa_store::ChatKind::Direct)
-        .expect("direct");
+    let chat = first_chat(&w.account, wa_store::ChatKind::Direct);
     for n in 0..30 {
         w.account.receive(&NewMessage {
             chat_jid: chat.jid.clone(),
@@ -542,15 +524,7 @@ async fn the_app_queue_shows_each_send_and_a_cancelled_call_withdraws_it() {
         seen: Mutex::new(Vec::new()),
     });
     let w = world_with(unused, approvals.clone()).await;
-    let direct = w
-        .account
-        .corpus()
-        .chats
-        .iter()
-        .find(|c| c.kind == wa_store::ChatKind::Direct)
-        .expect("direct")
-        .jid
-        .clone();
+    let direct = first_chat(&w.account, wa_store::ChatKind::Direct).jid.clone();
     let send = |text: &str| {
         let Value::Object(args) = json!({"recipient": direct, "message": text}) else {
             unreachable!()
@@ -637,10 +611,9 @@ async fn the_app_queue_shows_each_send_and_a_cancelled_call_withdraws_it() {
 async fn every_tool_answers_good_input_and_refuses_bad_input_in_words() {
     let w = world(Approval::Approved).await;
     let corpus = w.account.corpus();
-    let by_kind = |kind| corpus.chats.iter().find(|c| c.kind == kind).expect("chat of that kind");
-    let direct = by_kind(wa_store::ChatKind::Direct).jid.clone();
-    let group = by_kind(wa_store::ChatKind::Group).jid.clone();
-    let community = by_kind(wa_store::ChatKind::Community).jid.clone();
+    let direct = first_chat(&w.account, wa_store::ChatKind::Direct).jid.clone();
+    let group = first_chat(&w.account, wa_store::ChatKind::Group).jid.clone();
+    let community = first_chat(&w.account, wa_store::ChatKind::Community).jid.clone();
     let messages: Vec<NewMessage> = corpus.messages().collect();
     let pick = |pred: &dyn Fn(&NewMessage) -> bool| messages.iter().find(|m| pred(m)).expect("such a message").clone();
     let text_msg = pick(&|m| m.chat_jid == direct && m.kind == MessageKind::Text && m.text.is_some());
