@@ -31,6 +31,7 @@ import tempfile
 import time
 
 from gi.repository import Gio, GLib
+from checks import check, finish
 
 WATCHER_XML = """
 <node>
@@ -63,17 +64,8 @@ NOTIFICATIONS_XML = """
 </node>
 """
 
-results = {"passed": 0, "failed": 0}
 
 
-def check(name, ok, detail=""):
-    if ok:
-        results["passed"] += 1
-        print(f"ok   {name}")
-    else:
-        results["failed"] += 1
-        print(f"FAIL {name} {detail}")
-    return ok
 
 
 class Watcher:
@@ -333,8 +325,7 @@ def main():
     check("an unknown option is refused in words", bad.returncode != 0 and "Unknown option" in bad.stderr,
           bad.stderr[-300:])
 
-    print(f"smoke: {results['passed']} passed, {results['failed']} failed")
-    sys.exit(1 if results["failed"] else 0)
+    finish("smoke")
 
 
 if __name__ == "__main__":

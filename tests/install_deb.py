@@ -20,20 +20,12 @@ import subprocess
 import sys
 import tempfile
 import time
+from checks import check, finish
 
-results = {"passed": 0, "failed": 0}
 APP = "/usr/bin/whatsapp-mcp-desktop"
 HELPER = "/usr/bin/whatsapp-mcp"
 
 
-def check(name, ok, detail=""):
-    if ok:
-        results["passed"] += 1
-        print(f"ok   {name}", flush=True)
-    else:
-        results["failed"] += 1
-        print(f"FAIL {name} {detail}", flush=True)
-    return ok
 
 
 def run(*args, **kw):
@@ -104,8 +96,7 @@ def main():
     finally:
         run("dpkg", "-r", package)
         shutil.rmtree(home, ignore_errors=True)
-    print(f"install: {results['passed']} passed, {results['failed']} failed")
-    sys.exit(1 if results["failed"] else 0)
+    finish("install")
 
 
 if __name__ == "__main__":

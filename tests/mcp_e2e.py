@@ -30,17 +30,10 @@ import time
 import jsonschema
 from mcp import ClientSession, StdioServerParameters
 from mcp.client.stdio import stdio_client
+from checks import check, finish
 
-results = {"passed": 0, "failed": 0}
 
 
-def check(name, ok, detail=""):
-    if ok:
-        results["passed"] += 1
-        print(f"ok   {name}", flush=True)
-    else:
-        results["failed"] += 1
-        print(f"FAIL {name} {detail}", flush=True)
 
 
 def structured(result):
@@ -569,8 +562,7 @@ def main():
             os.makedirs("artifacts", exist_ok=True)
             shutil.copy(logs, os.path.join("artifacts", "helper.log"))
         shutil.rmtree(home, ignore_errors=True)
-    print(f"mcp e2e: {results['passed']} passed, {results['failed']} failed")
-    sys.exit(1 if results["failed"] else 0)
+    finish("mcp e2e")
 
 
 if __name__ == "__main__":

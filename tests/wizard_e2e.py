@@ -33,19 +33,11 @@ from selenium import webdriver
 from selenium.common.exceptions import StaleElementReferenceException, WebDriverException
 from selenium.webdriver.common.by import By
 from selenium.webdriver.common.options import ArgOptions
+from checks import check, finish
 
-results = {"passed": 0, "failed": 0}
 ARTIFACTS = os.path.abspath("artifacts")
 
 
-def check(name, ok, detail=""):
-    if ok:
-        results["passed"] += 1
-        print(f"ok   {name}", flush=True)
-    else:
-        results["failed"] += 1
-        print(f"FAIL {name} {detail}", flush=True)
-    return ok
 
 
 def wait_for(what, predicate, timeout=60.0, interval=0.25):
@@ -375,8 +367,7 @@ def main():
             flow(app, helper) if flow is run_qr else flow(app)
         except Exception as e:  # noqa: BLE001 - a crash is a failure, the next flow still runs
             check(f"{flow.__name__} ran to the end", False, repr(e))
-    print(f"wizard e2e: {results['passed']} passed, {results['failed']} failed")
-    sys.exit(1 if results["failed"] else 0)
+    finish("wizard e2e")
 
 
 if __name__ == "__main__":
