@@ -1,6 +1,6 @@
 // The main window after setup: Status, Sync, Assistants, Safety, Diagnostics, About.
 import { h, list, radioGroup, run, setText } from "./dom";
-import { api, type AppStatus, type ClientId, type SafetySettings, type SendPolicy } from "./ipc";
+import { api, type AppStatus, type Check, type ClientId, type SafetySettings, type SendPolicy } from "./ipc";
 import { formatBytes, person, strings } from "./strings";
 import { jobsView, progressView } from "./sync-view";
 import { assistantsList, policyChoices } from "./wizard";
@@ -272,8 +272,8 @@ function diagnosticsPage(go: (page: string) => void, reopen: () => void): Page {
       })
       .catch((e) => (out.textContent = String(e)));
   void loadChecks();
-  const say = (ok: boolean, text: string) => out.replaceChildren(h("p", { class: ok ? "ok" : "error", text }));
-  const button = (id: string, label: string, action: () => Promise<void>) => {
+  const say = (c: Check) => out.replaceChildren(h("p", { class: c.ok ? "ok" : "error", text: c.text }));
+  const button = (id: string, label: string, action: () => Promise<unknown>) => {
     const b = h("button", { id, text: label }) as HTMLButtonElement;
     b.addEventListener("click", () => run(b, out, action));
     return b;
@@ -289,20 +289,12 @@ function diagnosticsPage(go: (page: string) => void, reopen: () => void): Page {
     h(
       "div",
       { class: "actions start wrap" },
-      button("diag-reconnect", strings.reconnect, () => api.reconnect()),
-      button("diag-relink", strings.relink, () => api.newQrCodes()),
-      button("diag-integrity", strings.integrity, async () => {
-        const c = await api.integrityCheck();
-        say(c.ok, c.text);
-      }),
-      button("diag-backup", strings.backup, async () => {
-        const c = await api.backupNow();
-        say(c.ok, c.text);
-      }),
-      button("diag-export", strings.exportReport, async () => {
-        const c = await api.exportDiagnostics();
-        say(c.ok, c.text);
-      }),
+      button("diag-reconnect", strings.reconnect, fixes.reconnect),
+      // The same as the check's fix: the QR code is shown by the wizard's link step.
+      button("diag-relink", strings.relink, fixes.relink),
+      button("diag-integrity", strings.integrity, () => api.integrityCheck().then(say)),
+      button("diag-backup", strings.backup, () => api.backupNow().then(say)),
+      button("diag-export", strings.exportReport, () => api.exportDiagnostics().then(say)),
       button("diag-open-logs", strings.openLogs, () => api.openFolder("logs")),
     ),
     out,

@@ -326,6 +326,18 @@ describe("diagnostics page", () => {
     await flush();
     expect(main.name).toBe("assistants");
   });
+
+  it("Link again asks for new codes and opens the wizard, where the QR code is shown", async () => {
+    answers.log_folder = "/logs";
+    answers.diagnostic_checks = [];
+    const reopen = vi.fn();
+    const main = new MainWindow(reopen);
+    main.show("diagnostics");
+    main.node.querySelector<HTMLButtonElement>("#diag-relink")!.click();
+    await flush();
+    expect(calls.some((c) => c.cmd === "new_qr_codes")).toBe(true);
+    expect(reopen).toHaveBeenCalled();
+  });
 });
 
 describe("strings", () => {
