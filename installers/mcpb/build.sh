@@ -20,7 +20,7 @@ trap 'rm -rf "$stage"' EXIT
 mkdir -p "$stage/server"
 cp "$helper" "$stage/server/$name"
 chmod 755 "$stage/server/$name"
-cp "$here/../../icons/128x128.png" "$stage/icon.png"
+cp "$here/../../icons/icon.png" "$stage/icon.png"  # 512x512, the size the mcpb CLI recommends
 sed -e "s/@VERSION@/$version/" -e "s/@PLATFORM@/$platform/" -e "s/@HELPER@/$name/g" \
   "$here/manifest.template.json" > "$stage/manifest.json"
 (cd "$here" && { [ -d node_modules ] || npm ci --no-audit --no-fund; })
