@@ -309,7 +309,25 @@ def demo_run(app, artifacts, bus, watcher, notifications):
         stop_app(home, log, proc)
 
 
+def record_notifications(path):
+    """`app_smoke.py --notifications FILE`: only be the desktop's notification
+    server, appending each notification to FILE as a JSON line (the wizard's
+    end-to-end test runs this beside the app, on the same session bus)."""
+    bus = Gio.bus_get_sync(Gio.BusType.SESSION, None)
+    notifications = Notifications(bus)
+    written = 0
+    while True:
+        pump_until(lambda: len(notifications.shown) > written, 1)
+        with open(path, "a", encoding="utf-8") as out:
+            for title, body in notifications.shown[written:]:
+                out.write(json.dumps({"title": title, "body": body}) + "\n")
+        written = len(notifications.shown)
+
+
 def main():
+    if sys.argv[1] == "--notifications":
+        record_notifications(sys.argv[2])
+        return
     app = os.path.abspath(sys.argv[1])
     artifacts = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "artifacts")
     os.makedirs(artifacts, exist_ok=True)

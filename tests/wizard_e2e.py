@@ -10,7 +10,10 @@ simulated phone scan it (a wrong code does not link); history to 100% with a
 job paused and resumed; Connect assistants writes Claude Desktop's config under
 a temporary HOME (checked on disk); finish (ask before sending, autostart on:
 the login entry appears); every main page; an assistant's send waits in the
-approval dialog and Deny blocks it; autostart off removes the login entry.
+approval dialog and Deny blocks it; autostart off removes the login entry;
+About offers the update a local update server announces (and the check at
+start shows it in a banner); a logout from the phone is announced by a desktop
+notification and the archive stays.
 Run 2: the phone's linked-device list is full, scans fail until the codes run
 out, the device-limit guide opens; after a device is removed, Retry; then
 linking by phone number with the code the page shows.
@@ -19,6 +22,7 @@ Screenshots of every step and page go to artifacts/ui-*.png.
 
 import asyncio
 import json
+import re
 import os
 import shutil
 import signal
@@ -63,6 +67,31 @@ def free_port():
     return port
 
 
+class UpdateServer:
+    """A local update server announcing version 9.9.9 (its signature is never
+    checked here: installing is tested in src-tauri/tests/it/updates.rs)."""
+
+    def __init__(self):
+        import http.server
+        manifest = json.dumps({"version": "9.9.9", "notes": "A test release.", "pub_date": "2026-11-26T00:00:00Z",
+                               "platforms": {"linux-x86_64": {"signature": "unused", "url": "http://127.0.0.1/x"}}})
+
+        class Handler(http.server.BaseHTTPRequestHandler):
+            def do_GET(self):  # noqa: N802 - the http.server API
+                body = manifest.encode() if self.path == "/latest.json" else b""
+                self.send_response(200 if body else 404)
+                self.send_header("Content-Length", str(len(body)))
+                self.end_headers()
+                self.wfile.write(body)
+
+            def log_message(self, *_):
+                pass
+
+        self.server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.url = f"http://127.0.0.1:{self.server.server_address[1]}/latest.json"
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+
 class Run:
     """One app run under tauri-driver with its own HOME and data folder."""
 
@@ -70,10 +99,15 @@ class Run:
         self.app = app
         self.home = tempfile.mkdtemp(prefix=f"wamcp-ui-{name}-")
         os.makedirs(os.path.join(self.home, ".config", "Claude"))
+        self.updates = UpdateServer()
+        # The desktop's notification server, recording what the app shows.
+        self.notified = os.path.join(self.home, "notifications.jsonl")
+        self.notifier = subprocess.Popen(["/usr/bin/python3", os.path.join(os.path.dirname(__file__), "app_smoke.py"),
+                                          "--notifications", self.notified])
         self.env = dict(os.environ, HOME=self.home, WHATSAPP_MCP_DATA_DIR=os.path.join(self.home, "data"),
                         WHATSAPP_MCP_SOCKET=os.path.join(self.home, "run", "app.sock"), WHATSAPP_MCP_DEMO="1",
                         WHATSAPP_MCP_DEMO_AUTOSCAN="0", WHATSAPP_MCP_DEMO_QR_SECS=str(qr_secs), WHATSAPP_MCP_LOG="info",
-                        XDG_CONFIG_HOME=os.path.join(self.home, ".config"))
+                        WHATSAPP_MCP_UPDATE_URL=self.updates.url, XDG_CONFIG_HOME=os.path.join(self.home, ".config"))
         self.port, native = free_port(), free_port()
         self.log = open(os.path.join(ARTIFACTS, f"ui-{name}-driver.log"), "w")
         self.driver_proc = subprocess.Popen(["tauri-driver", "--port", str(self.port), "--native-port",
@@ -109,6 +143,9 @@ class Run:
             self.driver_proc.kill()
         # The app normally ends with the session; make sure before the next run.
         subprocess.run(["pkill", "-f", "^" + self.app], check=False)
+        self.notifier.kill()
+        self.notifier.wait(10)
+        self.updates.server.shutdown()
         self.log.close()
         shutil.rmtree(self.home, ignore_errors=True)
 
@@ -147,6 +184,12 @@ class Run:
             "const done = arguments[arguments.length - 1];"
             "window.__TAURI_INTERNALS__.invoke(arguments[0], arguments[1])"
             ".then(r => done({ok: r}), e => done({err: String(e)}));", command, args)
+
+    def notifications(self):
+        if not os.path.exists(self.notified):
+            return []
+        with open(self.notified, encoding="utf-8") as f:
+            return [json.loads(line)["title"] for line in f if line.strip()]
 
     def step(self):
         return self.find(".wizard").get_attribute("data-step") if self.find(".wizard") else None
@@ -311,6 +354,38 @@ def run_qr(app, helper):
         gone = wait_for("no login entry", lambda: not [e for e in os.listdir(autostart) if e.endswith(".desktop")], 10)
         check("turning autostart off removes the login entry", gone)
         r.shot("8-safety")
+
+        # Updates: the check at start announced the local server's release in a
+        # banner; About offers it (and installs only when asked).
+        banner = wait_for("update banner", lambda: r.visible("#update-banner") and r.text("#update-banner"), 30)
+        check("the check at start shows an available update in a banner", banner and "9.9.9" in banner, str(banner))
+        r.click("#tab-about")
+        r.click("#check-updates")
+        offered = wait_for("update offer", lambda: "9.9.9" in r.text("#update-state") and r.visible("#install-update"), 30)
+        check("About offers version 9.9.9 with its notes and an Install button", offered
+              and "A test release." in r.text("#update-notes"), r.text("#update-state"))
+        r.shot("9-about-update")
+
+        # A logout from the phone: a notification says so, the page says what to do, nothing is lost.
+        r.click("#tab-status")
+        def counted():
+            found = re.search(r"([\d,]+) messages stored", r.text("#facts"))
+            return int(found.group(1).replace(",", "")) if found else -1
+
+        stored = counted()
+        r.invoke("demo_phone", {"action": "log_out"})
+        out = wait_for("logged out", lambda: r.find("#engine-state[data-state='logged_out']"), 30)
+        check("a logout from the phone shows on the status page with what to do", out
+              and "link" in r.text("#engine-state").lower(), r.text("#engine-state"))
+        told = wait_for("notification", lambda: "WhatsApp logged this computer out" in r.notifications(), 30)
+        check("a desktop notification says WhatsApp logged this computer out", told, str(r.notifications()))
+        # (A sync still finishing may add messages; none may go.)
+        after = counted()
+        check("the archive is kept after the logout", stored > 0 and after >= stored, f"{stored} -> {after}")
+        r.shot("10-logged-out")
+        r.click("#status-relink")
+        relinking = wait_for("a new QR code", lambda: qr_code(r), 30)
+        check("Link again on the status page shows a new QR code in the wizard", relinking, r.text(".wizard")[:200])
     finally:
         r.close()
 

@@ -7,7 +7,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
-use tauri::{AppHandle, Emitter, State};
+use tauri::{AppHandle, Emitter, Runtime, State};
 use wa_engine::{EngineEvent, EngineState, JobCommand, SyncProgress, SyncRequest};
 use wa_mcp::policy::{self, SendPolicy};
 use wa_store::{AuditEntry, Page, SyncJob};
@@ -125,6 +125,8 @@ pub enum DemoAction {
     /// Act like a phone whose linked-device list is full (or not any more).
     DeviceListFull,
     DeviceListOk,
+    /// Remove this computer from the phone's linked devices.
+    LogOut,
 }
 
 #[tauri::command]
@@ -140,6 +142,10 @@ pub async fn demo_phone(state: State<'_, AppState>, action: DemoAction, code: Op
         }
         DemoAction::DeviceListOk => {
             phone.set_device_list_full(false);
+            true
+        }
+        DemoAction::LogOut => {
+            phone.log_out_from_phone();
             true
         }
     })
@@ -252,6 +258,13 @@ pub struct SafetySettings {
     recipients: Vec<String>,
     sends_per_minute: u32,
     autostart: bool,
+    /// Check for updates a little after start (on unless turned off).
+    #[serde(default = "yes")]
+    check_updates: bool,
+}
+
+fn yes() -> bool {
+    true
 }
 
 #[tauri::command]
@@ -262,12 +275,17 @@ pub async fn safety_settings(state: State<'_, AppState>) -> Result<SafetySetting
         recipients: policy.recipients,
         sends_per_minute: policy.sends_per_minute,
         autostart: state.store.setting::<bool>(AUTOSTART).await?.unwrap_or(false),
+        check_updates: state
+            .store
+            .setting::<bool>(crate::updates::CHECK_ON_START)
+            .await?
+            .unwrap_or(true),
     })
 }
 
 #[tauri::command]
-pub async fn set_safety_settings(
-    app: AppHandle,
+pub async fn set_safety_settings<R: Runtime>(
+    app: AppHandle<R>,
     state: State<'_, AppState>,
     settings: SafetySettings,
 ) -> Result<(), Error> {
@@ -278,14 +296,17 @@ pub async fn set_safety_settings(
         .set_setting(policy::SENDS_PER_MINUTE, &settings.sends_per_minute.clamp(1, 120))
         .await?;
     store.set_setting(AUTOSTART, &settings.autostart).await?;
+    store
+        .set_setting(crate::updates::CHECK_ON_START, &settings.check_updates)
+        .await?;
     crate::desktop::apply_autostart(&app, settings.autostart);
     Ok(())
 }
 
 /// The end of the wizard: the send-safety choice and autostart.
 #[tauri::command]
-pub async fn finish_setup(
-    app: AppHandle,
+pub async fn finish_setup<R: Runtime>(
+    app: AppHandle<R>,
     state: State<'_, AppState>,
     send_policy: SendPolicy,
     autostart: bool,
@@ -524,7 +545,7 @@ pub fn log_folder() -> Result<String, Error> {
 /// Push the engine's events to the window (`engine` events, at most 10 a
 /// second: progress is coalesced, state and job changes always go through),
 /// and keep the tray's status line and icon in step.
-pub fn forward_engine_events(app: &AppHandle, state: &AppState) {
+pub fn forward_engine_events<R: Runtime>(app: &AppHandle<R>, state: &AppState) {
     let mut events = state.engine.events();
     let engine = state.engine.clone();
     let app = app.clone();
@@ -566,7 +587,7 @@ pub fn forward_engine_events(app: &AppHandle, state: &AppState) {
 }
 
 /// Tell the window (and the person) when approvals arrive or leave.
-pub fn forward_approvals(app: &AppHandle, approvals: &Arc<wa_mcp::Approvals>) {
+pub fn forward_approvals<R: Runtime>(app: &AppHandle<R>, approvals: &Arc<wa_mcp::Approvals>) {
     let mut changes = approvals.changes();
     let approvals = approvals.clone();
     let app = app.clone();

@@ -9,6 +9,8 @@ pub enum Error {
     Engine(#[from] wa_engine::EngineError),
     #[error(transparent)]
     Approval(#[from] wa_mcp::approvals::AnswerError),
+    #[error(transparent)]
+    Update(#[from] crate::updates::UpdateError),
     #[error("This works only in demo mode (the simulated phone).")]
     NotDemo,
     #[error("A file could not be written: {0}")]

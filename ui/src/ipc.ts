@@ -89,6 +89,7 @@ export interface SafetySettings {
   recipients: string[];
   sends_per_minute: number;
   autostart: boolean;
+  check_updates: boolean;
 }
 
 export interface AuditEntry {
@@ -121,6 +122,18 @@ export interface DiagCheck {
   ok: boolean;
   text: string;
   fix: "reconnect" | "relink" | "permissions" | "assistants" | null;
+}
+
+export interface UpdateOffer {
+  version: string;
+  current: string;
+  notes: string | null;
+  date: string | null;
+}
+
+export interface UpdateProgress {
+  received: number;
+  total: number | null;
 }
 
 export interface Check {
@@ -158,6 +171,9 @@ export const api = {
   exportDiagnostics: () => invoke<Check>("export_diagnostics"),
   openFolder: (which: "logs" | "diagnostics" | "data") => invoke<void>("open_folder", { which }),
   restartAssistant: (client: ClientId) => invoke<void>("restart_assistant", { client }),
+  checkForUpdate: () => invoke<UpdateOffer | null>("check_for_update"),
+  installUpdate: () => invoke<string>("install_update"),
+  restartApp: () => invoke<void>("restart_app"),
 };
 
 /** Call `changed` whenever the engine reports something (state, progress, jobs). */
@@ -172,4 +188,14 @@ export function onApprovals(changed: (pending: PendingApproval[]) => void): Prom
 /** The tray asks to show a page ("assistants", "safety"). */
 export function onNavigate(go: (page: string) => void): Promise<() => void> {
   return listen<string>("navigate", (e) => go(e.payload));
+}
+
+/** Download progress of an update being installed. */
+export function onUpdateProgress(progress: (p: UpdateProgress) => void): Promise<() => void> {
+  return listen<UpdateProgress>("update-progress", (e) => progress(e.payload));
+}
+
+/** The check at start found an update. */
+export function onUpdateAvailable(found: (offer: UpdateOffer) => void): Promise<() => void> {
+  return listen<UpdateOffer>("update-available", (e) => found(e.payload));
 }

@@ -2,7 +2,7 @@
 // approval dialog over either. Refreshed from the app's events (at most 10 a
 // second, coalesced) and once a second for countdowns.
 import { h } from "./dom";
-import { api, onApprovals, onEngineEvent, onNavigate, type AppStatus } from "./ipc";
+import { api, onApprovals, onEngineEvent, onNavigate, onUpdateAvailable, type AppStatus, type UpdateOffer } from "./ipc";
 import { ApprovalDialog } from "./approvals";
 import { MainWindow } from "./pages";
 import { strings } from "./strings";
@@ -12,13 +12,25 @@ export class App {
   private header = h("header");
   private body = h("div", { id: "body" }, h("p", { text: strings.loading }));
   private wizard: Wizard | null = null;
+  /** The step the wizard opens on next (the link step when linking again). */
+  private wizardStart = 0;
   private main: MainWindow | null = null;
   private dialog = new ApprovalDialog();
   private error = h("p", { class: "error", role: "alert", hidden: true });
+  private banner = h("p", { id: "update-banner", class: "note", role: "status", hidden: true });
 
   constructor(root: HTMLElement) {
-    root.replaceChildren(this.header, this.error, this.body, this.dialog.node);
+    root.replaceChildren(this.header, this.banner, this.error, this.body, this.dialog.node);
   }
+
+  /** The check at start found an update: say so, with a way to the About page. */
+  updateAvailable = (offer: UpdateOffer) => {
+    this.banner.replaceChildren(
+      `${strings.updateOffered(offer.version, offer.current)} `,
+      h("button", { id: "see-update", text: strings.seeUpdate, onclick: () => this.navigate("about") }),
+    );
+    this.banner.hidden = false;
+  };
 
   render(status: AppStatus): void {
     this.error.hidden = true;
@@ -34,10 +46,12 @@ export class App {
       this.wizard = new Wizard(() => {
         this.wizard = null;
         void this.refresh();
-      });
+      }, this.wizardStart);
+      this.wizardStart = 0;
       this.body.replaceChildren(this.wizard.node);
     } else if (status.setup_done && !this.wizard && !this.main) {
-      this.main = new MainWindow(() => {
+      this.main = new MainWindow((at) => {
+        this.wizardStart = at === "link" ? 1 : 0;
         void api.reopenWizard().then(() => this.refresh());
       });
       this.body.replaceChildren(this.main.node);
@@ -78,6 +92,7 @@ if (root && (window as unknown as { __TAURI_INTERNALS__?: unknown }).__TAURI_INT
   onEngineEvent(() => void app.refresh()).catch((e) => app.showError(e));
   onApprovals(app.approvals).catch((e) => app.showError(e));
   onNavigate((page) => app.navigate(page)).catch((e) => app.showError(e));
+  onUpdateAvailable(app.updateAvailable).catch((e) => app.showError(e));
   api.approvals().then(app.approvals).catch(() => {});
   // Countdowns (QR codes, approvals) are worded from the clock.
   setInterval(() => {

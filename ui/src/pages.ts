@@ -1,6 +1,6 @@
 // The main window after setup: Status, Sync, Assistants, Safety, Diagnostics, About.
 import { h, list, radioGroup, run, setText } from "./dom";
-import { api, type AppStatus, type Check, type ClientId, type SafetySettings, type SendPolicy } from "./ipc";
+import { api, onUpdateProgress, type AppStatus, type Check, type ClientId, type SafetySettings, type SendPolicy, type UpdateOffer } from "./ipc";
 import { formatBytes, person, strings } from "./strings";
 import { jobsView, progressView } from "./sync-view";
 import { assistantsList, policyChoices } from "./wizard";
@@ -11,17 +11,46 @@ export interface Page {
   update(status: AppStatus): void;
 }
 
-function statusPage(): Page {
+/** Open the setup again: from the start, or at the link step. */
+export type Reopen = (at?: "link") => void;
+
+/** States that only a new link mends (the QR code is in the wizard's link step). */
+export const NEEDS_LINK = ["unlinked", "logged_out", "qr_exhausted"];
+
+function statusPage(reopen: Reopen): Page {
   const state = h("p", { class: "state", id: "engine-state" });
   const facts = h("ul", { id: "facts" });
   const progress = progressView();
-  const node = h("section", { "aria-labelledby": "page-title" }, h("h2", { id: "page-title", text: strings.pages.status }), state, progress.node, facts);
+  const out = h("p", { class: "note", "aria-live": "polite" });
+  const relink = h("button", { id: "status-relink", class: "primary", text: strings.relink, hidden: true }) as HTMLButtonElement;
+  const reconnect = h("button", { id: "status-reconnect", text: strings.reconnect, hidden: true }) as HTMLButtonElement;
+  relink.addEventListener("click", () =>
+    void run(relink, out, async () => {
+      await api.newQrCodes();
+      reopen("link");
+    }),
+  );
+  reconnect.addEventListener("click", () => void run(reconnect, out, () => api.reconnect()));
+  const node = h(
+    "section",
+    { "aria-labelledby": "page-title" },
+    h("h2", { id: "page-title", text: strings.pages.status }),
+    state,
+    h("div", { class: "actions" }, relink, reconnect),
+    out,
+    progress.node,
+    facts,
+  );
   return {
     node,
     update(s) {
       setText(state, s.state_text);
       state.className = s.needs_attention ? "state attention" : "state";
       state.dataset.state = s.state.state;
+      // What to do is a button right under the sentence that says it.
+      const needsLink = NEEDS_LINK.includes(s.state.state);
+      relink.hidden = !needsLink;
+      reconnect.hidden = needsLink || !(s.needs_attention || s.state.state === "reconnecting");
       progress.update(s);
       const lines = [
         strings.account(s.account),
@@ -150,6 +179,7 @@ function safetyPage(): Page {
   const recipients = h("textarea", { id: "recipients", rows: 3 }) as HTMLTextAreaElement;
   const rate = h("input", { id: "rate", type: "number", min: 1, max: 120 }) as HTMLInputElement;
   const autostart = h("input", { id: "safety-autostart", type: "checkbox" }) as HTMLInputElement;
+  const checkUpdates = h("input", { id: "safety-updates", type: "checkbox" }) as HTMLInputElement;
   const save = h("button", { id: "save-safety", class: "primary", text: strings.save }) as HTMLButtonElement;
   api
     .safetySettings()
@@ -158,6 +188,7 @@ function safetyPage(): Page {
       recipients.value = s.recipients.join("\n");
       rate.value = String(s.sends_per_minute);
       autostart.checked = s.autostart;
+      checkUpdates.checked = s.check_updates;
     })
     .catch((e) => (out.textContent = String(e)));
   save.addEventListener("click", () =>
@@ -171,6 +202,7 @@ function safetyPage(): Page {
           .map((r) => (r.includes("@") ? r : `${r.replace(/\D/g, "")}@s.whatsapp.net`)),
         sends_per_minute: Number(rate.value) || 10,
         autostart: autostart.checked,
+        check_updates: checkUpdates.checked,
       };
       await api.setSafetySettings(settings);
       out.textContent = strings.saved;
@@ -215,6 +247,7 @@ function safetyPage(): Page {
     h("label", { for: "rate", text: strings.rateLabel }),
     rate,
     h("div", {}, autostart, h("label", { for: "safety-autostart", text: strings.autostart })),
+    h("div", {}, checkUpdates, h("label", { for: "safety-updates", text: strings.checkUpdatesSetting })),
     save,
     out,
     h("h3", { text: strings.auditTitle }),
@@ -234,7 +267,7 @@ function safetyPage(): Page {
   };
 }
 
-function diagnosticsPage(go: (page: string) => void, reopen: () => void): Page {
+function diagnosticsPage(go: (page: string) => void, reopen: Reopen): Page {
   const out = h("div", { id: "diagnostics-out", "aria-live": "polite" });
   const checks = h("ul", { id: "checks", class: "checks" });
   const fixes: Record<string, () => Promise<unknown>> = {
@@ -242,7 +275,7 @@ function diagnosticsPage(go: (page: string) => void, reopen: () => void): Page {
     // The QR code is shown by the wizard's link step.
     relink: async () => {
       await api.newQrCodes();
-      reopen();
+      reopen("link");
     },
     permissions: () => api.fixPermissions(),
     assistants: async () => go("assistants"),
@@ -312,21 +345,63 @@ function diagnosticsPage(go: (page: string) => void, reopen: () => void): Page {
   };
 }
 
-function aboutPage(reopen: () => void): Page {
+/** About: the version, and updates (checked on request, installed only when asked). */
+export function aboutPage(reopen: Reopen, checkNow = false): Page {
   const version = h("p", { id: "version" });
+  const out = h("p", { id: "update-state", class: "note", "aria-live": "polite" });
+  const notes = h("p", { id: "update-notes", class: "note", hidden: true });
+  const check = h("button", { id: "check-updates", text: strings.checkUpdates }) as HTMLButtonElement;
+  const install = h("button", { id: "install-update", class: "primary", text: strings.installUpdate, hidden: true }) as HTMLButtonElement;
+  const say = (text: string, ok: boolean | null) => {
+    out.textContent = text;
+    out.className = ok === null ? "note" : ok ? "ok" : "error";
+  };
+  const offer = (o: UpdateOffer | null, current: string) => {
+    install.hidden = !o;
+    notes.hidden = !o?.notes;
+    notes.textContent = o?.notes ?? "";
+    say(o ? `${strings.updateOffered(o.version, o.current)} ${strings.updateKeeps}` : strings.upToDate(current), o ? null : true);
+  };
+  let current = "";
+  const doCheck = () =>
+    run(check, out, async () => {
+      say(strings.checkingUpdates, null);
+      offer(await api.checkForUpdate(), current);
+    });
+  check.addEventListener("click", () => void doCheck());
+  install.addEventListener("click", () =>
+    void run(install, out, async () => {
+      const stop = await onUpdateProgress((p) => say(strings.updateDownloading(p.received, p.total), null));
+      try {
+        const installed = await api.installUpdate();
+        install.hidden = true;
+        say(strings.updateInstalled(installed), true);
+        await api.restartApp();
+      } finally {
+        stop();
+      }
+    }),
+  );
   const node = h(
     "section",
     { "aria-labelledby": "page-title" },
     h("h2", { id: "page-title", text: strings.pages.about }),
     h("p", { text: strings.tagline }),
     version,
+    h("div", { class: "actions" }, check, install),
+    out,
+    notes,
     list([strings.privacy]),
-    h("button", { id: "setup-again", text: strings.setupAgain, onclick: reopen }),
+    h("button", { id: "setup-again", text: strings.setupAgain, onclick: () => reopen() }),
   );
+  let first = true;
   return {
     node,
     update(s) {
+      current = s.version;
       setText(version, strings.version(s.version));
+      if (first && checkNow) void doCheck();
+      first = false;
     },
   };
 }
@@ -342,12 +417,14 @@ export class MainWindow {
   private last: AppStatus | null = null;
   name = "status";
 
-  constructor(private reopen: () => void) {
+  constructor(private reopen: Reopen) {
     this.node.append(this.nav, this.holder);
     this.show("status");
   }
 
-  show(name: string): void {
+  /** Show a page; "about:check" opens About and checks for updates at once (the tray's item). */
+  show(target: string): void {
+    const [name, action] = target.split(":");
     this.name = PAGE_NAMES.includes(name) ? name : "status";
     this.nav.replaceChildren(
       ...PAGE_NAMES.map((p) =>
@@ -361,12 +438,12 @@ export class MainWindow {
       ),
     );
     const make: Record<string, () => Page> = {
-      status: statusPage,
+      status: () => statusPage(this.reopen),
       sync: syncPage,
       assistants: assistantsPage,
       safety: safetyPage,
       diagnostics: () => diagnosticsPage((p) => this.show(p), this.reopen),
-      about: () => aboutPage(this.reopen),
+      about: () => aboutPage(this.reopen, action === "check"),
     };
     this.page = make[this.name]();
     this.holder.replaceChildren(this.page.node);

@@ -148,6 +148,17 @@ export const strings = {
   restartNow: (name: string) => `Restart ${name} now`,
   version: (v: string) => `Version ${v}`,
   setupAgain: "Run the setup again",
+  checkUpdates: "Check for updates",
+  checkingUpdates: "Asking the update server…",
+  upToDate: (v: string) => `You have the newest version (${v}).`,
+  updateOffered: (v: string, current: string) => `Version ${v} is available (you have ${current}).`,
+  updateKeeps: "Installing keeps your messages, settings and the link to WhatsApp. The app restarts to finish.",
+  installUpdate: "Install and restart",
+  seeUpdate: "See the update",
+  updateDownloading: (received: number, total: number | null) =>
+    total ? `Downloading: ${Math.floor((received * 100) / total)}% of ${formatBytes(total)}` : `Downloading: ${formatBytes(received)}`,
+  updateInstalled: (v: string) => `Version ${v} is installed. Restarting…`,
+  checkUpdatesSetting: "Check for updates when the app starts (it always asks before installing)",
 
   // Approval dialog
   approvalTitle: "An assistant asks to act for you",

@@ -350,3 +350,77 @@ describe("strings", () => {
     expect(person("120363@g.us")).toBe("120363@g.us");
   });
 });
+
+describe("about page", () => {
+  it("says when this is the newest version", async () => {
+    answers.check_for_update = null;
+    const main = new MainWindow(() => {});
+    main.update(status({ setup_done: true }));
+    main.show("about");
+    main.node.querySelector<HTMLButtonElement>("#check-updates")!.click();
+    await flush();
+    expect(main.node.querySelector("#update-state")!.textContent).toBe("You have the newest version (1.2.3).");
+    expect(main.node.querySelector<HTMLButtonElement>("#install-update")!.hidden).toBe(true);
+  });
+
+  it("offers an update, installs it only when asked, then restarts", async () => {
+    answers.check_for_update = { version: "1.3.0", current: "1.2.3", notes: "Faster search.", date: null };
+    answers.install_update = "1.3.0";
+    const main = new MainWindow(() => {});
+    main.update(status({ setup_done: true }));
+    // The tray's "Check for updates…" opens About and checks at once.
+    main.show("about:check");
+    main.update(status({ setup_done: true }));
+    await flush();
+    expect(calls.map((c) => c.cmd)).toContain("check_for_update");
+    expect(calls.map((c) => c.cmd)).not.toContain("install_update");
+    expect(main.node.querySelector("#update-state")!.textContent).toContain("Version 1.3.0 is available (you have 1.2.3).");
+    expect(main.node.querySelector("#update-notes")!.textContent).toBe("Faster search.");
+    const install = main.node.querySelector<HTMLButtonElement>("#install-update")!;
+    expect(install.hidden).toBe(false);
+    install.click();
+    await flush();
+    await flush();
+    expect(calls.map((c) => c.cmd)).toEqual(expect.arrayContaining(["install_update", "restart_app"]));
+    expect(main.node.querySelector("#update-state")!.textContent).toBe("Version 1.3.0 is installed. Restarting…");
+  });
+
+  it("shows a refused update in words and does not restart", async () => {
+    answers.check_for_update = { version: "1.3.0", current: "1.2.3", notes: null, date: null };
+    answers.install_update = new Error("The update was refused: its signature does not match.");
+    const main = new MainWindow(() => {});
+    main.update(status({ setup_done: true }));
+    main.show("about");
+    main.node.querySelector<HTMLButtonElement>("#check-updates")!.click();
+    await flush();
+    main.node.querySelector<HTMLButtonElement>("#install-update")!.click();
+    await flush();
+    await flush();
+    const out = main.node.querySelector("#update-state")!;
+    expect(out.textContent).toContain("signature does not match");
+    expect(out.className).toBe("error");
+    expect(calls.map((c) => c.cmd)).not.toContain("restart_app");
+  });
+});
+
+describe("status page", () => {
+  it("puts Link again right under a logout, and nothing when connected", async () => {
+    const main = new MainWindow((at) => calls.push({ cmd: "reopen", args: at }));
+    main.update(status({ setup_done: true }));
+    expect(main.node.querySelector<HTMLButtonElement>("#status-relink")!.hidden).toBe(true);
+    expect(main.node.querySelector<HTMLButtonElement>("#status-reconnect")!.hidden).toBe(true);
+    main.update(status({ setup_done: true, state: { state: "logged_out" }, needs_attention: true, state_text: "This computer was unlinked." }));
+    const relink = main.node.querySelector<HTMLButtonElement>("#status-relink")!;
+    expect(relink.hidden).toBe(false);
+    expect(main.node.querySelector<HTMLButtonElement>("#status-reconnect")!.hidden).toBe(true);
+    relink.click();
+    await flush();
+    expect(calls).toEqual([
+      { cmd: "new_qr_codes", args: undefined },
+      { cmd: "reopen", args: "link" },
+    ]);
+    main.update(status({ setup_done: true, state: { state: "reconnecting" }, state_text: "Reconnecting." }));
+    expect(main.node.querySelector<HTMLButtonElement>("#status-reconnect")!.hidden).toBe(false);
+    expect(main.node.querySelector<HTMLButtonElement>("#status-relink")!.hidden).toBe(true);
+  });
+});

@@ -342,9 +342,13 @@ export class Wizard {
   private step: Step | null = null;
   private last: AppStatus | null = null;
 
-  constructor(private finished: () => void) {
+  /** `start`: the step to open on (1, the link step, when linking again). */
+  constructor(
+    private finished: () => void,
+    start = 0,
+  ) {
     this.node.append(this.bar, this.holder);
-    this.show(0);
+    this.show(start);
   }
 
   private make(index: number): Step {

@@ -1,0 +1,315 @@
+//! WhatsApp MCP Desktop: the tray app that owns the WhatsApp connection and the
+//! message store. This crate is the only one that knows Tauri; it wires windows,
+//! the tray and commands to the core crates and holds no logic of its own.
+//!
+//! A library with a one-line `main.rs`, so that `tests/` can drive the same
+//! commands and plugins on Tauri's mock runtime.
+
+pub mod commands;
+pub mod desktop;
+pub mod engine;
+pub mod error;
+pub mod updates;
+
+use std::sync::Arc;
+
+use tauri::Manager;
+
+/// State shared by commands: the engine, its store and where the data lives.
+pub struct AppState {
+    pub store: wa_store::Store,
+    pub engine: wa_engine::Engine,
+    pub data_dir: std::path::PathBuf,
+    /// The simulated phone, in demo mode.
+    pub demo: Option<Arc<wa_engine::sim::account::SimulatedAccount>>,
+    /// Sends waiting for the person's approval.
+    pub approvals: Arc<wa_mcp::Approvals>,
+    /// The `whatsapp-mcp` helper that assistant configs launch (beside this program).
+    pub helper: std::path::PathBuf,
+}
+
+/// The app's configuration (`tauri.conf.json`) and web assets, for any runtime
+/// (the real one, or the mock one in tests).
+pub fn context<R: tauri::Runtime>() -> tauri::Context<R> {
+    tauri::generate_context!()
+}
+
+/// Every command the window may call.
+pub fn with_commands<R: tauri::Runtime>(builder: tauri::Builder<R>) -> tauri::Builder<R> {
+    builder.invoke_handler(tauri::generate_handler![
+        commands::app_status,
+        commands::new_qr_codes,
+        commands::pair_with_phone,
+        commands::reconnect,
+        commands::demo_phone,
+        commands::start_sync,
+        commands::fetch_older,
+        commands::chat_reach,
+        commands::control_sync,
+        commands::assistants,
+        commands::connect_assistants,
+        commands::safety_settings,
+        commands::set_safety_settings,
+        commands::finish_setup,
+        commands::reopen_wizard,
+        commands::approvals,
+        commands::answer_approval,
+        commands::audit_log,
+        commands::integrity_check,
+        commands::backup_now,
+        commands::log_folder,
+        commands::export_diagnostics,
+        commands::diagnostic_checks,
+        commands::fix_permissions,
+        commands::open_folder,
+        commands::restart_assistant,
+        updates::check_for_update,
+        updates::install_update,
+        updates::restart_app,
+    ])
+}
+
+/// The helper installed beside the app.
+fn helper_path() -> std::path::PathBuf {
+    let exe = std::env::current_exe().unwrap_or_default();
+    exe.with_file_name(format!("whatsapp-mcp{}", std::env::consts::EXE_SUFFIX))
+}
+
+/// Another copy is running: with a desktop, bring its window forward (the
+/// single-instance plugin tells it over D-Bus and ends this process); if it
+/// runs without a window, say so.
+fn focus_running_copy(error: &wa_mcp::socket::SocketError) -> anyhow::Result<()> {
+    let message = error.to_string();
+    tauri::Builder::default()
+        .plugin(tauri_plugin_single_instance::init(|_, _, _| {}))
+        .setup(move |_| {
+            // Still here: the running copy has no window (it was started headless).
+            eprintln!("{message} It runs without a window; quit it first to open this one.");
+            std::process::exit(1);
+        })
+        .build(context())?;
+    Ok(())
+}
+
+/// Command-line options.
+#[derive(Debug, Default, Clone)]
+struct Options {
+    /// Run against the simulated account (no WhatsApp account needed).
+    demo: bool,
+    /// Engine, store and socket only: no window, no tray (servers, tests,
+    /// desktops without a display).
+    headless: bool,
+    /// Start in the tray without showing the window (the helper starts the app so).
+    hidden: bool,
+    /// Also serve MCP over Streamable HTTP on this address (overrides the
+    /// `mcp.remote.address` setting; see wa_mcp::remote).
+    remote: Option<String>,
+}
+
+const USAGE: &str = "Options: --demo (try the app with a simulated account), --headless (no window or tray), \
+                     --hidden (start in the tray), --remote ADDRESS:PORT (also serve assistants on other machines, \
+                     with the token in the data folder), --version.";
+
+fn options() -> anyhow::Result<Options> {
+    let mut options = Options {
+        // The helper passes the mode on through the environment.
+        demo: std::env::var_os("WHATSAPP_MCP_DEMO").is_some_and(|v| v == "1"),
+        ..Options::default()
+    };
+    let mut args = std::env::args().skip(1);
+    while let Some(arg) = args.next() {
+        match arg.as_str() {
+            "--remote" => match args.next() {
+                Some(address) => options.remote = Some(address),
+                None => anyhow::bail!("--remote needs an address and port, for example --remote 127.0.0.1:8765."),
+            },
+            "--demo" => options.demo = true,
+            "--headless" => options.headless = true,
+            "--hidden" => options.hidden = true,
+            "--version" => {
+                println!("whatsapp-mcp-desktop {}", env!("CARGO_PKG_VERSION"));
+                std::process::exit(0);
+            }
+            other => anyhow::bail!("Unknown option \"{other}\". {USAGE}"),
+        }
+    }
+    Ok(options)
+}
+
+/// Remote use (off unless `--remote` or the setting asks for it). A failure is
+/// fatal when the person asked on the command line, and a warning otherwise
+/// (the local socket still serves this computer's assistants).
+async fn start_remote(
+    options: &Options,
+    store: &wa_store::Store,
+    data_dir: &std::path::Path,
+    core: Arc<wa_mcp::Core>,
+    stop: tokio_util::sync::CancellationToken,
+) -> anyhow::Result<()> {
+    use wa_mcp::remote;
+    let started = async {
+        let Some(config) = remote::RemoteConfig::load(store, data_dir, options.remote.as_deref()).await? else {
+            return Ok::<_, remote::RemoteError>(());
+        };
+        let listener = remote::bind(&config).await?;
+        tracing::info!(
+            url = %config.url(),
+            token_file = %data_dir.join(remote::TOKEN_FILE).display(),
+            "remote use is on"
+        );
+        tokio::spawn(async move {
+            if let Err(e) = remote::serve(listener, config, core, stop).await {
+                tracing::warn!(error = %e, "remote MCP stopped");
+            }
+        });
+        Ok(())
+    };
+    match started.await {
+        Ok(()) => Ok(()),
+        Err(e) if options.remote.is_some() => Err(e.into()),
+        Err(e) => {
+            tracing::warn!(error = %e, "remote use is off for this run");
+            Ok(())
+        }
+    }
+}
+
+/// Wait for Ctrl-C or SIGTERM.
+async fn stop_signal() {
+    #[cfg(unix)]
+    {
+        let Ok(mut term) = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) else {
+            let _ = tokio::signal::ctrl_c().await;
+            return;
+        };
+        tokio::select! {
+            _ = tokio::signal::ctrl_c() => {}
+            _ = term.recv() => {}
+        }
+    }
+    #[cfg(not(unix))]
+    let _ = tokio::signal::ctrl_c().await;
+}
+
+/// The app: parse options, open the store, start the engine and the socket,
+/// then the desktop (or wait for a signal when headless).
+pub fn run() -> anyhow::Result<()> {
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_env("WHATSAPP_MCP_LOG")
+                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info")),
+        )
+        .with_writer(std::io::stderr)
+        .init();
+
+    let options = options()?;
+    let base = wa_mcp::paths::data_dir()?;
+    // The data folder holds everything (the demo's archive sits inside it): this user's alone.
+    wa_mcp::paths::ensure_private(&base)?;
+    let data_dir = engine::data_dir_for(&base, options.demo);
+    let runtime = tokio::runtime::Runtime::new()?;
+    // The socket first: if another copy of the app answers there, this one stops
+    // before touching the database or WhatsApp.
+    let socket_path = wa_mcp::socket::default_path(&base);
+    let listener = match runtime.block_on(wa_mcp::socket::bind(&socket_path)) {
+        Ok(listener) => listener,
+        Err(e @ wa_mcp::socket::SocketError::InUse { .. }) if !options.headless => {
+            focus_running_copy(&e)?;
+            return Err(e.into());
+        }
+        Err(e) => return Err(e.into()),
+    };
+    let store = runtime.block_on(wa_store::Store::open(data_dir.join("messages.db")))?;
+    let (engine, demo_phone) = runtime.block_on(engine::start(&data_dir, store.clone(), options.demo))?;
+    // With a window, "ask before sending" asks the person there; headless, nobody can answer.
+    let approvals = Arc::new(wa_mcp::Approvals::new());
+    approvals.set_can_ask(!options.headless);
+    let approver: Arc<dyn wa_mcp::Approver> = if options.headless {
+        Arc::new(wa_mcp::NobodyToAsk)
+    } else {
+        approvals.clone()
+    };
+    let core = wa_mcp::Core::new(store.clone(), engine.clone(), data_dir.clone(), approver);
+    // Assistants that point at an old copy of the app (moved or updated) follow it.
+    for (client, outcome) in wa_clients::refresh_stale(&wa_clients::Env::from_system(), &helper_path()) {
+        match outcome {
+            Ok(_) => tracing::info!(client = client.name(), "assistant re-connected to this copy of the app"),
+            Err(e) => tracing::warn!(client = client.name(), error = %e, "assistant could not be re-connected"),
+        }
+    }
+    runtime.spawn(wa_mcp::socket::serve(listener, Arc::clone(&core)));
+    let stop_remote = tokio_util::sync::CancellationToken::new();
+    runtime.block_on(start_remote(&options, &store, &data_dir, core, stop_remote.clone()))?;
+    tracing::info!(data_dir = %data_dir.display(), socket = %socket_path.display(), demo = options.demo, "starting");
+
+    if options.headless {
+        runtime.block_on(async {
+            stop_signal().await;
+            tracing::info!("stopping");
+            stop_remote.cancel();
+            engine.shutdown().await;
+            store.close().await;
+        });
+        let _ = std::fs::remove_file(&socket_path);
+        return Ok(());
+    }
+
+    tauri::async_runtime::set(runtime.handle().clone());
+    let hidden = options.hidden;
+    let demo = options.demo;
+    let state = AppState {
+        store,
+        engine,
+        data_dir,
+        demo: demo_phone,
+        approvals,
+        helper: helper_path(),
+    };
+    let builder =
+        with_commands(tauri::Builder::default()).manage(updates::Updates::new(updates::UpdateSource::from_env()));
+    builder
+        // First: a second launch only brings this one's window forward.
+        .plugin(tauri_plugin_single_instance::init(|app, _, _| {
+            desktop::show_main_window(app);
+        }))
+        .plugin(tauri_plugin_autostart::init(
+            tauri_plugin_autostart::MacosLauncher::LaunchAgent,
+            Some(vec!["--hidden"]),
+        ))
+        .plugin(tauri_plugin_notification::init())
+        .plugin(tauri_plugin_updater::Builder::new().build())
+        .setup(move |app| {
+            desktop::create(app.handle(), demo)?;
+            commands::forward_engine_events(app.handle(), &state);
+            commands::forward_approvals(app.handle(), &state.approvals);
+            updates::check_after_start(app.handle(), state.store.clone());
+            app.manage(state);
+            if hidden && let Some(window) = app.get_webview_window("main") {
+                window.hide()?;
+            }
+            Ok(())
+        })
+        .on_window_event(|window, event| {
+            // Closing the window keeps the app running in the tray.
+            if let tauri::WindowEvent::CloseRequested { api, .. } = event {
+                api.prevent_close();
+                if let Err(e) = window.hide() {
+                    tracing::warn!(error = %e, "could not hide the window");
+                }
+            }
+        })
+        .build(context())?
+        .run(move |app, event| {
+            if let tauri::RunEvent::Exit = event {
+                let state = app.state::<AppState>();
+                let (engine, store) = (state.engine.clone(), state.store.clone());
+                tauri::async_runtime::block_on(async move {
+                    engine.shutdown().await;
+                    store.close().await;
+                });
+                stop_remote.cancel();
+                let _ = std::fs::remove_file(&socket_path);
+            }
+        });
+    Ok(())
+}
