@@ -1,5 +1,5 @@
 //! Signed updates end to end on 127.0.0.1: a local update server, packages
-//! signed as `tauri signer sign --app-version` signs them, `latest.json`
+//! signed by the Tauri CLI (`tauri signer sign --app-version`), `latest.json`
 //! written by the release script (installers/updates/latest-json.py), and the
 //! real updater plugin installing over a scratch copy of the program.
 
@@ -9,7 +9,6 @@ use std::net::TcpListener;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 
-use base64::Engine as _;
 use serde_json::{Value, json};
 use wa_desktop::updates::{UpdateSource, Updates};
 
@@ -89,43 +88,63 @@ impl UpdateServer {
     }
 }
 
-/// A signing key, as `tauri signer generate` makes it.
+/// A signing key made by the Tauri CLI (`tauri signer generate`), which also
+/// signs the packages (`tauri signer sign --app-version`), as a release does.
 struct Signer {
-    keys: minisign::KeyPair,
+    _dir: tempfile::TempDir,
+    key: PathBuf,
+}
+
+/// The Tauri CLI (npm, pinned in ui/package.json; `./dev test` installs it).
+fn tauri_cli() -> PathBuf {
+    let cli = Path::new(env!("CARGO_MANIFEST_DIR")).join("../ui/node_modules/.bin/tauri");
+    assert!(
+        cli.exists(),
+        "{} is missing: run `npm ci` in ui/ (./dev test does)",
+        cli.display()
+    );
+    cli
 }
 
 impl Signer {
     fn new() -> Self {
-        Self {
-            keys: minisign::KeyPair::generate_unencrypted_keypair().unwrap(),
-        }
+        let dir = tempfile::tempdir().unwrap();
+        let key = dir.path().join("updates.key");
+        let out = std::process::Command::new(tauri_cli())
+            .args(["signer", "generate", "--ci", "--password", "", "--write-keys"])
+            .arg(&key)
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+        Self { _dir: dir, key }
     }
 
-    /// The public key as `tauri.conf.json` holds it (base64 of the `.pub` file).
+    /// The public key as `tauri.conf.json` holds it (the `.pub` file).
     fn public(&self) -> String {
-        base64::engine::general_purpose::STANDARD.encode(self.keys.pk.to_box().unwrap().to_string())
+        std::fs::read_to_string(self.key.with_extension("key.pub"))
+            .unwrap()
+            .trim()
+            .to_owned()
     }
 
-    /// The `.sig` file `tauri signer sign --app-version VERSION FILE` writes.
-    fn sign(&self, file: &Path, version: &str) -> PathBuf {
-        let bytes = std::fs::read(file).unwrap();
-        let name = file.file_name().unwrap().to_string_lossy();
-        let trusted = format!("timestamp:1795657087\tfile:{name}\tversion:{version}");
-        let signature = minisign::sign(
-            Some(&self.keys.pk),
-            &self.keys.sk,
-            std::io::Cursor::new(bytes),
-            Some(&trusted),
-            Some("signature from tauri secret key"),
-        )
-        .unwrap();
-        let sig_path = PathBuf::from(format!("{}.sig", file.display()));
-        std::fs::write(
-            &sig_path,
-            base64::engine::general_purpose::STANDARD.encode(signature.to_string()),
-        )
-        .unwrap();
-        sig_path
+    /// Sign `file` for `version`: writes `FILE.sig`.
+    fn sign(&self, file: &Path, version: &str) {
+        let out = std::process::Command::new(tauri_cli())
+            .args([
+                "signer",
+                "sign",
+                "--password",
+                "",
+                "--app-version",
+                version,
+                "--private-key-path",
+            ])
+            .arg(&self.key)
+            .arg(file)
+            .env_remove("TAURI_SIGNING_PRIVATE_KEY")
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
     }
 }
 
