@@ -265,8 +265,8 @@ def demo_run(app, artifacts, bus, watcher, notifications):
         check("demo: a notification says the history is ready",
               pump_until(lambda: "Your WhatsApp history is ready" in summaries(), 90), str(notifications.shown))
         props, labels = tray_labels(bus, item)
-        check("demo: the tray menu has Pause sync, Connect assistants… and Settings",
-              {"Connect assistants…", "Settings"} <= set(labels)
+        check("demo: the tray menu has Pause sync, Connect assistants…, Settings and Check for updates…",
+              {"Connect assistants…", "Settings", "Check for updates…"} <= set(labels)
               and any(label in ("Pause sync", "Resume sync") for label in labels), str(labels))
         check("demo: the tray icon shows the state (no longer the plain starting icon)",
               "tray-" in str(props.get("IconName")) or props.get("IconName") != first_icon,

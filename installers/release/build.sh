@@ -2,7 +2,7 @@
 # Build this system's release bundles, sign them for the updater, and copy
 # them into dist/ (used by .github/workflows/release.yml on Linux, Windows and
 # macOS runners; runs the same by hand on any of them).
-#   installers/release/build.sh            (release profile)
+#   installers/release/build.sh            (the `dist` profile: release, sized)
 # Needs: TAURI_SIGNING_PRIVATE_KEY (and _PASSWORD if the key has one). Without
 # the key it still builds the installers, but no updater signatures.
 # Output: dist/<bundles>, dist/<bundle>.sig, dist/updater-packages.txt
@@ -23,9 +23,9 @@ case "$triple" in
 esac
 arch=${triple%%-*}
 
-cargo build --release --locked -p whatsapp-mcp
+cargo build --profile dist --locked -p whatsapp-mcp
 mkdir -p src-tauri/binaries
-cp "$target/release/whatsapp-mcp$exe" "src-tauri/binaries/whatsapp-mcp-$triple$exe"
+cp "$target/dist/whatsapp-mcp$exe" "src-tauri/binaries/whatsapp-mcp-$triple$exe"
 (cd ui && npm ci --no-audit --no-fund && npm run build)
 configs=(--config installers/tauri.bundle.json)
 if [ -n "${TAURI_SIGNING_PRIVATE_KEY:-}" ]; then
@@ -33,10 +33,10 @@ if [ -n "${TAURI_SIGNING_PRIVATE_KEY:-}" ]; then
 else
   echo "release/build.sh: TAURI_SIGNING_PRIVATE_KEY is not set: installers only, no update signatures" >&2
 fi
-ui/node_modules/.bin/tauri build --bundles "$bundles" "${configs[@]}"
+ui/node_modules/.bin/tauri build --bundles "$bundles" "${configs[@]}" -- --profile dist
 
 rm -rf dist && mkdir -p dist
-bundle_dir="$target/release/bundle"
+bundle_dir="$target/dist/bundle"
 : > dist/updater-packages.txt
 # The updater installs these files (one per installer kind); each is signed
 # again with the version bound into the signature (--app-version), which the
@@ -74,6 +74,6 @@ case "$os" in
     ;;
 esac
 # The Claude Desktop extension for this system.
-installers/mcpb/build.sh "$target/release/whatsapp-mcp$exe" "dist/whatsapp-mcp-desktop-$os-$arch.mcpb"
+installers/mcpb/build.sh "$target/dist/whatsapp-mcp$exe" "dist/whatsapp-mcp-desktop-$os-$arch.mcpb"
 sort -u -o dist/updater-packages.txt dist/updater-packages.txt
 ls -l dist

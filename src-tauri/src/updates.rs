@@ -127,6 +127,11 @@ pub enum UpdateError {
     InstallFailed(String),
     #[error("There is no update to install: check for updates first.")]
     NothingOffered,
+    #[error(
+        "This copy was built from source, so it updates from source too: `git pull`, then `./dev app`. \
+         Installed copies update themselves."
+    )]
+    BuiltFromSource,
 }
 
 impl From<tauri_plugin_updater::Error> for UpdateError {
@@ -165,6 +170,13 @@ fn updater<R: Runtime>(
 
 /// Ask the update server; remember what it offers.
 pub async fn check<R: Runtime>(app: &AppHandle<R>, updates: &Updates) -> Result<Option<UpdateOffer>, UpdateError> {
+    // A build from a clone is not an installed bundle: installing a release over
+    // it would replace the developer's binary with a package. (Tests and the
+    // window's e2e name their own source, so they get past this.)
+    let own_source = updates.source.endpoints.is_some() || updates.source.executable.is_some();
+    if !own_source && tauri::utils::platform::bundle_type().is_none() {
+        return Err(UpdateError::BuiltFromSource);
+    }
     let found = updater(app, &updates.source)?.check().await?;
     let offer = found.as_ref().map(|update| UpdateOffer {
         version: update.version.clone(),
@@ -248,6 +260,7 @@ pub fn check_after_start<R: Runtime>(app: &AppHandle<R>, store: wa_store::Store)
                 let _ = app.emit("update-available", &offer);
             }
             Ok(None) => tracing::info!("no update available"),
+            Err(UpdateError::BuiltFromSource) => tracing::debug!("built from source: no update check"),
             Err(e) => tracing::info!(error = %e, "update check at start failed"),
         }
     });

@@ -445,3 +445,21 @@ fn the_release_script_refuses_a_bad_version_or_a_signature_for_another_version()
     assert!(String::from_utf8_lossy(&not_semver.stderr).contains("not a version"));
     assert!(run("0.1.5").status.success());
 }
+
+#[test]
+fn a_copy_built_from_source_is_told_how_it_updates_instead_of_being_overwritten() {
+    // The app's own configuration (real endpoint and key), running from a build
+    // that is not an installed bundle, as `./dev app` does.
+    let app = TestApp::build(
+        true,
+        Box::new(|builder| {
+            builder
+                .plugin(tauri_plugin_updater::Builder::new().build())
+                .manage(Updates::new(UpdateSource::default()))
+        }),
+    );
+    let said = app.invoke("check_for_update", json!({})).unwrap_err();
+    assert!(message(&said).contains("built from source"), "{said}");
+    let nothing = app.invoke("install_update", json!({})).unwrap_err();
+    assert!(message(&nothing).contains("check for updates first"), "{nothing}");
+}
