@@ -20,6 +20,14 @@ fn link(app: &TestApp) -> Value {
     app.wait_status(20, "linked", |s| state(s) == "connected")
 }
 
+/// Link, then wait for the phone's whole history; returns how many messages that is.
+fn link_and_sync(app: &TestApp) -> i64 {
+    link(app);
+    let total = app.phone.corpus().messages().count() as i64;
+    app.wait_status(60, "the history", |s| s["messages"].as_i64() == Some(total));
+    total
+}
+
 #[test]
 fn linking_by_qr_code_shows_a_scannable_code_and_then_the_history() {
     let app = TestApp::new();
@@ -114,9 +122,7 @@ fn sync_jobs_pause_resume_and_cancel_from_the_window() {
 #[test]
 fn fetch_older_for_one_chat_starts_a_chat_job_and_reach_lists_the_chat() {
     let app = TestApp::new();
-    link(&app);
-    let total = app.phone.corpus().messages().count() as i64;
-    app.wait_status(60, "the history", |s| s["messages"].as_i64() == Some(total));
+    link_and_sync(&app);
     let reach = app.invoke("chat_reach", json!({})).unwrap();
     let chats = reach.as_array().unwrap();
     assert!(!chats.is_empty());
@@ -220,9 +226,7 @@ fn diagnostics_find_an_open_data_folder_and_fix_it_and_back_up() {
 #[test]
 fn a_logout_from_the_phone_needs_the_person_and_keeps_the_messages() {
     let app = TestApp::new();
-    link(&app);
-    let total = app.phone.corpus().messages().count() as i64;
-    app.wait_status(60, "the history", |s| s["messages"].as_i64() == Some(total));
+    let total = link_and_sync(&app);
     assert_eq!(app.invoke("demo_phone", json!({"action": "log_out"})), Ok(json!(true)));
     let out = app.wait_status(10, "logged out", |s| state(s) == "logged_out");
     assert_eq!(out["needs_attention"], json!(true));

@@ -220,17 +220,48 @@ impl Setup {
         }
     }
 
-    /// Publish `file` as `version`, signed for `signed_for`.
-    fn publish(&self, version: &str, signed_for: &str, file: &Path) {
-        self.signer.sign(file, signed_for);
-        let manifest = latest_json(version, &self.server.url, &[(&this_target(), file)]);
+    /// Publish the new build as `version`, signed for `signed_for` with our key.
+    fn publish(&self, version: &str, signed_for: &str) {
+        self.publish_signed_by(&self.signer, version, signed_for);
+    }
+
+    /// The same, signed with `signer`'s key.
+    fn publish_signed_by(&self, signer: &Signer, version: &str, signed_for: &str) {
+        signer.sign(&self.new_build, signed_for);
+        let manifest = latest_json(version, &self.server.url, &[(&this_target(), &self.new_build)]);
         self.server.put("/latest.json", manifest);
-        let name = file.file_name().unwrap().to_string_lossy();
-        self.server.put(&format!("/{name}"), std::fs::read(file).unwrap());
+        self.server
+            .put(&self.package_path(), std::fs::read(&self.new_build).unwrap());
+    }
+
+    /// Where the server has the package.
+    fn package_path(&self) -> String {
+        format!("/{}", self.new_build.file_name().unwrap().to_string_lossy())
+    }
+
+    /// Change the published manifest (as someone between us and the person could).
+    fn tamper_manifest(&self, edit: impl FnOnce(&mut Value)) {
+        let mut files = self.server.files.lock().unwrap();
+        let served = files.get_mut("/latest.json").unwrap();
+        let mut manifest: Value = serde_json::from_slice(&served.body).unwrap();
+        edit(&mut manifest);
+        served.body = serde_json::to_vec(&manifest).unwrap();
+        served.claimed_len = served.body.len();
     }
 
     fn installed_bytes(&self) -> Vec<u8> {
         std::fs::read(&self.installed).unwrap()
+    }
+
+    /// Check, then ask to install: refused, the program untouched, the app
+    /// still answering. Returns what the person is told.
+    fn install_is_refused(&self) -> String {
+        let before = self.installed_bytes();
+        self.app.invoke("check_for_update", json!({})).unwrap();
+        let refused = self.app.invoke("install_update", json!({})).unwrap_err();
+        assert_eq!(self.installed_bytes(), before, "the program changed after: {refused}");
+        self.still_works();
+        message(&refused).to_owned()
     }
 
     /// The running app still answers and its data is all there.
@@ -252,7 +283,7 @@ fn message(error: &Value) -> &str {
 fn a_newer_signed_build_is_offered_then_installed_over_the_program_keeping_the_data() {
     let setup = Setup::new();
     let before = setup.app.invoke("app_status", json!({})).unwrap();
-    setup.publish("0.2.0", "0.2.0", &setup.new_build);
+    setup.publish("0.2.0", "0.2.0");
 
     let offer = setup.app.invoke("check_for_update", json!({})).unwrap();
     assert_eq!(offer["version"], json!("0.2.0"));
@@ -298,9 +329,9 @@ fn a_newer_signed_build_is_offered_then_installed_over_the_program_keeping_the_d
 #[test]
 fn the_same_or_an_older_version_is_not_offered() {
     let setup = Setup::new();
-    setup.publish("0.1.0", "0.1.0", &setup.new_build);
+    setup.publish("0.1.0", "0.1.0");
     assert_eq!(setup.app.invoke("check_for_update", json!({})), Ok(Value::Null));
-    setup.publish("0.0.9", "0.0.9", &setup.new_build);
+    setup.publish("0.0.9", "0.0.9");
     assert_eq!(setup.app.invoke("check_for_update", json!({})), Ok(Value::Null));
 }
 
@@ -308,61 +339,32 @@ fn the_same_or_an_older_version_is_not_offered() {
 fn a_package_signed_with_another_key_is_refused_and_nothing_changes() {
     let setup = Setup::new();
     let stranger = Signer::new();
-    stranger.sign(&setup.new_build, "0.2.0");
-    let manifest = latest_json("0.2.0", &setup.server.url, &[(&this_target(), &setup.new_build)]);
-    setup.server.put("/latest.json", manifest);
-    let name = setup.new_build.file_name().unwrap().to_string_lossy().into_owned();
-    setup
-        .server
-        .put(&format!("/{name}"), std::fs::read(&setup.new_build).unwrap());
-
-    let before = setup.installed_bytes();
-    setup.app.invoke("check_for_update", json!({})).unwrap();
-    let refused = setup.app.invoke("install_update", json!({})).unwrap_err();
-    assert!(message(&refused).contains("signature does not match"), "{refused}");
-    assert!(message(&refused).contains("this version keeps working"), "{refused}");
-    assert_eq!(setup.installed_bytes(), before);
-    setup.still_works();
+    setup.publish_signed_by(&stranger, "0.2.0", "0.2.0");
+    let refused = setup.install_is_refused();
+    assert!(refused.contains("signature does not match"), "{refused}");
+    assert!(refused.contains("this version keeps working"), "{refused}");
 }
 
 #[test]
 fn a_manifest_pairing_a_new_version_with_a_package_signed_for_another_is_refused() {
     let setup = Setup::new();
     // The package is genuinely ours, signed for 0.1.5; a tampered manifest claims 0.2.0.
-    setup.publish("0.1.5", "0.1.5", &setup.new_build);
-    let mut manifest: Value = serde_json::from_slice(&latest_json(
-        "0.1.5",
-        &setup.server.url,
-        &[(&this_target(), &setup.new_build)],
-    ))
-    .unwrap();
-    manifest["version"] = json!("0.2.0");
-    setup.server.put("/latest.json", serde_json::to_vec(&manifest).unwrap());
-
-    let before = setup.installed_bytes();
+    setup.publish("0.1.5", "0.1.5");
+    setup.tamper_manifest(|m| m["version"] = json!("0.2.0"));
     let offer = setup.app.invoke("check_for_update", json!({})).unwrap();
     assert_eq!(offer["version"], json!("0.2.0"));
-    let refused = setup.app.invoke("install_update", json!({})).unwrap_err();
+    let refused = setup.install_is_refused();
     assert!(
-        message(&refused).contains("announced version 0.2.0") && message(&refused).contains("signed for version 0.1.5"),
+        refused.contains("announced version 0.2.0") && refused.contains("signed for version 0.1.5"),
         "{refused}"
     );
-    assert_eq!(setup.installed_bytes(), before);
-    setup.still_works();
 }
 
 #[test]
 fn a_version_string_that_is_not_a_version_is_refused_in_words() {
     let setup = Setup::new();
-    setup.publish("0.2.0", "0.2.0", &setup.new_build);
-    let mut manifest: Value = serde_json::from_slice(&latest_json(
-        "0.2.0",
-        &setup.server.url,
-        &[(&this_target(), &setup.new_build)],
-    ))
-    .unwrap();
-    manifest["version"] = json!("two point oh");
-    setup.server.put("/latest.json", serde_json::to_vec(&manifest).unwrap());
+    setup.publish("0.2.0", "0.2.0");
+    setup.tamper_manifest(|m| m["version"] = json!("two point oh"));
     let refused = setup.app.invoke("check_for_update", json!({})).unwrap_err();
     assert!(message(&refused).contains("could not be read"), "{refused}");
     assert!(message(&refused).contains("This version keeps working"), "{refused}");
@@ -373,27 +375,21 @@ fn a_version_string_that_is_not_a_version_is_refused_in_words() {
 #[test]
 fn a_truncated_package_is_refused_whether_cut_on_the_server_or_in_transit() {
     let setup = Setup::new();
-    setup.publish("0.2.0", "0.2.0", &setup.new_build);
-    let name = setup.new_build.file_name().unwrap().to_string_lossy().into_owned();
+    setup.publish("0.2.0", "0.2.0");
+    let package = setup.package_path();
     let full = std::fs::read(&setup.new_build).unwrap();
-    let before = setup.installed_bytes();
 
     // Cut on the server: a shorter file, served whole.
-    setup.server.put(&format!("/{name}"), full[..full.len() / 2].to_vec());
-    setup.app.invoke("check_for_update", json!({})).unwrap();
-    let refused = setup.app.invoke("install_update", json!({})).unwrap_err();
-    assert!(message(&refused).contains("signature does not match"), "{refused}");
-    assert_eq!(setup.installed_bytes(), before);
+    setup.server.put(&package, full[..full.len() / 2].to_vec());
+    let refused = setup.install_is_refused();
+    assert!(refused.contains("signature does not match"), "{refused}");
 
     // Cut in transit: the connection closes before the announced length.
     setup
         .server
-        .put_cut(&format!("/{name}"), full[..full.len() / 3].to_vec(), full.len());
-    setup.app.invoke("check_for_update", json!({})).unwrap();
-    let refused = setup.app.invoke("install_update", json!({})).unwrap_err();
-    assert!(message(&refused).contains("could not be reached"), "{refused}");
-    assert_eq!(setup.installed_bytes(), before);
-    setup.still_works();
+        .put_cut(&package, full[..full.len() / 3].to_vec(), full.len());
+    let refused = setup.install_is_refused();
+    assert!(refused.contains("could not be reached"), "{refused}");
 }
 
 #[test]
