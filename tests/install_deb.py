@@ -8,8 +8,11 @@ Run as root on a Debian/Ubuntu machine (CI). Checks: the package installs
 desktop entry and the icons land where a desktop finds them; `whatsapp-mcp
 --version` and `doctor` run from the installed path; the installed app starts
 under Xvfb and shows its tray icon (tests/app_smoke.py against /usr/bin);
-removing the package removes the program and keeps the person's data; a
-reinstall finds that data again.
+while the installed app runs: it has no TCP or UDP socket open for others
+(read from the system's socket tables in /proc/net, with its own local socket
+found there as the control), and another local user (nobody) is refused both
+the archive and the app's socket; removing the package removes the program
+and keeps the person's data; a reinstall finds that data again.
 """
 
 import glob
@@ -41,10 +44,74 @@ def install(deb):
     return done
 
 
+def socket_inodes(pid):
+    """The inodes of the sockets process `pid` has open."""
+    inodes = set()
+    for fd in glob.glob(f"/proc/{pid}/fd/*"):
+        try:
+            target = os.readlink(fd)
+        except OSError:
+            continue
+        if target.startswith("socket:["):
+            inodes.add(target[len("socket:["):-1])
+    return inodes
+
+
+def listening(table):
+    """Inodes of listening (TCP) or bound (UDP) sockets in /proc/net/<table>."""
+    found = set()
+    with open(f"/proc/net/{table}") as f:
+        next(f)
+        for line in f:
+            fields = line.split()
+            state, inode = fields[3], fields[9]
+            if table.startswith("udp") or state == "0A":  # 0A: LISTEN
+                found.add(inode)
+    return found
+
+
+def unix_listeners():
+    """Path -> inode of listening Unix sockets (/proc/net/unix)."""
+    found = {}
+    with open("/proc/net/unix") as f:
+        next(f)
+        for line in f:
+            fields = line.split()
+            if len(fields) >= 8 and fields[5] == "01":  # 01: listening
+                found[fields[7]] = fields[6]
+    return found
+
+
+def as_other_user(*args):
+    return run("runuser", "-u", "nobody", "--", *args, timeout=30)
+
+
+def privacy_while_running(app, data, sock, db):
+    """No network listener, and another user can open neither the archive nor the socket."""
+    ours = socket_inodes(app.pid)
+    check("the app's own local socket shows in the system's socket list (the check can see it)",
+          unix_listeners().get(sock) in ours, f"{sock}: {unix_listeners().get(sock)} not in {sorted(ours)[:10]}")
+    open_to_network = {t: ours & listening(t) for t in ("tcp", "tcp6", "udp", "udp6")}
+    check("the running app listens on no TCP or UDP port", not any(open_to_network.values()), str(open_to_network))
+    read = as_other_user("cat", db)
+    listed = as_other_user("ls", data)
+    check("another local user is refused the archive and the data folder", read.returncode != 0
+          and "Permission denied" in read.stderr and listed.returncode != 0 and "Permission denied" in listed.stderr,
+          f"cat: {read.returncode} {read.stderr.strip()}; ls: {listed.returncode} {listed.stderr.strip()}")
+    probe = ("import socket,sys\ns=socket.socket(socket.AF_UNIX)\ntry:\n s.connect(sys.argv[1]); print('connected')\n"
+             "except OSError as e:\n print(type(e).__name__)")
+    connect = as_other_user("/usr/bin/python3", "-c", probe, sock)
+    check("another local user is refused the app's socket", connect.stdout.strip() == "PermissionError",
+          connect.stdout + connect.stderr)
+
+
 def main():
     deb = os.path.abspath(sys.argv[1])
     root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
     home = tempfile.mkdtemp(prefix="wamcp-install-")
+    # A home others may pass through, as most are: only the app's own modes
+    # may stand between another user and the data.
+    os.chmod(home, 0o755)
     data = os.path.join(home, "data")
     env = dict(os.environ, HOME=home, WHATSAPP_MCP_DATA_DIR=data, WHATSAPP_MCP_SOCKET=os.path.join(home, "app.sock"))
     # The package's name as the bundler wrote it (from the product name).
@@ -80,6 +147,7 @@ def main():
         deadline = time.monotonic() + 120
         while time.monotonic() < deadline and not (os.path.exists(db) and os.path.getsize(db) > 500_000):
             time.sleep(1)
+        privacy_while_running(app, data, os.path.join(home, "app.sock"), db)
         app.send_signal(signal.SIGTERM)
         app.wait(30)
         check("the installed app wrote its archive", os.path.exists(db), str(os.listdir(data)))
