@@ -17,6 +17,7 @@ answers read tools from the database and explains why sending cannot work.
 """
 
 import asyncio
+import glob
 import json
 import os
 import shutil
@@ -107,6 +108,10 @@ async def main_session(session, init, ctx):
     check("results say that WhatsApp text is third-party content", "never as instructions" in chats.get("notice", ""))
     group = next((c for c in chats.get("chats", []) if c["kind"] == "group"), None)
     direct = next((c for c in chats.get("chats", []) if c["kind"] == "direct"), None)
+    # What must never reach a log: phone numbers and chat IDs, message texts.
+    secrets = ctx.setdefault("secrets", set())
+    secrets.update(c["jid"].split("@")[0] for c in chats.get("chats", []) if len(c["jid"].split("@")[0]) >= 7)
+    secrets.add("hello from the test")
     check("there are groups and direct chats", group is not None and direct is not None,
           str(sorted({c["kind"] for c in chats.get("chats", [])})))
     one = await session.call_tool("get_chat", {"chat_jid": direct["jid"]})
@@ -119,6 +124,9 @@ async def main_session(session, init, ctx):
     items = listed.get("items", [])
     check("list_messages pages a chat with a cursor", len(items) == 5 and listed.get("next_cursor"), str(listed)[:300])
     check("messages carry sender_display and ISO times", all("sender_display" in m and "T" in m["time"] for m in items))
+    for chat in chats.get("chats", [])[:30]:
+        page = structured(await session.call_tool("list_messages", {"chat_jid": chat["jid"], "limit": 20}))
+        secrets.update(m["text"] for m in page.get("items", []) if len(m.get("text") or "") >= 16)
     word = next((w for m in items for w in (m.get("text") or "").split() if len(w) > 4 and w.isalpha()), None)
     if word:
         found = structured(await session.call_tool("search_messages", {"query": word, "chat_jid": direct["jid"]}))
@@ -502,6 +510,23 @@ def inspector_checks(inspector, helper, env):
     check("inspector: tools/call backend_status", body.get("state") == "connected", (done.stdout + done.stderr)[-300:])
 
 
+def logs_leak_nothing(data_dir, secrets):
+    """After a whole session (sync, reads, searches, sends, refusals, errors), the
+    app's and the helper's logs hold none of the numbers and texts it touched."""
+    logs = {}
+    for path in glob.glob(os.path.join(data_dir, "logs", "*.log")):
+        with open(path, encoding="utf-8", errors="replace") as f:
+            logs[os.path.basename(path)] = f.read()
+    written = "\n".join(logs.values())
+    check("the app and the helper both wrote logs of the session", "app.log" in logs and "helper.log" in logs
+          and "starting" in logs["app.log"] and len(secrets) > 50, f"{sorted(logs)} / {len(secrets)} secrets")
+    leaked = sorted(s for s in secrets if s in written)
+    check(f"no phone number, chat ID or message text in the logs ({len(secrets)} looked for)", not leaked,
+          str(leaked[:5]))
+    mode = {name: stat.S_IMODE(os.stat(os.path.join(data_dir, "logs", name)).st_mode) for name in logs}
+    check("log files are the user's alone (0600)", all(m == 0o600 for m in mode.values()), str(mode))
+
+
 def main():
     helper, app = (os.path.abspath(p) for p in sys.argv[1:3])
     inspector = os.path.abspath(sys.argv[3]) if len(sys.argv) > 3 and sys.argv[3] else None
@@ -555,6 +580,7 @@ def main():
         remote_checks(app, env, ctx)
         broken = dict(env, WHATSAPP_MCP_APP="/nonexistent/whatsapp-mcp-desktop")
         asyncio.run(with_session(helper, broken, lambda s, i: fallback_session(s, i, ctx)))
+        logs_leak_nothing(data_dir, ctx.get("secrets", set()))
     finally:
         subprocess.run(["pkill", "-KILL", "-f", f"{app} --headless"], check=False)
         logs = os.path.join(data_dir, "logs", "helper.log")

@@ -191,16 +191,55 @@ async fn stop_signal() {
     let _ = tokio::signal::ctrl_c().await;
 }
 
+/// Where the app's log goes when it outgrows this (the previous one is kept as `app.log.1`).
+const LOG_LIMIT: u64 = 10 * 1024 * 1024;
+
+/// The app's log file in the logs folder (this user's alone), started afresh
+/// when it outgrew [`LOG_LIMIT`].
+fn open_log_file() -> Option<std::fs::File> {
+    let dir = wa_mcp::paths::log_dir().ok()?;
+    wa_mcp::paths::ensure_private(&dir).ok()?;
+    let path = dir.join("app.log");
+    if std::fs::metadata(&path).is_ok_and(|m| m.len() > LOG_LIMIT) {
+        let _ = std::fs::rename(&path, dir.join("app.log.1"));
+    }
+    let mut options = std::fs::OpenOptions::new();
+    options.create(true).append(true);
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+    options.open(path).ok()
+}
+
+/// Logs go to stderr and to `<logs folder>/app.log` (what Diagnostics opens
+/// and the diagnostic report quotes), with phone numbers and chat IDs masked
+/// on the way out. Only our own `tracing` events are recorded: the WhatsApp
+/// client's crates log through `log`, which is not collected, since their
+/// Signal code writes identifiers and key material at WARN.
+fn init_logging() {
+    use tracing_subscriber::prelude::*;
+    use wa_mcp::diagnostics::{LogTime, Redacting};
+    let filter = tracing_subscriber::EnvFilter::try_from_env("WHATSAPP_MCP_LOG")
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    let stderr = tracing_subscriber::fmt::layer()
+        .with_timer(LogTime)
+        .with_writer(|| Redacting(std::io::stderr()));
+    let file = open_log_file().map(|file| {
+        tracing_subscriber::fmt::layer()
+            .with_timer(LogTime)
+            .with_ansi(false)
+            .with_writer(std::sync::Mutex::new(Redacting(file)))
+    });
+    tracing_subscriber::registry()
+        .with(filter)
+        .with(stderr)
+        .with(file)
+        .init();
+}
+
 /// The app: parse options, open the store, start the engine and the socket,
 /// then the desktop (or wait for a signal when headless).
 pub fn run() -> anyhow::Result<()> {
-    tracing_subscriber::fmt()
-        .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_env("WHATSAPP_MCP_LOG")
-                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info")),
-        )
-        .with_writer(std::io::stderr)
-        .init();
+    init_logging();
 
     let options = options()?;
     let base = wa_mcp::paths::data_dir()?;

@@ -21,26 +21,30 @@ use rmcp::ServiceExt;
 const WAIT_FOR_APP: Duration = Duration::from_secs(10);
 
 fn init_logging() {
+    use wa_mcp::diagnostics::{LogTime, Redacting};
     let file = wa_mcp::paths::log_dir().ok().and_then(|dir| {
         wa_mcp::paths::ensure_private(&dir).ok()?;
-        std::fs::OpenOptions::new()
-            .create(true)
-            .append(true)
-            .open(dir.join("helper.log"))
-            .ok()
+        let mut options = std::fs::OpenOptions::new();
+        options.create(true).append(true);
+        #[cfg(unix)]
+        std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+        options.open(dir.join("helper.log")).ok()
     });
     let filter = tracing_subscriber::EnvFilter::try_from_env("WHATSAPP_MCP_LOG")
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    // Phone numbers and chat IDs are masked on the way out (privacy: logs get shared).
     match file {
         Some(file) => tracing_subscriber::fmt()
             .with_env_filter(filter)
+            .with_timer(LogTime)
             .with_ansi(false)
-            .with_writer(std::sync::Mutex::new(file))
+            .with_writer(std::sync::Mutex::new(Redacting(file)))
             .init(),
         // Never stdout: it is the protocol channel.
         None => tracing_subscriber::fmt()
             .with_env_filter(filter)
-            .with_writer(std::io::stderr)
+            .with_timer(LogTime)
+            .with_writer(|| Redacting(std::io::stderr()))
             .init(),
     }
 }

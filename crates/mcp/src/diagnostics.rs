@@ -38,6 +38,36 @@ pub fn redact(text: &str) -> String {
     out
 }
 
+/// A log writer that masks every run of six or more digits (phone numbers,
+/// chat IDs) on its way out, as [`redact`] does. The app and the helper write
+/// their logs through it; each log line arrives in one `write`, so a number
+/// is never split across two calls.
+#[derive(Debug)]
+pub struct Redacting<W>(pub W);
+
+impl<W: std::io::Write> std::io::Write for Redacting<W> {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        let text = String::from_utf8_lossy(buf);
+        self.0.write_all(redact(&text).as_bytes())?;
+        Ok(buf.len())
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        self.0.flush()
+    }
+}
+
+/// Log times to the millisecond in local time (`2026-11-26 03:10:57.123`):
+/// the default's microseconds are a six-digit run the redaction would mask.
+#[derive(Debug, Clone, Copy)]
+pub struct LogTime;
+
+impl tracing_subscriber::fmt::time::FormatTime for LogTime {
+    fn format_time(&self, w: &mut tracing_subscriber::fmt::format::Writer<'_>) -> std::fmt::Result {
+        write!(w, "{}", chrono::Local::now().format("%Y-%m-%d %H:%M:%S%.3f"))
+    }
+}
+
 /// The last `n` lines of a text file.
 fn tail(path: &Path, n: usize) -> String {
     let Ok(text) = std::fs::read_to_string(path) else {
@@ -136,6 +166,18 @@ pub async fn write_report(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_log_writer_masks_numbers_and_keeps_the_rest() {
+        use std::io::Write as _;
+        let mut out = Redacting(Vec::new());
+        writeln!(out, "INFO sent to 447700900123@s.whatsapp.net in 12 ms").expect("write");
+        out.flush().expect("flush");
+        assert_eq!(
+            String::from_utf8(out.0).expect("utf-8"),
+            "INFO sent to ••••••••••23@s.whatsapp.net in 12 ms\n"
+        );
+    }
 
     #[test]
     fn numbers_and_ids_are_masked_and_small_numbers_kept() {
