@@ -20,6 +20,7 @@ import asyncio
 import glob
 import json
 import os
+import re
 import shutil
 import sqlite3
 import stat
@@ -510,6 +511,23 @@ def inspector_checks(inspector, helper, env):
     check("inspector: tools/call backend_status", body.get("state") == "connected", (done.stdout + done.stderr)[-300:])
 
 
+def doctor_bundle(helper, env, ctx):
+    """`whatsapp-mcp doctor --bundle`: the redacted report, with the facts and without
+    any phone number, chat ID or message text the session touched."""
+    done = subprocess.run([helper, "doctor", "--bundle"], env=env, capture_output=True, text=True, timeout=60)
+    found = re.search(r"Written to (\S+\.txt)\.", done.stdout)
+    text = open(found.group(1), encoding="utf-8").read() if found and os.path.exists(found.group(1)) else ""
+    check("doctor --bundle writes the diagnostic report and says where", done.returncode == 0 and bool(text)
+          and "Version:" in text and "integrity check: ok" in text and "Connected" in text, done.stdout[-400:])
+    leaked = sorted(s for s in ctx.get("secrets", set()) if s in text)
+    check(f"the report holds no phone number, chat ID or message text ({len(ctx.get('secrets', ()))} looked for)",
+          text and not leaked, str(leaked[:5]))
+    check("the report is the user's alone (0600)", found and stat.S_IMODE(os.stat(found.group(1)).st_mode) == 0o600)
+    wrong = subprocess.run([helper, "doctor", "--bundel"], env=env, capture_output=True, text=True, timeout=60)
+    check("a misspelt doctor option is refused in words", wrong.returncode == 2 and "--bundle" in wrong.stderr,
+          wrong.stderr)
+
+
 def logs_leak_nothing(data_dir, secrets):
     """After a whole session (sync, reads, searches, sends, refusals, errors), the
     app's and the helper's logs hold none of the numbers and texts it touched."""
@@ -550,6 +568,7 @@ def main():
         check("doctor: all well while the app runs (exit 0)", doctor.returncode == 0
               and "WhatsApp: Connected" in doctor.stdout and "integrity check" in doctor.stdout
               and "Remote use is off" in doctor.stdout, doctor.stdout[-600:])
+        doctor_bundle(helper, env, ctx)
         claude_desktop_entry_works(helper, env, ctx)
         if bundle:
             mcpb_bundle_works(bundle, env, ctx)

@@ -71,7 +71,33 @@ async fn app_status(socket: &Path) -> Result<serde_json::Value, String> {
     Ok(answer["result"]["structuredContent"].clone())
 }
 
-pub async fn run() -> i32 {
+/// Write the redacted report and say where it is.
+async fn write_bundle(r: &mut Report, db_dir: &std::path::Path, context: &wa_mcp::diagnostics::Context) {
+    println!("\nDiagnostic report");
+    let log_dir = wa_mcp::paths::log_dir().unwrap_or_else(|_| db_dir.join("logs"));
+    let written = match wa_store::Store::open_read_only(&db_dir.join("messages.db")).await {
+        Ok(store) => {
+            let written = wa_mcp::diagnostics::write_report(&store, db_dir, &log_dir, context).await;
+            store.close().await;
+            written.map_err(|e| e.to_string())
+        }
+        Err(e) => Err(e.to_string()),
+    };
+    match written {
+        Ok(path) => r.ok(&format!(
+            "Written to {}. Phone numbers are masked and no message text is in it; read it before you send it.",
+            path.display()
+        )),
+        Err(e) => r.bad(
+            &format!("The report could not be written: {e}"),
+            "Check that the data folder is yours and the disk is not full, then run the doctor again.",
+        ),
+    }
+}
+
+/// The doctor's checks; with `bundle`, also the redacted diagnostic report
+/// (the same as the app's Diagnostics > Export), written to the data folder.
+pub async fn run(bundle: bool) -> i32 {
     let mut r = Report {
         checked: 0,
         problems: 0,
@@ -158,6 +184,7 @@ pub async fn run() -> i32 {
     }
 
     println!("\nApp");
+    let mut state_text = "The app is not running.".to_owned();
     let socket = wa_mcp::socket::default_path(&data_dir);
     #[cfg(unix)]
     match app_status(&socket).await {
@@ -172,6 +199,7 @@ pub async fn run() -> i32 {
                 r.bad("The app's socket can be used by others.", "Restart the app.");
             }
             let text = status["description"].as_str().unwrap_or("unknown");
+            text.clone_into(&mut state_text);
             if status["needs_attention"].as_bool().unwrap_or(true) {
                 r.bad(&format!("WhatsApp: {text}"), "Open the app and follow what it says.");
             } else {
@@ -193,7 +221,8 @@ pub async fn run() -> i32 {
     println!("\nAssistants");
     let env = wa_clients::Env::from_system();
     let helper = std::env::current_exe().unwrap_or_default();
-    for state in wa_clients::states(&env, &helper) {
+    let states = wa_clients::states(&env, &helper);
+    for state in &states {
         match state.status {
             wa_clients::Status::Connected => r.ok(&state.description),
             wa_clients::Status::Stale { .. } | wa_clients::Status::Broken { .. } => r.bad(
@@ -202,6 +231,15 @@ pub async fn run() -> i32 {
             ),
             _ => r.note(&state.description),
         }
+    }
+    if bundle {
+        let context = wa_mcp::diagnostics::Context {
+            version: env!("CARGO_PKG_VERSION").to_owned(),
+            state: state_text,
+            demo,
+            assistants: states.into_iter().map(|s| s.description).collect(),
+        };
+        write_bundle(&mut r, &db_dir, &context).await;
     }
 
     println!();

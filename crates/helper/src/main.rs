@@ -269,7 +269,15 @@ fn main() -> std::process::ExitCode {
                     return std::process::ExitCode::FAILURE;
                 }
             };
-            return std::process::ExitCode::from(u8::try_from(runtime.block_on(doctor::run())).unwrap_or(1));
+            let bundle = match std::env::args().nth(2).as_deref() {
+                None => false,
+                Some("--bundle") => true,
+                Some(other) => {
+                    eprintln!("Unknown doctor option \"{other}\". Use: whatsapp-mcp doctor [--bundle].");
+                    return std::process::ExitCode::from(2);
+                }
+            };
+            return std::process::ExitCode::from(u8::try_from(runtime.block_on(doctor::run(bundle))).unwrap_or(1));
         }
         Some(command @ ("register" | "unregister" | "status")) => {
             let args: Vec<String> = std::env::args().skip(2).collect();
@@ -279,7 +287,8 @@ fn main() -> std::process::ExitCode {
             println!(
                 "whatsapp-mcp {}: connects an AI assistant (MCP over stdio) to WhatsApp MCP Desktop.\n\
                  Assistants launch it; you do not need to run it yourself.\n\
-                 Commands: doctor (check the app, the archive and the assistants, in plain words);\n\
+                 Commands: doctor [--bundle] (check the app, the archive and the assistants, in plain words;\n\
+                 --bundle also writes a diagnostic report without message text or phone numbers);\n\
                  register [--client claude_desktop|claude_code|cursor|vs_code|windsurf|zed|lm_studio] / unregister [--client ...] / status (connect assistants).\n\
                  Options: --version, --help.",
                 env!("CARGO_PKG_VERSION")
