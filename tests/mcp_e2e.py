@@ -569,6 +569,13 @@ def main():
               and "WhatsApp: Connected" in doctor.stdout and "integrity check" in doctor.stdout
               and "Remote use is off" in doctor.stdout, doctor.stdout[-600:])
         doctor_bundle(helper, env, ctx)
+        daily = os.path.join(data_dir, "demo", "backups")
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline and not glob.glob(os.path.join(daily, "messages-*.db")):
+            time.sleep(0.5)
+        made = glob.glob(os.path.join(daily, "messages-*.db"))
+        check("the running app writes its daily backup of the archive (backups/messages-<time>.db, 0600)",
+              len(made) == 1 and stat.S_IMODE(os.stat(made[0]).st_mode) == 0o600, str(made))
         claude_desktop_entry_works(helper, env, ctx)
         if bundle:
             mcpb_bundle_works(bundle, env, ctx)

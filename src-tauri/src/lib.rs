@@ -174,6 +174,28 @@ async fn start_remote(
     }
 }
 
+/// Rolling backups of the archive: one a day, the newest 7 kept, in
+/// `<data>/backups` (next to the copies made before upgrades and by "Back up
+/// now"). Checked at start and every 6 hours, so a computer that sleeps a lot
+/// still gets its daily copy.
+async fn keep_backups(store: wa_store::Store, dir: std::path::PathBuf) {
+    const KEEP: usize = 7;
+    const EVERY: std::time::Duration = std::time::Duration::from_hours(24);
+    // Let the start (linking, the first sync) go first.
+    tokio::time::sleep(std::time::Duration::from_secs(20)).await;
+    loop {
+        let now = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.as_secs());
+        match store.rolling_backup(&dir, KEEP, EVERY, now).await {
+            Ok(Some(path)) => tracing::info!(backup = %path.display(), "daily backup of the archive written"),
+            Ok(None) => {}
+            Err(e) => tracing::warn!(error = %e, "the daily backup could not be written"),
+        }
+        tokio::time::sleep(std::time::Duration::from_hours(6)).await;
+    }
+}
+
 /// Wait for Ctrl-C or SIGTERM.
 async fn stop_signal() {
     #[cfg(unix)]
@@ -259,6 +281,7 @@ pub fn run() -> anyhow::Result<()> {
         Err(e) => return Err(e.into()),
     };
     let store = runtime.block_on(wa_store::Store::open(data_dir.join("messages.db")))?;
+    runtime.spawn(keep_backups(store.clone(), data_dir.join("backups")));
     let (engine, demo_phone) = runtime.block_on(engine::start(&data_dir, store.clone(), options.demo))?;
     // With a window, "ask before sending" asks the person there; headless, nobody can answer.
     let approvals = Arc::new(wa_mcp::Approvals::new());

@@ -24,6 +24,12 @@ pub enum StoreError {
     )]
     NewerSchema { path: PathBuf, found: i64, known: i64 },
 
+    #[error(
+        "Before upgrading the archive to this version, a copy could not be made at {path} ({detail}). \
+         Nothing was changed; free some disk space (or fix the folder's permissions) and start the app again."
+    )]
+    BackupFailed { path: PathBuf, detail: String },
+
     #[error("The disk holding {path} is full. Free some space and try again; nothing that was already saved is lost.")]
     DiskFull { path: PathBuf },
 

@@ -89,6 +89,41 @@ impl Store {
         Ok(problems)
     }
 
+    /// The rolling backups: when the newest `messages-<time>.db` in `dir` is
+    /// older than `every` (or there is none), write a new one, then keep only
+    /// the newest `keep`. `now` is seconds since 1970 (a parameter so tests can
+    /// move the clock). Returns the new backup, if one was made. Copies made
+    /// before an upgrade (`before-upgrade-*.db`) are not counted or removed.
+    pub async fn rolling_backup(
+        &self,
+        dir: &Path,
+        keep: usize,
+        every: std::time::Duration,
+        now: u64,
+    ) -> Result<Option<std::path::PathBuf>> {
+        create_private_dir(dir).map_err(|source| StoreError::Io {
+            path: dir.to_path_buf(),
+            source,
+        })?;
+        let mut taken = rolling_backups(dir);
+        if taken
+            .last()
+            .is_some_and(|(at, _)| now.saturating_sub(*at) < every.as_secs())
+        {
+            return Ok(None);
+        }
+        let dest = dir.join(format!("messages-{now}.db"));
+        self.backup(&dest).await?;
+        taken.push((now, dest.clone()));
+        let excess = taken.len().saturating_sub(keep.max(1));
+        for (_, old) in taken.drain(..excess) {
+            if let Err(e) = std::fs::remove_file(&old) {
+                tracing::warn!(path = %old.display(), error = %e, "an old backup could not be removed");
+            }
+        }
+        Ok(Some(dest))
+    }
+
     /// Write a consistent copy of the database to `dest` while it stays in use.
     pub async fn backup(&self, dest: &Path) -> Result<()> {
         if dest.exists() {
@@ -273,4 +308,45 @@ async fn add_placeholders(conn: &mut sqlx::SqliteConnection) -> Result<u64, sqlx
     .await?
     .rows_affected();
     Ok(chats + contacts)
+}
+
+/// `messages-<secs>.db` files in `dir`, oldest first.
+fn rolling_backups(dir: &Path) -> Vec<(u64, std::path::PathBuf)> {
+    let mut found: Vec<(u64, std::path::PathBuf)> = std::fs::read_dir(dir)
+        .map(|entries| {
+            entries
+                .filter_map(std::result::Result::ok)
+                .filter_map(|e| {
+                    let name = e.file_name().to_string_lossy().into_owned();
+                    let secs = name.strip_prefix("messages-")?.strip_suffix(".db")?.parse().ok()?;
+                    Some((secs, e.path()))
+                })
+                .collect()
+        })
+        .unwrap_or_default();
+    found.sort();
+    found
+}
+
+/// Create `dir` (and parents) for this user alone.
+pub(crate) fn create_private_dir(dir: &Path) -> std::io::Result<()> {
+    std::fs::create_dir_all(dir)?;
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(dir, std::fs::Permissions::from_mode(0o700))?;
+    }
+    Ok(())
+}
+
+/// Make a file this user's alone (0600).
+pub(crate) fn make_private(path: &Path) -> std::io::Result<()> {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o600))?;
+    }
+    #[cfg(not(unix))]
+    let _ = path;
+    Ok(())
 }

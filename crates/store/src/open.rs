@@ -69,7 +69,10 @@ async fn connect(path: std::path::PathBuf, mode: Mode) -> Result<Store> {
             .connect_with(options)
             .await
             .map_err(|e| StoreError::from_sqlx(e, &path))?;
-        check_not_newer(&pool, &path).await?;
+        let found = check_not_newer(&pool, &path).await?;
+        if found.is_some_and(|v| v < latest_schema_version()) {
+            backup_before_upgrade(&pool, &path, found.unwrap_or_default()).await?;
+        }
         run_migrations(&pool, &path).await?;
         Some(pool)
     } else {
@@ -202,7 +205,8 @@ fn check_header(path: &Path) -> Result<()> {
 }
 
 /// A database touched by a newer app has migrations this build does not know.
-async fn check_not_newer(pool: &sqlx::SqlitePool, path: &Path) -> Result<()> {
+/// Returns the schema version found (`None` for a new, empty database).
+async fn check_not_newer(pool: &sqlx::SqlitePool, path: &Path) -> Result<Option<i64>> {
     let has_table: bool = sqlx::query_scalar(
         "SELECT EXISTS (SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = '_sqlx_migrations')",
     )
@@ -210,7 +214,7 @@ async fn check_not_newer(pool: &sqlx::SqlitePool, path: &Path) -> Result<()> {
     .await
     .map_err(|e| StoreError::from_sqlx(e, path))?;
     if !has_table {
-        return Ok(());
+        return Ok(None);
     }
     let found: i64 = sqlx::query_scalar("SELECT coalesce(max(version), 0) FROM _sqlx_migrations")
         .fetch_one(pool)
@@ -224,6 +228,33 @@ async fn check_not_newer(pool: &sqlx::SqlitePool, path: &Path) -> Result<()> {
             known,
         });
     }
+    Ok(Some(found))
+}
+
+/// Before a schema upgrade: a copy of the archive as it was, in
+/// `backups/before-upgrade-v<version>-<time>.db` beside it (0600). If the copy
+/// cannot be made, nothing is upgraded: an archive is never changed without one.
+async fn backup_before_upgrade(pool: &sqlx::SqlitePool, path: &Path, version: i64) -> Result<()> {
+    let dir = path.parent().unwrap_or(Path::new(".")).join("backups");
+    let secs = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs());
+    let dest = dir.join(format!("before-upgrade-v{version}-{secs}.db"));
+    let failed = |detail: String| StoreError::BackupFailed {
+        path: dest.clone(),
+        detail,
+    };
+    crate::maintenance::create_private_dir(&dir).map_err(|e| failed(e.to_string()))?;
+    let dest_text = dest
+        .to_str()
+        .ok_or_else(|| failed("the path is not valid text".into()))?;
+    sqlx::query("VACUUM INTO ?")
+        .bind(dest_text)
+        .execute(pool)
+        .await
+        .map_err(|e| failed(e.to_string()))?;
+    crate::maintenance::make_private(&dest).map_err(|e| failed(e.to_string()))?;
+    tracing::info!(backup = %dest.display(), from = version, "archive backed up before its upgrade");
     Ok(())
 }
 

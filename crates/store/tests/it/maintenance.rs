@@ -7,6 +7,58 @@ use wa_store::{Item, MessageFilter, SortOrder, Store};
 use crate::{apply_all, fresh_store, small_corpus};
 
 #[tokio::test]
+async fn rolling_backups_are_daily_keep_the_newest_and_each_is_a_whole_archive() {
+    let (_c, items) = small_corpus();
+    let (dir, store) = fresh_store().await;
+    apply_all(&store, items, 700).await;
+    let messages = store.statistics().await.expect("s").messages;
+    let backups = dir.path().join("backups");
+    let day = std::time::Duration::from_hours(24);
+    let t0 = 1_800_000_000;
+    // A hand-made copy before an upgrade is not part of the rotation.
+    std::fs::create_dir_all(&backups).expect("dir");
+    std::fs::write(backups.join("before-upgrade-v1-1.db"), b"kept").expect("write");
+
+    let first = store.rolling_backup(&backups, 2, day, t0).await.expect("first");
+    assert!(first.is_some(), "no backup yet: one is made");
+    let again = store.rolling_backup(&backups, 2, day, t0 + 3600).await.expect("again");
+    assert_eq!(again, None, "an hour later: the day's backup is fresh enough");
+    let second = store
+        .rolling_backup(&backups, 2, day, t0 + 25 * 3600)
+        .await
+        .expect("second");
+    let third = store
+        .rolling_backup(&backups, 2, day, t0 + 50 * 3600)
+        .await
+        .expect("third");
+    let mut names: Vec<String> = std::fs::read_dir(&backups)
+        .expect("list")
+        .map(|e| e.expect("entry").file_name().to_string_lossy().into_owned())
+        .collect();
+    names.sort();
+    assert_eq!(
+        names,
+        vec![
+            "before-upgrade-v1-1.db".to_owned(),
+            format!("messages-{}.db", t0 + 25 * 3600),
+            format!("messages-{}.db", t0 + 50 * 3600),
+        ],
+        "the oldest rolling backup went; the newest two and the upgrade copy stay"
+    );
+    for backup in [second.expect("made"), third.expect("made")] {
+        let copy = Store::open_read_only(&backup).await.expect("opens");
+        assert_eq!(copy.statistics().await.expect("s").messages, messages);
+        assert!(copy.integrity_check().await.expect("check").is_empty());
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            let mode = std::fs::metadata(&backup).expect("meta").permissions().mode() & 0o777;
+            assert_eq!(mode, 0o600, "{}", backup.display());
+        }
+    }
+}
+
+#[tokio::test]
 async fn backup_is_a_complete_consistent_copy() {
     let (_c, items) = small_corpus();
     let (dir, store) = fresh_store().await;

@@ -26,6 +26,47 @@ async fn database_at_version(path: &std::path::Path, version: i64) {
 }
 
 #[tokio::test]
+async fn an_upgrade_first_keeps_a_copy_of_the_archive_as_it_was() {
+    let dir = tempfile::tempdir().expect("dir");
+    let path = dir.path().join("messages.db");
+    database_at_version(&path, 1).await;
+    let store = Store::open(&path).await.expect("upgrade");
+    store.close().await;
+    let copies: Vec<_> = std::fs::read_dir(dir.path().join("backups"))
+        .expect("a backups folder")
+        .map(|e| e.expect("entry").path())
+        .collect();
+    assert_eq!(copies.len(), 1, "{copies:?}");
+    let name = copies[0].file_name().expect("name").to_string_lossy().into_owned();
+    assert!(name.starts_with("before-upgrade-v1-"), "{name}");
+    // The copy is the archive before the upgrade: version 1, same messages.
+    let pool = sqlx::SqlitePool::connect_with(sqlx::sqlite::SqliteConnectOptions::new().filename(&copies[0]))
+        .await
+        .expect("open copy");
+    let version: i64 = sqlx::query_scalar("SELECT max(version) FROM _sqlx_migrations")
+        .fetch_one(&pool)
+        .await
+        .expect("version");
+    let messages: i64 = sqlx::query_scalar("SELECT count(*) FROM messages")
+        .fetch_one(&pool)
+        .await
+        .expect("count");
+    assert_eq!((version, messages), (1, 2));
+    pool.close().await;
+    // Opening the upgraded archive again (or a new one) makes no more copies.
+    let store = Store::open(&path).await.expect("reopen");
+    store.close().await;
+    let fresh = tempfile::tempdir().expect("dir");
+    Store::open(fresh.path().join("messages.db"))
+        .await
+        .expect("new")
+        .close()
+        .await;
+    assert_eq!(std::fs::read_dir(dir.path().join("backups")).expect("list").count(), 1);
+    assert!(!fresh.path().join("backups").exists());
+}
+
+#[tokio::test]
 async fn every_earlier_version_migrates_with_data_intact() {
     let latest = wa_store::latest_schema_version();
     let versions: Vec<i64> = MIGRATOR.iter().map(|m| m.version).filter(|v| *v < latest).collect();
