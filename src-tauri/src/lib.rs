@@ -213,25 +213,6 @@ async fn stop_signal() {
     let _ = tokio::signal::ctrl_c().await;
 }
 
-/// Where the app's log goes when it outgrows this (the previous one is kept as `app.log.1`).
-const LOG_LIMIT: u64 = 10 * 1024 * 1024;
-
-/// The app's log file in the logs folder (this user's alone), started afresh
-/// when it outgrew [`LOG_LIMIT`].
-fn open_log_file() -> Option<std::fs::File> {
-    let dir = wa_mcp::paths::log_dir().ok()?;
-    wa_mcp::paths::ensure_private(&dir).ok()?;
-    let path = dir.join("app.log");
-    if std::fs::metadata(&path).is_ok_and(|m| m.len() > LOG_LIMIT) {
-        let _ = std::fs::rename(&path, dir.join("app.log.1"));
-    }
-    let mut options = std::fs::OpenOptions::new();
-    options.create(true).append(true);
-    #[cfg(unix)]
-    std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
-    options.open(path).ok()
-}
-
 /// Logs go to stderr and to `<logs folder>/app.log` (what Diagnostics opens
 /// and the diagnostic report quotes), with phone numbers and chat IDs masked
 /// on the way out. Only our own `tracing` events are recorded: the WhatsApp
@@ -245,7 +226,7 @@ fn init_logging() {
     let stderr = tracing_subscriber::fmt::layer()
         .with_timer(LogTime)
         .with_writer(|| Redacting(std::io::stderr()));
-    let file = open_log_file().map(|file| {
+    let file = wa_mcp::paths::open_log("app.log").map(|file| {
         tracing_subscriber::fmt::layer()
             .with_timer(LogTime)
             .with_ansi(false)

@@ -22,14 +22,7 @@ const WAIT_FOR_APP: Duration = Duration::from_secs(10);
 
 fn init_logging() {
     use wa_mcp::diagnostics::{LogTime, Redacting};
-    let file = wa_mcp::paths::log_dir().ok().and_then(|dir| {
-        wa_mcp::paths::ensure_private(&dir).ok()?;
-        let mut options = std::fs::OpenOptions::new();
-        options.create(true).append(true);
-        #[cfg(unix)]
-        std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
-        options.open(dir.join("helper.log")).ok()
-    });
+    let file = wa_mcp::paths::open_log("helper.log");
     let filter = tracing_subscriber::EnvFilter::try_from_env("WHATSAPP_MCP_LOG")
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
     // Phone numbers and chat IDs are masked on the way out (privacy: logs get shared).

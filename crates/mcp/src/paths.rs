@@ -46,3 +46,62 @@ pub fn ensure_private(dir: &std::path::Path) -> std::io::Result<()> {
     std::os::unix::fs::DirBuilderExt::mode(&mut builder, 0o700);
     builder.create(dir)
 }
+
+/// A log file grows to this before it starts afresh (the previous one is kept as `<name>.1`).
+pub const LOG_LIMIT: u64 = 10 * 1024 * 1024;
+
+/// Open `<logs folder>/<name>` to append (this user's alone: folder 0700,
+/// file 0600), first moving it to `<name>.1` when it outgrew [`LOG_LIMIT`].
+/// `None` when there is no logs folder to be had (logging then goes to stderr only).
+pub fn open_log(name: &str) -> Option<std::fs::File> {
+    open_log_in(&log_dir().ok()?, name, LOG_LIMIT)
+}
+
+fn open_log_in(dir: &std::path::Path, name: &str, limit: u64) -> Option<std::fs::File> {
+    ensure_private(dir).ok()?;
+    let path = dir.join(name);
+    if std::fs::metadata(&path).is_ok_and(|m| m.len() > limit) {
+        let _ = std::fs::rename(&path, dir.join(format!("{name}.1")));
+    }
+    let mut options = std::fs::OpenOptions::new();
+    options.create(true).append(true);
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+    options.open(path).ok()
+}
+
+#[cfg(test)]
+mod tests {
+    use std::io::Write as _;
+
+    #[test]
+    fn a_log_is_private_and_starts_afresh_past_its_limit_keeping_one_old() {
+        let home = tempfile::tempdir().expect("dir");
+        let dir = home.path().join("logs");
+        let mut log = super::open_log_in(&dir, "app.log", 10).expect("open");
+        log.write_all(b"first run, long enough\n").expect("write");
+        drop(log);
+        let mut log = super::open_log_in(&dir, "app.log", 10).expect("reopen");
+        log.write_all(b"second\n").expect("write");
+        drop(log);
+        assert_eq!(std::fs::read_to_string(dir.join("app.log")).expect("read"), "second\n");
+        assert_eq!(
+            std::fs::read_to_string(dir.join("app.log.1")).expect("old"),
+            "first run, long enough\n"
+        );
+        // Under the limit: appended to.
+        let mut log = super::open_log_in(&dir, "app.log", 10).expect("again");
+        log.write_all(b"third\n").expect("write");
+        assert_eq!(
+            std::fs::read_to_string(dir.join("app.log")).expect("read"),
+            "second\nthird\n"
+        );
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            let mode = |p: &std::path::Path| std::fs::metadata(p).expect("meta").permissions().mode() & 0o777;
+            assert_eq!(mode(&dir.join("app.log")), 0o600);
+            assert_eq!(mode(&dir), 0o700);
+        }
+    }
+}

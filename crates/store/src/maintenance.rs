@@ -146,17 +146,10 @@ impl Store {
         let result = sqlx::query("VACUUM INTO ?").bind(dest_text).execute(&mut conn).await;
         conn.close().await.ok();
         result.map_err(|e| StoreError::from_sqlx(e, dest))?;
-        #[cfg(unix)]
-        {
-            use std::os::unix::fs::PermissionsExt;
-            std::fs::set_permissions(dest, std::fs::Permissions::from_mode(0o600)).map_err(|source| {
-                StoreError::Io {
-                    path: dest.to_path_buf(),
-                    source,
-                }
-            })?;
-        }
-        Ok(())
+        make_private(dest).map_err(|source| StoreError::Io {
+            path: dest.to_path_buf(),
+            source,
+        })
     }
 
     /// Move the damaged database at `path` aside and rebuild `path` from what
