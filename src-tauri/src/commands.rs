@@ -31,6 +31,8 @@ pub struct AppStatus {
     /// The state in words: what is happening and what to do.
     state_text: String,
     needs_attention: bool,
+    /// What mends the connection now (`relink`, `reconnect`), if anything.
+    fix: Option<&'static str>,
     /// The QR code to scan, drawn as SVG (while one is shown).
     qr_svg: Option<String>,
     account: Option<String>,
@@ -44,6 +46,17 @@ pub struct AppStatus {
     send_policy: SendPolicy,
     /// The demo phone's number (to try linking by phone number in demo mode).
     demo_number: Option<String>,
+}
+
+/// What mends the connection in this state, as the window offers it: `relink`
+/// (a new QR code: only linking again helps) or `reconnect` (try now).
+pub fn connection_fix(state: &EngineState) -> Option<&'static str> {
+    match state {
+        EngineState::Unlinked | EngineState::LoggedOut { .. } | EngineState::QrExhausted { .. } => Some("relink"),
+        EngineState::Reconnecting { .. } => Some("reconnect"),
+        other if other.needs_attention() => Some("reconnect"),
+        _ => None,
+    }
 }
 
 /// Draw a pairing string as a QR code (SVG), large enough to scan from a screen.
@@ -78,6 +91,7 @@ pub async fn app_status(state: State<'_, AppState>) -> Result<AppStatus, Error> 
         setup_done,
         state_text: engine_state.describe_now(),
         needs_attention: engine_state.needs_attention(),
+        fix: connection_fix(&engine_state),
         state: engine_state,
         qr_svg: qr,
         account: state.engine.own_jid(),
@@ -427,21 +441,11 @@ pub async fn diagnostic_checks(state: State<'_, AppState>) -> Result<Vec<DiagChe
         fix: None,
     });
     let engine_state = state.engine.state().borrow().clone();
-    let needs_link = matches!(
-        engine_state,
-        EngineState::Unlinked | EngineState::LoggedOut { .. } | EngineState::QrExhausted { .. }
-    );
     checks.push(DiagCheck {
         id: "whatsapp",
         ok: !engine_state.needs_attention(),
         text: format!("WhatsApp: {}", engine_state.describe_now()),
-        fix: if needs_link {
-            Some("relink")
-        } else if engine_state.needs_attention() || matches!(engine_state, EngineState::Reconnecting { .. }) {
-            Some("reconnect")
-        } else {
-            None
-        },
+        fix: connection_fix(&engine_state),
     });
     let clients = assistants(state.clone());
     let connected: Vec<&str> = clients

@@ -44,6 +44,8 @@ export interface AppStatus {
   state: EngineState;
   state_text: string;
   needs_attention: boolean;
+  /** What mends the connection now, decided by the app. */
+  fix: "relink" | "reconnect" | null;
   qr_svg: string | null;
   account: string | null;
   progress: SyncProgress;

@@ -14,23 +14,27 @@ export interface Page {
 /** Open the setup again: from the start, or at the link step. */
 export type Reopen = (at?: "link") => void;
 
-/** States that only a new link mends (the QR code is in the wizard's link step). */
-export const NEEDS_LINK = ["unlinked", "logged_out", "qr_exhausted"];
+/** Link again: fresh codes, then the wizard's link step, where the QR code is shown. */
+const relinkWith = (reopen: Reopen) => async () => {
+  await api.newQrCodes();
+  reopen("link");
+};
+
+/** A button that runs `action`, saying a failure in `out`. */
+function actionButton(id: string, label: string, out: HTMLElement, action: () => Promise<unknown>, cls?: string): HTMLButtonElement {
+  const b = h("button", { id, class: cls ?? null, text: label }) as HTMLButtonElement;
+  b.addEventListener("click", () => void run(b, out, action));
+  return b;
+}
 
 function statusPage(reopen: Reopen): Page {
   const state = h("p", { class: "state", id: "engine-state" });
   const facts = h("ul", { id: "facts" });
   const progress = progressView();
   const out = h("p", { class: "note", "aria-live": "polite" });
-  const relink = h("button", { id: "status-relink", class: "primary", text: strings.relink, hidden: true }) as HTMLButtonElement;
-  const reconnect = h("button", { id: "status-reconnect", text: strings.reconnect, hidden: true }) as HTMLButtonElement;
-  relink.addEventListener("click", () =>
-    void run(relink, out, async () => {
-      await api.newQrCodes();
-      reopen("link");
-    }),
-  );
-  reconnect.addEventListener("click", () => void run(reconnect, out, () => api.reconnect()));
+  const relink = actionButton("status-relink", strings.relink, out, relinkWith(reopen), "primary");
+  const reconnect = actionButton("status-reconnect", strings.reconnect, out, () => api.reconnect());
+  relink.hidden = reconnect.hidden = true;
   const node = h(
     "section",
     { "aria-labelledby": "page-title" },
@@ -48,9 +52,8 @@ function statusPage(reopen: Reopen): Page {
       state.className = s.needs_attention ? "state attention" : "state";
       state.dataset.state = s.state.state;
       // What to do is a button right under the sentence that says it.
-      const needsLink = NEEDS_LINK.includes(s.state.state);
-      relink.hidden = !needsLink;
-      reconnect.hidden = needsLink || !(s.needs_attention || s.state.state === "reconnecting");
+      relink.hidden = s.fix !== "relink";
+      reconnect.hidden = s.fix !== "reconnect";
       progress.update(s);
       const lines = [
         strings.account(s.account),
@@ -272,11 +275,7 @@ function diagnosticsPage(go: (page: string) => void, reopen: Reopen): Page {
   const checks = h("ul", { id: "checks", class: "checks" });
   const fixes: Record<string, () => Promise<unknown>> = {
     reconnect: () => api.reconnect(),
-    // The QR code is shown by the wizard's link step.
-    relink: async () => {
-      await api.newQrCodes();
-      reopen("link");
-    },
+    relink: relinkWith(reopen),
     permissions: () => api.fixPermissions(),
     assistants: async () => go("assistants"),
   };
@@ -306,11 +305,7 @@ function diagnosticsPage(go: (page: string) => void, reopen: Reopen): Page {
       .catch((e) => (out.textContent = String(e)));
   void loadChecks();
   const say = (c: Check) => out.replaceChildren(h("p", { class: c.ok ? "ok" : "error", text: c.text }));
-  const button = (id: string, label: string, action: () => Promise<unknown>) => {
-    const b = h("button", { id, text: label }) as HTMLButtonElement;
-    b.addEventListener("click", () => run(b, out, action));
-    return b;
-  };
+  const button = (id: string, label: string, action: () => Promise<unknown>) => actionButton(id, label, out, action);
   const logs = h("p", { class: "note" });
   api.logFolder().then((p) => (logs.textContent = strings.logsAt(p))).catch(() => {});
   const node = h(

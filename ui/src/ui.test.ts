@@ -32,6 +32,7 @@ function status(over: Partial<AppStatus> = {}): AppStatus {
     state: { state: "connected", since: 0 },
     state_text: "Connected to WhatsApp.",
     needs_attention: false,
+    fix: null,
     qr_svg: null,
     account: "447700900123@s.whatsapp.net",
     progress: { messages: 0, chats: 0, percent: null, rate: 0, eta_secs: null, elapsed_secs: 0 },
@@ -409,7 +410,7 @@ describe("status page", () => {
     main.update(status({ setup_done: true }));
     expect(main.node.querySelector<HTMLButtonElement>("#status-relink")!.hidden).toBe(true);
     expect(main.node.querySelector<HTMLButtonElement>("#status-reconnect")!.hidden).toBe(true);
-    main.update(status({ setup_done: true, state: { state: "logged_out" }, needs_attention: true, state_text: "This computer was unlinked." }));
+    main.update(status({ setup_done: true, state: { state: "logged_out" }, needs_attention: true, fix: "relink", state_text: "This computer was unlinked." }));
     const relink = main.node.querySelector<HTMLButtonElement>("#status-relink")!;
     expect(relink.hidden).toBe(false);
     expect(main.node.querySelector<HTMLButtonElement>("#status-reconnect")!.hidden).toBe(true);
@@ -419,7 +420,7 @@ describe("status page", () => {
       { cmd: "new_qr_codes", args: undefined },
       { cmd: "reopen", args: "link" },
     ]);
-    main.update(status({ setup_done: true, state: { state: "reconnecting" }, state_text: "Reconnecting." }));
+    main.update(status({ setup_done: true, state: { state: "reconnecting" }, fix: "reconnect", state_text: "Reconnecting." }));
     expect(main.node.querySelector<HTMLButtonElement>("#status-reconnect")!.hidden).toBe(false);
     expect(main.node.querySelector<HTMLButtonElement>("#status-relink")!.hidden).toBe(true);
   });

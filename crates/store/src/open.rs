@@ -70,8 +70,8 @@ async fn connect(path: std::path::PathBuf, mode: Mode) -> Result<Store> {
             .await
             .map_err(|e| StoreError::from_sqlx(e, &path))?;
         let found = check_not_newer(&pool, &path).await?;
-        if found.is_some_and(|v| v < latest_schema_version()) {
-            backup_before_upgrade(&pool, &path, found.unwrap_or_default()).await?;
+        if let Some(older) = found.filter(|v| *v < latest_schema_version()) {
+            backup_before_upgrade(&pool, &path, older).await?;
         }
         run_migrations(&pool, &path).await?;
         Some(pool)
