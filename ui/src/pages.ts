@@ -35,13 +35,14 @@ function statusPage(reopen: Reopen): Page {
   const relink = actionButton("status-relink", strings.relink, out, relinkWith(reopen), "primary");
   const reconnect = actionButton("status-reconnect", strings.reconnect, out, () => api.reconnect());
   relink.hidden = reconnect.hidden = true;
+  // Only there when there is something to do (or to say about a try).
+  const fixRow = h("div", { hidden: true }, h("div", { class: "actions" }, relink, reconnect), out);
   const node = h(
     "section",
     { "aria-labelledby": "page-title" },
     h("h2", { id: "page-title", text: strings.pages.status }),
     state,
-    h("div", { class: "actions" }, relink, reconnect),
-    out,
+    fixRow,
     progress.node,
     facts,
   );
@@ -54,6 +55,7 @@ function statusPage(reopen: Reopen): Page {
       // What to do is a button right under the sentence that says it.
       relink.hidden = s.fix !== "relink";
       reconnect.hidden = s.fix !== "reconnect";
+      fixRow.hidden = !s.fix && !out.textContent;
       progress.update(s);
       const lines = [
         strings.account(s.account),
