@@ -132,9 +132,6 @@ impl Store {
                 dest.display()
             )));
         }
-        let dest_text = dest.to_str().ok_or_else(|| {
-            StoreError::InvalidInput(format!("The backup path {} is not valid text.", dest.display()))
-        })?;
         // Its own connection: the readers are query-only and the writer must stay free.
         let mut conn = sqlx::SqliteConnection::connect_with(
             &sqlx::sqlite::SqliteConnectOptions::new()
@@ -143,13 +140,9 @@ impl Store {
         )
         .await
         .map_err(|e| self.err(e))?;
-        let result = sqlx::query("VACUUM INTO ?").bind(dest_text).execute(&mut conn).await;
+        let result = copy_into(&mut conn, dest).await;
         conn.close().await.ok();
-        result.map_err(|e| StoreError::from_sqlx(e, dest))?;
-        make_private(dest).map_err(|source| StoreError::Io {
-            path: dest.to_path_buf(),
-            source,
-        })
+        result
     }
 
     /// Move the damaged database at `path` aside and rebuild `path` from what
@@ -319,6 +312,28 @@ fn rolling_backups(dir: &Path) -> Vec<(u64, std::path::PathBuf)> {
         .unwrap_or_default();
     found.sort();
     found
+}
+
+/// A consistent copy of the database `conn` is on, written to `dest` as a
+/// whole: `VACUUM INTO` a temporary name beside it, made this user's alone
+/// (0600), then renamed. So `dest` never exists half-written or readable by
+/// others, even for a moment, and a crash leaves only a `.partial` file.
+pub(crate) async fn copy_into<'e, E: sqlx::SqliteExecutor<'e>>(conn: E, dest: &Path) -> Result<()> {
+    let partial = PathBuf::from(format!("{}.partial", dest.display()));
+    let io = |source: std::io::Error| StoreError::Io {
+        path: dest.to_path_buf(),
+        source,
+    };
+    let partial_text = partial
+        .to_str()
+        .ok_or_else(|| StoreError::InvalidInput(format!("The backup path {} is not valid text.", dest.display())))?;
+    let _ = std::fs::remove_file(&partial);
+    if let Err(e) = sqlx::query("VACUUM INTO ?").bind(partial_text).execute(conn).await {
+        let _ = std::fs::remove_file(&partial);
+        return Err(StoreError::from_sqlx(e, dest));
+    }
+    make_private(&partial).map_err(io)?;
+    std::fs::rename(&partial, dest).map_err(io)
 }
 
 /// Create `dir` (and parents) for this user alone.

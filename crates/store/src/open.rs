@@ -245,15 +245,9 @@ async fn backup_before_upgrade(pool: &sqlx::SqlitePool, path: &Path, version: i6
         detail,
     };
     crate::maintenance::create_private_dir(&dir).map_err(|e| failed(e.to_string()))?;
-    let dest_text = dest
-        .to_str()
-        .ok_or_else(|| failed("the path is not valid text".into()))?;
-    sqlx::query("VACUUM INTO ?")
-        .bind(dest_text)
-        .execute(pool)
+    crate::maintenance::copy_into(pool, &dest)
         .await
         .map_err(|e| failed(e.to_string()))?;
-    crate::maintenance::make_private(&dest).map_err(|e| failed(e.to_string()))?;
     tracing::info!(backup = %dest.display(), from = version, "archive backed up before its upgrade");
     Ok(())
 }
