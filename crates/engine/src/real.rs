@@ -27,7 +27,9 @@ use whatsapp_rust::async_channel::{Receiver, Sender, unbounded};
 use whatsapp_rust::bot::Bot;
 use whatsapp_rust::download::{DownloadParams, MediaType};
 use whatsapp_rust::features::{GroupMetadata, MediaRetryResult, MediaReuploadError, MediaReuploadRequest};
-use whatsapp_rust::http::HttpStatusError;
+use whatsapp_rust::http::{HttpClient, HttpRequest, HttpResponse, HttpStatusError, UreqHttpClient};
+use whatsapp_rust::transport::TokioWebSocketTransportFactory;
+use whatsapp_rust::wacore::net::{StreamingHttpResponse, UploadBody};
 use whatsapp_rust::pair_code::PairCodeOptions;
 use whatsapp_rust::store::SqliteStore;
 use whatsapp_rust::wacore::net::DisconnectReason;
@@ -68,6 +70,64 @@ pub fn device_name() -> String {
     format!("WhatsApp MCP Desktop ({os})")
 }
 
+/// Where the client connects. The default is WhatsApp itself; the engine's
+/// real-client tests point it at the local WhatsApp server (`wa-localserver`).
+#[derive(Debug, Clone, Default)]
+pub struct Endpoints {
+    /// The chat socket (default: `wss://web.whatsapp.com/ws/chat`).
+    pub chat_url: Option<String>,
+    /// Send every HTTPS request (media hosts, the version check) to this
+    /// `http://` origin instead, with the original host in `x-original-host`.
+    pub https_to: Option<String>,
+}
+
+/// The client's own HTTP client, optionally sending everything to one local origin.
+struct Http {
+    inner: UreqHttpClient,
+    to: Option<String>,
+}
+
+impl Http {
+    fn route(&self, mut request: HttpRequest) -> HttpRequest {
+        if let Some(to) = &self.to
+            && let Some(rest) = request.url.strip_prefix("https://")
+        {
+            let (host, path) = rest.split_at(rest.find('/').unwrap_or(rest.len()));
+            request.headers.insert("x-original-host".into(), host.to_owned());
+            request.url = format!("{to}{path}");
+        }
+        request
+    }
+}
+
+#[whatsapp_rust::async_trait]
+impl HttpClient for Http {
+    async fn execute(&self, request: HttpRequest) -> whatsapp_rust::anyhow::Result<HttpResponse> {
+        self.inner.execute(self.route(request)).await
+    }
+
+    fn supports_streaming(&self) -> bool {
+        self.inner.supports_streaming()
+    }
+
+    fn execute_streaming(&self, request: HttpRequest) -> whatsapp_rust::anyhow::Result<StreamingHttpResponse> {
+        self.inner.execute_streaming(self.route(request))
+    }
+
+    fn supports_upload_streaming(&self) -> bool {
+        self.inner.supports_upload_streaming()
+    }
+
+    fn execute_upload(
+        &self,
+        request: HttpRequest,
+        body: UploadBody,
+        content_length: u64,
+    ) -> whatsapp_rust::anyhow::Result<HttpResponse> {
+        self.inner.execute_upload(self.route(request), body, content_length)
+    }
+}
+
 /// The real account.
 pub struct RealAccount {
     client: Arc<Client>,
@@ -89,6 +149,11 @@ impl RealAccount {
     /// Set up the client with its session file at `session_db`, writing live
     /// messages to `store` before they are acknowledged. Does not connect.
     pub async fn open(session_db: &Path, store: Store) -> Result<Self, SetupError> {
+        Self::open_at(session_db, store, Endpoints::default()).await
+    }
+
+    /// [`open`](Self::open), connecting to `endpoints`.
+    pub async fn open_at(session_db: &Path, store: Store, endpoints: Endpoints) -> Result<Self, SetupError> {
         create_private(session_db).map_err(|e| SetupError::Session {
             path: session_db.display().to_string(),
             detail: e.to_string(),
@@ -99,8 +164,18 @@ impl RealAccount {
             detail: e.to_string(),
         })?;
         let (tx, rx) = unbounded();
+        let transport = match endpoints.chat_url {
+            Some(url) => TokioWebSocketTransportFactory::new().with_url(url),
+            None => TokioWebSocketTransportFactory::new(),
+        };
+        let http = Http {
+            inner: UreqHttpClient::new(),
+            to: endpoints.https_to,
+        };
         let bot = Bot::builder()
             .with_backend(backend)
+            .with_transport_factory(transport)
+            .with_http_client(http)
             .with_event_handler(Forward(tx.clone()))
             .with_inbound_durability_hook(StoreFirst::new(store))
             .with_device_props(

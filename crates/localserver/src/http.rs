@@ -1,0 +1,83 @@
+//! The HTTPS hosts the client talks to (web.whatsapp.com's `sw.js` for the
+//! version, later the media hosts), served as plain HTTP/1.1 on 127.0.0.1.
+//! The client's HTTP client is pointed here by the engine's `https_to` option;
+//! the original host arrives in the `x-original-host` header.
+
+use std::sync::Arc;
+
+use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader};
+use tokio::net::{TcpListener, TcpStream};
+
+use crate::Shared;
+
+/// The WhatsApp Web revision the local server announces.
+pub const CLIENT_REVISION: u32 = 1_029_000_000;
+
+pub(crate) async fn serve(listener: TcpListener, shared: Arc<Shared>) {
+    loop {
+        let Ok((stream, _)) = listener.accept().await else {
+            continue;
+        };
+        let shared = Arc::clone(&shared);
+        tokio::spawn(async move {
+            if let Err(e) = one(stream, &shared).await {
+                tracing::debug!(error = %e, "local server: HTTP request failed");
+            }
+        });
+    }
+}
+
+struct Request {
+    method: String,
+    path: String,
+    #[allow(dead_code)]
+    body: Vec<u8>,
+}
+
+async fn read_request(stream: &mut BufReader<TcpStream>) -> std::io::Result<Option<Request>> {
+    let mut line = String::new();
+    if stream.read_line(&mut line).await? == 0 {
+        return Ok(None);
+    }
+    let mut parts = line.split_whitespace();
+    let method = parts.next().unwrap_or_default().to_owned();
+    let path = parts.next().unwrap_or_default().to_owned();
+    let mut length = 0usize;
+    loop {
+        let mut header = String::new();
+        if stream.read_line(&mut header).await? == 0 || header.trim().is_empty() {
+            break;
+        }
+        if let Some((name, value)) = header.split_once(':')
+            && name.trim().eq_ignore_ascii_case("content-length")
+        {
+            length = value.trim().parse().unwrap_or(0);
+        }
+    }
+    let mut body = vec![0; length];
+    stream.read_exact(&mut body).await?;
+    Ok(Some(Request { method, path, body }))
+}
+
+async fn one(stream: TcpStream, _shared: &Shared) -> std::io::Result<()> {
+    let mut stream = BufReader::new(stream);
+    let Some(request) = read_request(&mut stream).await? else {
+        return Ok(());
+    };
+    let (status, body): (u16, Vec<u8>) = match (request.method.as_str(), request.path.as_str()) {
+        ("GET", "/sw.js") => (
+            200,
+            format!("self.__swData=JSON.parse(\"{{\\\"client_revision\\\":{CLIENT_REVISION}}}\");").into_bytes(),
+        ),
+        _ => (404, b"not found".to_vec()),
+    };
+    let reason = if status == 200 { "OK" } else { "Not Found" };
+    let head = format!(
+        "HTTP/1.1 {status} {reason}\r\ncontent-length: {}\r\nconnection: close\r\n\r\n",
+        body.len()
+    );
+    let stream = stream.get_mut();
+    stream.write_all(head.as_bytes()).await?;
+    stream.write_all(&body).await?;
+    stream.shutdown().await
+}

@@ -1,0 +1,224 @@
+//! What the server answers to the stanzas a client sends.
+
+use std::sync::Arc;
+
+use whatsapp_rust::wacore_binary::builder::NodeBuilder;
+use whatsapp_rust::wacore_binary::{Node, NodeRef};
+
+use crate::conn::attr;
+use crate::{Error, Outbound, Seen, Shared};
+
+fn result(id: &str) -> NodeBuilder {
+    NodeBuilder::new("iq")
+        .attr("from", "s.whatsapp.net")
+        .attr("type", "result")
+        .attr("id", id.to_owned())
+}
+
+fn error(id: &str, code: u16, text: &str) -> Node {
+    NodeBuilder::new("iq")
+        .attr("from", "s.whatsapp.net")
+        .attr("type", "error")
+        .attr("id", id.to_owned())
+        .children([NodeBuilder::new("error")
+            .attr("code", code.to_string())
+            .attr("text", text.to_owned())
+            .build()])
+        .build()
+}
+
+pub(crate) fn stream_error_conflict(code: &str, conflict: &str) -> Node {
+    NodeBuilder::new("stream:error")
+        .attr("code", code.to_owned())
+        .children([NodeBuilder::new("conflict").attr("type", conflict.to_owned()).build()])
+        .build()
+}
+
+fn stream_error(code: &str) -> Node {
+    NodeBuilder::new("stream:error").attr("code", code.to_owned()).build()
+}
+
+/// The answers to one stanza from connection `conn`.
+pub(crate) fn answer(shared: &Arc<Shared>, conn: u64, node: &NodeRef<'_>) -> Result<Vec<Node>, Error> {
+    if node.tag.as_ref() != "iq" {
+        return Ok(Vec::new());
+    }
+    let id = attr(node, "id");
+    let kind = attr(node, "type");
+    let xmlns = attr(node, "xmlns");
+    let child = node
+        .children()
+        .and_then(|c| c.first())
+        .map(|c| c.tag.as_ref().to_owned())
+        .unwrap_or_default();
+    if kind == "result" {
+        if child == "pair-device-sign" {
+            return pair_device_signed(shared, conn, node);
+        }
+        return Ok(Vec::new());
+    }
+    let answer = match (xmlns.as_str(), child.as_str()) {
+        // Leaving passive mode: WhatsApp then delivers what arrived while the
+        // device was away, and says when it is done.
+        ("passive", "active") => {
+            return Ok(vec![
+                result(&id).build(),
+                NodeBuilder::new("ib")
+                    .children([NodeBuilder::new("offline").attr("count", "0").build()])
+                    .build(),
+            ]);
+        }
+        ("passive", _) | ("w:p", _) | ("urn:xmpp:ping", _) => result(&id).build(),
+        ("encrypt", "count") => {
+            let state = shared.state();
+            let left = device_of(&state, conn)
+                .and_then(|d| state.bundles.get(&d))
+                .map_or(0, |b| b.prekeys.len());
+            result(&id)
+                .children([NodeBuilder::new("count").attr("value", left.to_string()).build()])
+                .build()
+        }
+        ("encrypt", "registration" | "list" | "identity" | "type" | "skey") => {
+            let mut state = shared.state();
+            match device_of(&state, conn) {
+                Some(device) => {
+                    state.bundles.entry(device).or_default().upload(node);
+                    result(&id).build()
+                }
+                None => error(&id, 401, "not-authorized"),
+            }
+        }
+        ("encrypt", "digest") => {
+            let state = shared.state();
+            match device_of(&state, conn).and_then(|d| state.bundles.get(&d)) {
+                Some(bundle) => result(&id).children([bundle.digest()]).build(),
+                None => error(&id, 404, "item-not-found"),
+            }
+        }
+        ("usync", "usync") => usync(shared, &id, node),
+        ("w:g2", "participating") => result(&id).children([NodeBuilder::new("groups").build()]).build(),
+        ("w", "props") | ("abt", "props") => result(&id)
+            .children([NodeBuilder::new("props")
+                .attr("protocol", "1")
+                .attr("hash", "local")
+                .build()])
+            .build(),
+        ("blocklist", _) => result(&id).children([NodeBuilder::new("list").build()]).build(),
+        ("privacy", "privacy") => result(&id)
+            .children([NodeBuilder::new("privacy")
+                .children(
+                    [("readreceipts", "all"), ("last", "all"), ("online", "all"), ("profile", "all")].map(
+                        |(name, value)| {
+                            NodeBuilder::new("category")
+                                .attr("name", name)
+                                .attr("value", value)
+                                .build()
+                        },
+                    ),
+                )
+                .build()])
+            .build(),
+        ("w:sync:app:state", "sync") => app_state_sync(&id, node),
+        ("md", "remove-companion-device") => {
+            let device = shared.state().conns.get(&conn).and_then(|c| c.device);
+            if let Some(device) = device {
+                shared.state().account.devices.remove(&device);
+            }
+            result(&id).build()
+        }
+        _ => {
+            shared.saw(Seen::UnhandledIq {
+                xmlns: xmlns.clone(),
+                child: child.clone(),
+            });
+            error(&id, 501, "feature-not-implemented")
+        }
+    };
+    Ok(vec![answer])
+}
+
+fn device_of(state: &crate::State, conn: u64) -> Option<u16> {
+    state.conns.get(&conn).and_then(|c| c.device)
+}
+
+/// Device lists: the account's own (the phone and its confirmed companions),
+/// anyone else's is one phone.
+fn usync(shared: &Shared, id: &str, node: &NodeRef<'_>) -> Node {
+    let state = shared.state();
+    let account = &state.account;
+    let users = node
+        .get_optional_child_by_tag(&["usync", "list"])
+        .and_then(NodeRef::children)
+        .unwrap_or_default();
+    let own = [account.jid(0), account.lid_jid(0)];
+    let listed = users.iter().map(|user| {
+        let jid = attr(user, "jid");
+        let mut devices = vec![NodeBuilder::new("device").attr("id", "0").build()];
+        if own.contains(&jid) {
+            devices.extend(account.devices.values().filter(|d| d.confirmed).map(|d| {
+                NodeBuilder::new("device")
+                    .attr("id", d.id.to_string())
+                    .attr("key-index", d.key_index.to_string())
+                    .build()
+            }));
+        }
+        NodeBuilder::new("user")
+            .attr("jid", jid)
+            .children([NodeBuilder::new("devices")
+                .children([NodeBuilder::new("device-list").children(devices).build()])
+                .build()])
+            .build()
+    });
+    result(id)
+        .children([NodeBuilder::new("usync")
+            .children([NodeBuilder::new("list").children(listed.collect::<Vec<_>>()).build()])
+            .build()])
+        .build()
+}
+
+/// The device signed the identity the phone gave it: linking is done. Like
+/// WhatsApp, close the stream with 515 so the client logs in as the new device.
+fn pair_device_signed(shared: &Arc<Shared>, conn: u64, node: &NodeRef<'_>) -> Result<Vec<Node>, Error> {
+    let signed = node
+        .get_optional_child_by_tag(&["pair-device-sign", "device-identity"])
+        .and_then(NodeRef::content_bytes)
+        .ok_or_else(|| Error::Protocol("pair-device-sign without device-identity".into()))?
+        .to_vec();
+    let device = {
+        let mut state = shared.state();
+        let device = state
+            .conns
+            .get(&conn)
+            .and_then(|c| c.device)
+            .ok_or_else(|| Error::Protocol("pair-device-sign on a connection that was not linking".into()))?;
+        state.account.confirm(device, &signed)?;
+        if let Some(c) = state.conns.get(&conn) {
+            let _ = c.out.send(Outbound::Close);
+        }
+        device
+    };
+    shared.saw(Seen::Linked { device });
+    Ok(vec![stream_error("515")])
+}
+
+/// App state: this account has none yet, so every collection asked for is
+/// answered at version 0 with no patches.
+fn app_state_sync(id: &str, node: &NodeRef<'_>) -> Node {
+    let names: Vec<String> = node
+        .get_optional_child("sync")
+        .and_then(NodeRef::children)
+        .unwrap_or_default()
+        .iter()
+        .map(|c| attr(c, "name"))
+        .collect();
+    result(id)
+        .children([NodeBuilder::new("sync")
+            .children(names.into_iter().map(|name| {
+                NodeBuilder::new("collection")
+                    .attr("name", name)
+                    .attr("version", "0")
+                    .build()
+            }))
+            .build()])
+        .build()
+}

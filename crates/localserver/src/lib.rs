@@ -1,0 +1,289 @@
+//! A local WhatsApp: the chat server and the account's primary phone, on
+//! 127.0.0.1, for tests of the real `whatsapp-rust` client.
+//!
+//! The client connects over a WebSocket exactly as it does to
+//! `web.whatsapp.com` (its own transport, pointed at our URL), runs the Noise
+//! handshake against our static key, and exchanges the same binary stanzas.
+//! The one concession: our certificate chain is not signed by WhatsApp's root,
+//! so the client must be built with `danger-skip-cert-chain-verify` (enabled
+//! by this crate, which only tests depend on).
+//!
+//! What it plays (stage 1 of issue 8): linking by QR code (rotating refs, the
+//! phone "scanning" a code and signing the device identity with its account
+//! key), the post-pairing 515 and login, IK resume, the IQs a fresh login
+//! sends, and faults at chosen points: refused logins (logged out, banned,
+//! outdated, 5xx), stream errors (replaced, device removed) and dropped
+//! connections.
+
+mod conn;
+mod http;
+mod iq;
+mod keys;
+mod noise;
+pub mod phone;
+
+use std::collections::HashMap;
+use std::net::SocketAddr;
+use std::sync::{Arc, Mutex, PoisonError};
+use std::time::Duration;
+
+use tokio::sync::{mpsc, watch};
+use whatsapp_rust::wacore_binary::Node;
+
+pub use phone::{Account, LinkedDevice};
+
+/// Why the local server or its phone could not do something.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    #[error("protocol: {0}")]
+    Protocol(String),
+    #[error("the phone could not read the QR code: {0}")]
+    BadCode(String),
+    #[error("no connection is showing that QR code (expired, or already used)")]
+    UnknownRef,
+    #[error("the account already has the most linked devices allowed")]
+    DeviceLimit,
+    #[error("no device connection is open")]
+    NotConnected,
+    #[error("timed out: {0}")]
+    Timeout(String),
+    #[error("network: {0}")]
+    Io(#[from] std::io::Error),
+}
+
+/// How the server answers a login (the `<failure>` it sends instead of `<success>`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LoginRefusal {
+    /// 401: the device was removed (logged out on the phone).
+    LoggedOut,
+    /// 402: temporarily banned, for this many seconds.
+    TempBanned { code: u16, seconds: u64 },
+    /// 405: this client version is no longer accepted.
+    ClientOutdated,
+    /// 5xx: WhatsApp's servers are busy.
+    ServerError(u16),
+}
+
+/// A fault to apply to the next connections.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Fault {
+    /// Refuse the next logins (count) with this answer.
+    RefuseLogin(LoginRefusal, u32),
+    /// Close the next connection (count) right after the handshake, before any stanza.
+    DropAfterHandshake(u32),
+}
+
+/// Something the server saw, for tests to wait on.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Seen {
+    /// A handshake completed (`ik`: the client resumed with our cached key).
+    Handshake { ik: bool, registered: bool },
+    /// A device logged in (`<success>` sent).
+    LoggedIn { device: u16 },
+    /// `pair-device` with these refs went to a new client.
+    PairDevice { refs: usize },
+    /// A device was linked and confirmed its identity.
+    Linked { device: u16 },
+    /// An IQ the server has no answer for (namespace and first child).
+    UnhandledIq { xmlns: String, child: String },
+    /// A connection closed.
+    Closed { device: Option<u16> },
+}
+
+pub(crate) struct Shared {
+    identity: noise::ServerIdentity,
+    state: Mutex<State>,
+    seen: watch::Sender<Vec<Seen>>,
+}
+
+pub(crate) struct State {
+    account: Account,
+    conns: HashMap<u64, ConnInfo>,
+    next_conn: u64,
+    faults: Vec<Fault>,
+    /// Pre-key bundles uploaded by linked devices.
+    bundles: HashMap<u16, keys::Bundle>,
+    /// Refs a pairing connection shows, per connection.
+    refs: HashMap<u64, Vec<String>>,
+    next_ref: u64,
+}
+
+pub(crate) struct ConnInfo {
+    out: mpsc::UnboundedSender<Outbound>,
+    device: Option<u16>,
+    /// Set while linking: the Noise and identity keys the client registered.
+    registering: Option<phone::ScannedCode>,
+}
+
+pub(crate) enum Outbound {
+    Node(Node),
+    /// Close the socket (after what is queued).
+    Close,
+}
+
+impl Shared {
+    pub(crate) fn state(&self) -> std::sync::MutexGuard<'_, State> {
+        self.state.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    pub(crate) fn saw(&self, seen: Seen) {
+        tracing::debug!(?seen, "local server");
+        self.seen.send_modify(|list| list.push(seen));
+    }
+}
+
+/// The running server. Dropping it stops it.
+pub struct LocalServer {
+    shared: Arc<Shared>,
+    chat: SocketAddr,
+    http: SocketAddr,
+    tasks: Vec<tokio::task::JoinHandle<()>>,
+}
+
+impl std::fmt::Debug for LocalServer {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("LocalServer")
+            .field("chat", &self.chat)
+            .field("http", &self.http)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Drop for LocalServer {
+    fn drop(&mut self) {
+        for task in &self.tasks {
+            task.abort();
+        }
+        for conn in self.shared.state().conns.values() {
+            let _ = conn.out.send(Outbound::Close);
+        }
+    }
+}
+
+impl LocalServer {
+    /// Start on two free ports of 127.0.0.1 (chat socket and HTTPS stand-in),
+    /// for the account `phone` (digits only).
+    pub async fn start(phone: &str) -> Result<Self, Error> {
+        let chat_listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+        let http_listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+        let chat = chat_listener.local_addr()?;
+        let http = http_listener.local_addr()?;
+        let lid = format!("9{}", &phone[phone.len().saturating_sub(11)..]);
+        let shared = Arc::new(Shared {
+            identity: noise::ServerIdentity::generate(),
+            state: Mutex::new(State {
+                account: Account::new(phone, &lid, "Local Test Phone"),
+                conns: HashMap::new(),
+                next_conn: 1,
+                faults: Vec::new(),
+                bundles: HashMap::new(),
+                refs: HashMap::new(),
+                next_ref: 1,
+            }),
+            seen: watch::channel(Vec::new()).0,
+        });
+        let tasks = vec![
+            tokio::spawn(conn::accept_loop(chat_listener, Arc::clone(&shared))),
+            tokio::spawn(http::serve(http_listener, Arc::clone(&shared))),
+        ];
+        Ok(Self {
+            shared,
+            chat,
+            http,
+            tasks,
+        })
+    }
+
+    /// The chat socket's URL, for the client's transport.
+    pub fn chat_url(&self) -> String {
+        format!("ws://{}/ws/chat", self.chat)
+    }
+
+    /// Where HTTPS requests of the client go instead (media, version check).
+    pub fn http_base(&self) -> String {
+        format!("http://{}", self.http)
+    }
+
+    /// The account's phone number JID (device 0).
+    pub fn phone_jid(&self) -> String {
+        self.shared.state().account.jid(0)
+    }
+
+    /// Linked devices, in id order.
+    pub fn devices(&self) -> Vec<LinkedDevice> {
+        self.shared.state().account.devices.values().cloned().collect()
+    }
+
+    /// How many companion devices the account may link (WhatsApp: 4).
+    pub fn set_max_devices(&self, max: usize) {
+        self.shared.state().account.max_devices = max;
+    }
+
+    /// Apply a fault to the next connections.
+    pub fn inject(&self, fault: Fault) {
+        self.shared.state().faults.push(fault);
+    }
+
+    /// The phone scans a QR code shown by the client: it links the device and
+    /// the server sends `pair-success` on the connection showing that code.
+    pub fn scan_qr(&self, code: &str) -> Result<u16, Error> {
+        conn::scan(&self.shared, code)
+    }
+
+    /// Remove a linked device from the phone ("Log out" under Linked devices):
+    /// a connected device gets `<stream:error code="401">` with `device_removed`.
+    pub fn remove_device(&self, device: u16) {
+        let mut state = self.shared.state();
+        state.account.devices.remove(&device);
+        let error = iq::stream_error_conflict("401", "device_removed");
+        for conn in state.conns.values().filter(|c| c.device == Some(device)) {
+            let _ = conn.out.send(Outbound::Node(error.clone()));
+            let _ = conn.out.send(Outbound::Close);
+        }
+    }
+
+    /// Another client took this session: `<stream:error code="409"><conflict type="replaced"/>`.
+    pub fn replace_session(&self, device: u16) {
+        let state = self.shared.state();
+        let error = iq::stream_error_conflict("409", "replaced");
+        for conn in state.conns.values().filter(|c| c.device == Some(device)) {
+            let _ = conn.out.send(Outbound::Node(error.clone()));
+            let _ = conn.out.send(Outbound::Close);
+        }
+    }
+
+    /// Drop every open connection without a word (the network went away).
+    pub fn drop_connections(&self) {
+        for conn in self.shared.state().conns.values() {
+            let _ = conn.out.send(Outbound::Close);
+        }
+    }
+
+    /// Everything seen so far.
+    pub fn seen(&self) -> Vec<Seen> {
+        self.shared.seen.borrow().clone()
+    }
+
+    /// Wait until something matching `want` has been seen (at or after `from`
+    /// in the list), returning its index.
+    pub async fn wait_for(&self, from: usize, timeout: Duration, want: impl Fn(&Seen) -> bool) -> Result<usize, Error> {
+        let mut rx = self.shared.seen.subscribe();
+        let wait = async {
+            loop {
+                if let Some(i) = rx.borrow_and_update().iter().skip(from).position(&want) {
+                    return i + from;
+                }
+                if rx.changed().await.is_err() {
+                    return usize::MAX;
+                }
+            }
+        };
+        match tokio::time::timeout(timeout, wait).await {
+            Ok(i) if i != usize::MAX => Ok(i),
+            _ => Err(Error::Timeout(format!(
+                "not seen within {timeout:?}; seen: {:?}",
+                self.seen().iter().skip(from).collect::<Vec<_>>()
+            ))),
+        }
+    }
+}
