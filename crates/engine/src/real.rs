@@ -17,7 +17,7 @@
 //! protocol server of issue 8): everything in this file. Its tests are the
 //! engine tests above the port, run on the simulated account.
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
@@ -50,13 +50,81 @@ pub enum SetupError {
     Client(String),
 }
 
-/// Forwards the client's events to the engine's channel, in order.
-struct Forward(Sender<Arc<Event>>);
+/// Forwards the client's events to the engine's channel, in order, and notes
+/// a logout (the next start needs a new session).
+struct Forward {
+    events: Sender<Arc<Event>>,
+    logged_out: Arc<AtomicBool>,
+}
 
 impl EventHandler for Forward {
     fn handle_event(&self, event: Arc<Event>) {
-        let _ = self.0.try_send(event);
+        if matches!(*event, Event::LoggedOut(_)) {
+            self.logged_out.store(true, Ordering::SeqCst);
+        }
+        let _ = self.events.try_send(event);
     }
+}
+
+fn current(client: &std::sync::RwLock<Arc<Client>>) -> Arc<Client> {
+    Arc::clone(&client.read().unwrap_or_else(std::sync::PoisonError::into_inner))
+}
+
+/// A client on the session file at `session_db` (created for this user alone).
+async fn build_bot(
+    session_db: &Path,
+    store: &Store,
+    endpoints: &Endpoints,
+    events: &Sender<Arc<Event>>,
+    logged_out: &Arc<AtomicBool>,
+) -> Result<Bot, SetupError> {
+    create_private(session_db).map_err(|e| SetupError::Session {
+        path: session_db.display().to_string(),
+        detail: e.to_string(),
+    })?;
+    let url = session_db.to_string_lossy().into_owned();
+    let backend = SqliteStore::new(&url).await.map_err(|e| SetupError::Session {
+        path: url.clone(),
+        detail: e.to_string(),
+    })?;
+    let transport = match &endpoints.chat_url {
+        Some(url) => TokioWebSocketTransportFactory::new().with_url(url.clone()),
+        None => TokioWebSocketTransportFactory::new(),
+    };
+    let http = Http {
+        inner: UreqHttpClient::new(),
+        to: endpoints.https_to.clone(),
+    };
+    Bot::builder()
+        .with_backend(backend)
+        .with_transport_factory(transport)
+        .with_http_client(http)
+        .with_event_handler(Forward {
+            events: events.clone(),
+            logged_out: Arc::clone(logged_out),
+        })
+        .with_inbound_durability_hook(StoreFirst::new(store.clone()))
+        .with_device_props(
+            DevicePropsOverride::new()
+                .with_os(device_name())
+                .with_platform_type(wa::device_props::PlatformType::DESKTOP),
+        )
+        .build()
+        .await
+        .map_err(|e| SetupError::Client(e.to_string()))
+}
+
+/// Delete a session file and SQLite's companions of it.
+fn remove_session(path: &Path) -> std::io::Result<()> {
+    for suffix in ["", "-wal", "-shm"] {
+        let mut name = path.as_os_str().to_owned();
+        name.push(suffix);
+        match std::fs::remove_file(&name) {
+            Err(e) if e.kind() != std::io::ErrorKind::NotFound => return Err(e),
+            _ => {}
+        }
+    }
+    Ok(())
 }
 
 /// The name the phone shows under Linked devices.
@@ -129,10 +197,20 @@ impl HttpClient for Http {
 }
 
 /// The real account.
+///
+/// A `whatsapp-rust` client cannot run again once its run loop has ended (after
+/// a logout, or when the QR codes ran out and it disconnected itself), so each
+/// start after that builds a new one on the same session file. After a logout
+/// the session file is deleted first: the crate keeps the old device's keys
+/// otherwise, and WhatsApp would refuse them. The message store is untouched.
 pub struct RealAccount {
-    client: Arc<Client>,
+    session_db: PathBuf,
+    store: Store,
+    endpoints: Endpoints,
+    client: Arc<std::sync::RwLock<Arc<Client>>>,
     bot: std::sync::Mutex<Option<Bot>>,
     running: Arc<AtomicBool>,
+    logged_out: Arc<AtomicBool>,
     tx: Sender<Arc<Event>>,
     rx: Receiver<Arc<Event>>,
 }
@@ -154,50 +232,30 @@ impl RealAccount {
 
     /// [`open`](Self::open), connecting to `endpoints`.
     pub async fn open_at(session_db: &Path, store: Store, endpoints: Endpoints) -> Result<Self, SetupError> {
-        create_private(session_db).map_err(|e| SetupError::Session {
-            path: session_db.display().to_string(),
-            detail: e.to_string(),
-        })?;
-        let url = session_db.to_string_lossy().into_owned();
-        let backend = SqliteStore::new(&url).await.map_err(|e| SetupError::Session {
-            path: url.clone(),
-            detail: e.to_string(),
-        })?;
         let (tx, rx) = unbounded();
-        let transport = match endpoints.chat_url {
-            Some(url) => TokioWebSocketTransportFactory::new().with_url(url),
-            None => TokioWebSocketTransportFactory::new(),
-        };
-        let http = Http {
-            inner: UreqHttpClient::new(),
-            to: endpoints.https_to,
-        };
-        let bot = Bot::builder()
-            .with_backend(backend)
-            .with_transport_factory(transport)
-            .with_http_client(http)
-            .with_event_handler(Forward(tx.clone()))
-            .with_inbound_durability_hook(StoreFirst::new(store))
-            .with_device_props(
-                DevicePropsOverride::new()
-                    .with_os(device_name())
-                    .with_platform_type(wa::device_props::PlatformType::DESKTOP),
-            )
-            .build()
-            .await
-            .map_err(|e| SetupError::Client(e.to_string()))?;
+        let logged_out = Arc::new(AtomicBool::new(false));
+        let bot = build_bot(session_db, &store, &endpoints, &tx, &logged_out).await?;
         Ok(Self {
-            client: bot.client(),
+            session_db: session_db.to_path_buf(),
+            store,
+            endpoints,
+            client: Arc::new(std::sync::RwLock::new(bot.client())),
             bot: std::sync::Mutex::new(Some(bot)),
             running: Arc::new(AtomicBool::new(false)),
+            logged_out,
             tx,
             rx,
         })
     }
 
+    /// The current client.
+    fn client(&self) -> Arc<Client> {
+        current(&self.client)
+    }
+
     /// Whether the session file holds a linked device (a restart, not a first run).
     pub fn is_linked(&self) -> bool {
-        self.client.pn().is_some()
+        self.client().pn().is_some()
     }
 
     /// The client retries failed connections silently: while it stays
@@ -213,7 +271,7 @@ impl RealAccount {
                 if !running.load(Ordering::SeqCst) {
                     return;
                 }
-                if !client.is_connected() {
+                if !current(&client).is_connected() {
                     let found = crate::net::diagnose(crate::net::WHATSAPP_HOST, 443).await;
                     tracing::warn!(diagnosis = %found, "WhatsApp is unreachable");
                     let event = Event::Disconnected(
@@ -231,9 +289,10 @@ impl RealAccount {
         });
     }
 
-    fn connected(&self) -> PortResult<&Arc<Client>> {
-        if self.client.is_connected() {
-            Ok(&self.client)
+    fn connected(&self) -> PortResult<Arc<Client>> {
+        let client = self.client();
+        if client.is_connected() {
+            Ok(client)
         } else {
             Err(PortError::NotConnected)
         }
@@ -279,41 +338,56 @@ impl WhatsAppPort for RealAccount {
             // The client's own loop is connecting or connected.
             return Ok(());
         }
-        let bot = self
+        let first = self
             .bot
             .lock()
             .unwrap_or_else(std::sync::PoisonError::into_inner)
             .take();
+        let bot = match first {
+            Some(bot) => bot,
+            None => {
+                // The last client's run loop ended: start a new one, on a new
+                // session after a logout.
+                if self.logged_out.swap(false, Ordering::SeqCst) {
+                    // Let the old client finish writing before its file goes.
+                    self.client().disconnect().await;
+                    remove_session(&self.session_db).map_err(|e| {
+                        self.running.store(false, Ordering::SeqCst);
+                        PortError::Rejected(format!(
+                            "The old WhatsApp session file {} could not be removed: {e}",
+                            self.session_db.display()
+                        ))
+                    })?;
+                }
+                match build_bot(&self.session_db, &self.store, &self.endpoints, &self.tx, &self.logged_out).await {
+                    Ok(bot) => bot,
+                    Err(e) => {
+                        self.running.store(false, Ordering::SeqCst);
+                        return Err(PortError::Rejected(e.to_string()));
+                    }
+                }
+            }
+        };
+        *self.client.write().unwrap_or_else(std::sync::PoisonError::into_inner) = bot.client();
         let running = Arc::clone(&self.running);
-        self.client.enable_auto_reconnect.store(true, Ordering::Relaxed);
-        // First start: the bot wires its handlers and runs the client.
         self.watch_connection();
-        if let Some(bot) = bot {
-            let handle = bot.spawn();
-            tokio::spawn(async move {
-                // The handle is the run loop: it ends after a logout, or when
-                // the QR codes ran out. Dropping it would abort the client.
-                handle.await;
-                running.store(false, Ordering::SeqCst);
-            });
-        } else {
-            // Later starts (fresh QR codes, re-link): run the same client again.
-            let client = Arc::clone(&self.client);
-            tokio::spawn(async move {
-                client.run().await;
-                running.store(false, Ordering::SeqCst);
-            });
-        }
+        let handle = bot.spawn();
+        tokio::spawn(async move {
+            // The handle is the run loop: it ends after a logout, or when the
+            // QR codes ran out. Dropping it would abort the client.
+            handle.await;
+            running.store(false, Ordering::SeqCst);
+        });
         Ok(())
     }
 
     async fn disconnect(&self) {
-        self.client.disconnect().await;
+        self.client().disconnect().await;
         self.running.store(false, Ordering::SeqCst);
     }
 
     fn own_jid(&self) -> Option<String> {
-        self.client.pn().map(|j| j.to_non_ad_string())
+        self.client().pn().map(|j| j.to_non_ad_string())
     }
 
     async fn pair_with_phone(&self, phone: &str) -> PortResult<String> {
@@ -321,7 +395,7 @@ impl WhatsAppPort for RealAccount {
             phone_number: phone.to_owned(),
             ..PairCodeOptions::default()
         };
-        self.client.pair_with_code(options).await.map_err(|e| {
+        self.client().pair_with_code(options).await.map_err(|e| {
             PortError::Rejected(format!(
                 "WhatsApp did not give a code ({e}). Check the number; after several tries WhatsApp makes you \
                  wait a few minutes."

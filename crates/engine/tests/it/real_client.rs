@@ -1,12 +1,13 @@
 //! Linking, login and faults through the real client.
 
+use std::path::Path;
 use std::sync::Once;
 use std::time::Duration;
 
-use tempfile::TempDir;
 use wa_engine::real::{Endpoints, RealAccount};
-use wa_engine::{Engine, EngineOptions, EngineState};
-use wa_localserver::{LocalServer, Seen};
+use wa_engine::state::{LogoutReason, Problem};
+use wa_engine::{Engine, EngineEvent, EngineOptions, EngineState};
+use wa_localserver::{Fault, LocalServer, LoginRefusal, Seen};
 use wa_store::Store;
 
 const PHONE: &str = "15550001234";
@@ -37,17 +38,15 @@ fn logs() {
 }
 
 struct App {
-    _dir: TempDir,
-    data: std::path::PathBuf,
     engine: Engine,
 }
 
-async fn open_app(server: &LocalServer, dir: TempDir) -> App {
+/// The app's engine on the real client, its data in `dir`, connecting to `server`.
+async fn open_app(server: &LocalServer, dir: &Path) -> App {
     logs();
-    let data = dir.path().to_path_buf();
-    let store = Store::open(&data.join("messages.db")).await.expect("store");
+    let store = Store::open(&dir.join("messages.db")).await.expect("store");
     let account = RealAccount::open_at(
-        &data.join("whatsapp-session.db"),
+        &dir.join("whatsapp-session.db"),
         store.clone(),
         Endpoints {
             chat_url: Some(server.chat_url()),
@@ -56,10 +55,11 @@ async fn open_app(server: &LocalServer, dir: TempDir) -> App {
     )
     .await
     .expect("client");
-    let mut options = EngineOptions::new(&data);
+    let mut options = EngineOptions::new(dir);
     options.linked = account.is_linked();
+    options.backoff_base = Duration::from_millis(200);
     let engine = Engine::start(account, store, options);
-    App { _dir: dir, data, engine }
+    App { engine }
 }
 
 async fn wait_state(engine: &Engine, what: &str, want: impl Fn(&EngineState) -> bool) -> EngineState {
@@ -71,19 +71,176 @@ async fn wait_state(engine: &Engine, what: &str, want: impl Fn(&EngineState) -> 
     reached.unwrap_or_else(|| panic!("engine never reached {what}; it is {:?}", *state.borrow()))
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn links_by_qr_code_and_logs_in() {
-    let server = LocalServer::start(PHONE).await.expect("server");
-    let app = open_app(&server, tempfile::tempdir().expect("dir")).await;
+fn is_connected(s: &EngineState) -> bool {
+    matches!(s, EngineState::Connected { .. })
+}
+
+/// Show a QR code, let the phone scan it, wait until connected. The linked device.
+async fn link_by_qr(server: &LocalServer, app: &App) -> u16 {
     let shown = wait_state(&app.engine, "a QR code", |s| matches!(s, EngineState::ShowingQr { .. })).await;
-    let EngineState::ShowingQr { code, .. } = shown else { unreachable!() };
+    let EngineState::ShowingQr { code, .. } = shown else {
+        unreachable!()
+    };
     let device = server.scan_qr(&code).expect("the phone reads the code");
-    wait_state(&app.engine, "connected", |s| matches!(s, EngineState::Connected { .. })).await;
+    wait_state(&app.engine, "connected", is_connected).await;
+    device
+}
+
+fn unhandled(server: &LocalServer) -> Vec<Seen> {
+    server
+        .seen()
+        .into_iter()
+        .filter(|s| matches!(s, Seen::UnhandledIq { .. }))
+        .collect()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn links_by_qr_code_then_resumes_after_a_restart() {
+    let server = LocalServer::start(PHONE).await.expect("server");
+    let dir = tempfile::tempdir().expect("dir");
+    let app = open_app(&server, dir.path()).await;
+    let device = link_by_qr(&server, &app).await;
     let seen = server.seen();
+    // The phone checked the device's own signature over the identity it signed.
     assert!(seen.contains(&Seen::Linked { device }), "{seen:?}");
     assert!(seen.contains(&Seen::LoggedIn { device }), "{seen:?}");
+    assert!(server.devices()[0].confirmed);
     assert_eq!(app.engine.own_jid().as_deref(), Some(format!("{PHONE}@s.whatsapp.net").as_str()));
-    let unhandled: Vec<_> = seen.iter().filter(|s| matches!(s, Seen::UnhandledIq { .. })).collect();
-    eprintln!("unhandled: {unhandled:?}");
-    let _ = app.data;
+    // Every IQ a fresh login sends has its answer.
+    assert_eq!(unhandled(&server), Vec::<Seen>::new());
+
+    // Quit and start again: the session file links the same device, the
+    // handshake resumes with the cached server key (IK), no QR code.
+    app.engine.shutdown().await;
+    drop(app);
+    let mark = server.seen().len();
+    let app = open_app(&server, dir.path()).await;
+    wait_state(&app.engine, "connected after a restart", is_connected).await;
+    let after: Vec<Seen> = server.seen().split_off(mark);
+    assert!(after.contains(&Seen::Handshake { ik: true, registered: true }), "{after:?}");
+    assert!(after.contains(&Seen::LoggedIn { device }), "{after:?}");
+    assert!(!after.iter().any(|s| matches!(s, Seen::PairDevice { .. })), "{after:?}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn removed_on_the_phone_logs_out_and_links_again_into_the_same_archive() {
+    let server = LocalServer::start(PHONE).await.expect("server");
+    let dir = tempfile::tempdir().expect("dir");
+    let app = open_app(&server, dir.path()).await;
+    let device = link_by_qr(&server, &app).await;
+    server.remove_device(device);
+    let state = wait_state(&app.engine, "logged out", |s| matches!(s, EngineState::LoggedOut { .. })).await;
+    assert_eq!(state, EngineState::LoggedOut { reason: LogoutReason::RemovedFromPhone });
+    assert!(server.devices().is_empty());
+    // Linking again: new QR codes, a new device, connected.
+    app.engine.new_qr_codes().await.expect("new codes");
+    let again = link_by_qr(&server, &app).await;
+    assert_ne!(again, device);
+    assert_eq!(server.devices().len(), 1);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn another_client_taking_the_session_is_shown_as_replaced() {
+    let server = LocalServer::start(PHONE).await.expect("server");
+    let dir = tempfile::tempdir().expect("dir");
+    let app = open_app(&server, dir.path()).await;
+    let device = link_by_qr(&server, &app).await;
+    server.replace_session(device);
+    wait_state(&app.engine, "replaced", |s| *s == EngineState::Replaced).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn dropped_connections_and_busy_servers_reconnect_by_themselves() {
+    let server = LocalServer::start(PHONE).await.expect("server");
+    let dir = tempfile::tempdir().expect("dir");
+    let app = open_app(&server, dir.path()).await;
+    let device = link_by_qr(&server, &app).await;
+
+    // The network goes away mid-session, and the next attempt is cut right
+    // after its handshake: the client comes back on its own.
+    let mark = server.seen().len();
+    server.inject(Fault::DropAfterHandshake(1));
+    server.drop_connections();
+    server
+        .wait_for(mark, WAIT, |s| *s == Seen::LoggedIn { device })
+        .await
+        .expect("logged in again");
+    wait_state(&app.engine, "connected again", is_connected).await;
+    let handshakes = server.seen()[mark..]
+        .iter()
+        .filter(|s| matches!(s, Seen::Handshake { .. }))
+        .count();
+    assert!(handshakes >= 2, "the cut attempt and the good one: {:?}", &server.seen()[mark..]);
+
+    // WhatsApp answers 503 twice: the engine says the servers are busy, then connects.
+    let mark = server.seen().len();
+    server.inject(Fault::RefuseLogin(LoginRefusal::ServerError(503), 2));
+    let mut events = app.engine.events();
+    server.drop_connections();
+    server
+        .wait_for(mark, WAIT, |s| *s == Seen::LoggedIn { device })
+        .await
+        .expect("logged in after the 503s");
+    wait_state(&app.engine, "connected after 503s", is_connected).await;
+    let mut shown = Vec::new();
+    while let Ok(event) = events.try_recv() {
+        if let EngineEvent::State { state, text } = event {
+            shown.push((state, text));
+        }
+    }
+    assert!(
+        shown.iter().any(|(s, text)| matches!(
+            s,
+            EngineState::Reconnecting { problem: Problem::ServerBusy { code: 503 }, .. }
+        ) && text.contains("busy")),
+        "the busy server was never shown: {shown:?}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn bans_and_outdated_clients_wait_for_the_person() {
+    let server = LocalServer::start(PHONE).await.expect("server");
+    let dir = tempfile::tempdir().expect("dir");
+    let app = open_app(&server, dir.path()).await;
+    link_by_qr(&server, &app).await;
+
+    server.inject(Fault::RefuseLogin(LoginRefusal::TempBanned { code: 101, seconds: 3600 }, 1));
+    server.drop_connections();
+    let state = wait_state(&app.engine, "banned", |s| matches!(s, EngineState::TemporarilyBanned { .. })).await;
+    let EngineState::TemporarilyBanned { until, .. } = state else {
+        unreachable!()
+    };
+    let in_an_hour = now_ms() + 3_600_000;
+    assert!((until - in_an_hour).abs() < 60_000, "until {until}, expected about {in_an_hour}");
+
+    // Another run of the app against a server that refuses this version.
+    app.engine.shutdown().await;
+    drop(app);
+    server.inject(Fault::RefuseLogin(LoginRefusal::ClientOutdated, 1));
+    let app = open_app(&server, dir.path()).await;
+    wait_state(&app.engine, "outdated", |s| *s == EngineState::Outdated).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_full_device_list_leaves_the_codes_unscanned() {
+    let server = LocalServer::start(PHONE).await.expect("server");
+    server.set_max_devices(0);
+    let dir = tempfile::tempdir().expect("dir");
+    let app = open_app(&server, dir.path()).await;
+    let shown = wait_state(&app.engine, "a QR code", |s| matches!(s, EngineState::ShowingQr { .. })).await;
+    let EngineState::ShowingQr { code, .. } = shown else {
+        unreachable!()
+    };
+    assert!(matches!(server.scan_qr(&code), Err(wa_localserver::Error::DeviceLimit)));
+    // A code from another device is not this one's: the phone refuses it too.
+    let forged = code.replacen(',', "x,", 1);
+    assert!(server.scan_qr(&forged).is_err());
+    assert!(matches!(*app.engine.state().borrow(), EngineState::ShowingQr { .. }));
+    assert!(server.devices().is_empty());
+}
+
+fn now_ms() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX))
 }
