@@ -14,7 +14,7 @@ use whatsapp_rust::wacore_binary::util::unpack;
 use whatsapp_rust::wacore_binary::{Node, NodeRef};
 
 use crate::noise::{self, Ciphers, Hello};
-use crate::{ConnInfo, Error, Fault, LoginRefusal, Outbound, Seen, Shared, phone};
+use crate::{ConnInfo, Error, Fault, LoginRefusal, Outbound, Seen, Shared, State, phone};
 
 /// How long a handshake step may take before the server gives up on a client.
 const STEP: Duration = Duration::from_secs(20);
@@ -316,7 +316,13 @@ pub(crate) fn scan(shared: &Shared, code: &str) -> Result<u16, Error> {
     if registered.noise != scanned.noise || registered.identity != scanned.identity {
         return Err(Error::BadCode("the code's keys are not the ones the device registered".into()));
     }
-    let (device, identity) = state.account.link(&scanned, now())?;
+    state.refs.remove(&conn_id);
+    pair_success(&mut state, conn_id, &scanned)
+}
+
+/// The phone linked the device on connection `conn_id`: `pair-success`.
+pub(crate) fn pair_success(state: &mut State, conn_id: u64, scanned: &phone::ScannedCode) -> Result<u16, Error> {
+    let (device, identity) = state.account.link(scanned, now())?;
     let node = NodeBuilder::new("iq")
         .attr("from", "s.whatsapp.net")
         .attr("type", "set")
@@ -333,11 +339,23 @@ pub(crate) fn scan(shared: &Shared, code: &str) -> Result<u16, Error> {
             ])
             .build()])
         .build();
-    state.refs.remove(&conn_id);
     let conn = state.conns.get_mut(&conn_id).ok_or(Error::NotConnected)?;
     conn.device = Some(device);
     let _ = conn.out.send(Outbound::Node(node));
     Ok(device)
+}
+
+/// The person typed `code` on the phone: `primary_hello` to the companion that asked for it.
+pub(crate) fn enter_code(shared: &Shared, code: &str) -> Result<(), Error> {
+    let mut state = shared.state();
+    let State {
+        pair_code, conns, account, ..
+    } = &mut *state;
+    let request = pair_code.as_mut().ok_or(Error::UnknownRef)?;
+    let notification = crate::pair_code::primary_hello(request, code, &account.keys)?;
+    let conn = conns.get(&request.conn).ok_or(Error::NotConnected)?;
+    let _ = conn.out.send(Outbound::Node(notification));
+    Ok(())
 }
 
 /// Attribute as text.

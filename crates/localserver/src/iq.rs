@@ -119,6 +119,7 @@ pub(crate) fn answer(shared: &Arc<Shared>, conn: u64, node: &NodeRef<'_>) -> Res
                 .build()])
             .build(),
         ("w:sync:app:state", "sync") => app_state_sync(&id, node),
+        ("md", "link_code_companion_reg") => return link_code(shared, conn, &id, node),
         ("md", "remove-companion-device") => {
             let device = shared.state().conns.get(&conn).and_then(|c| c.device);
             if let Some(device) = device {
@@ -135,6 +136,54 @@ pub(crate) fn answer(shared: &Arc<Shared>, conn: u64, node: &NodeRef<'_>) -> Res
         }
     };
     Ok(vec![answer])
+}
+
+/// The companion's half of linking with a code.
+fn link_code(shared: &Shared, conn: u64, id: &str, node: &NodeRef<'_>) -> Result<Vec<Node>, Error> {
+    let Some(reg) = node.get_optional_child("link_code_companion_reg") else {
+        return Ok(vec![error(id, 400, "bad-request")]);
+    };
+    let mut state = shared.state();
+    match attr(reg, "stage").as_str() {
+        "companion_hello" => {
+            if attr(reg, "jid") != state.account.jid(0) {
+                // WhatsApp sends the code to that number's phone: not ours.
+                return Ok(vec![error(id, 400, "bad-request")]);
+            }
+            state.next_ref += 1;
+            let pairing_ref = format!("2@local-code-ref-{}", state.next_ref);
+            state.pair_code = Some(crate::pair_code::companion_hello(conn, pairing_ref.clone(), reg)?);
+            Ok(vec![result(id)
+                .children([NodeBuilder::new("link_code_companion_reg")
+                    .children([NodeBuilder::new("link_code_pairing_ref")
+                        .bytes(pairing_ref.into_bytes())
+                        .build()])
+                    .build()])
+                .build()])
+        }
+        "companion_finish" => {
+            let request = state
+                .pair_code
+                .take()
+                .filter(|r| r.conn == conn)
+                .ok_or_else(|| Error::Protocol("companion_finish without a companion_hello".into()))?;
+            let scanned = match crate::pair_code::companion_finish(&request, reg, &state.account.keys) {
+                Ok(scanned) => scanned,
+                Err(e) => {
+                    tracing::info!(error = %e, "local server: linking with a code failed");
+                    return Ok(vec![error(id, 401, "not-authorized")]);
+                }
+            };
+            // The answer first, then the phone's pair-success.
+            let answer = result(id).build();
+            if let Some(c) = state.conns.get(&conn) {
+                let _ = c.out.send(Outbound::Node(answer));
+            }
+            crate::conn::pair_success(&mut state, conn, &scanned)?;
+            Ok(Vec::new())
+        }
+        _ => Ok(vec![error(id, 400, "bad-request")]),
+    }
 }
 
 fn device_of(state: &crate::State, conn: u64) -> Option<u16> {
@@ -154,19 +203,29 @@ fn usync(shared: &Shared, id: &str, node: &NodeRef<'_>) -> Node {
     let listed = users.iter().map(|user| {
         let jid = attr(user, "jid");
         let mut devices = vec![NodeBuilder::new("device").attr("id", "0").build()];
+        let mut lists = Vec::new();
         if own.contains(&jid) {
-            devices.extend(account.devices.values().filter(|d| d.confirmed).map(|d| {
+            let companions: Vec<_> = account.devices.values().filter(|d| d.confirmed).collect();
+            devices.extend(companions.iter().map(|d| {
                 NodeBuilder::new("device")
                     .attr("id", d.id.to_string())
                     .attr("key-index", d.key_index.to_string())
                     .build()
             }));
+            if !companions.is_empty() {
+                lists.push(
+                    NodeBuilder::new("key-index-list")
+                        .attr("ts", crate::conn::now().to_string())
+                        .bytes(account.key_index_list())
+                        .build(),
+                );
+            }
         }
+        let mut children = vec![NodeBuilder::new("device-list").children(devices).build()];
+        children.extend(lists);
         NodeBuilder::new("user")
             .attr("jid", jid)
-            .children([NodeBuilder::new("devices")
-                .children([NodeBuilder::new("device-list").children(devices).build()])
-                .build()])
+            .children([NodeBuilder::new("devices").children(children).build()])
             .build()
     });
     result(id)

@@ -20,6 +20,7 @@ mod http;
 mod iq;
 mod keys;
 mod noise;
+mod pair_code;
 pub mod phone;
 
 use std::collections::HashMap;
@@ -103,6 +104,8 @@ pub(crate) struct State {
     faults: Vec<Fault>,
     /// Pre-key bundles uploaded by linked devices.
     bundles: HashMap<u16, keys::Bundle>,
+    /// The latest request to link with a phone-number code.
+    pair_code: Option<pair_code::Request>,
     /// Refs a pairing connection shows, per connection.
     refs: HashMap<u64, Vec<String>>,
     next_ref: u64,
@@ -177,6 +180,7 @@ impl LocalServer {
                 next_conn: 1,
                 faults: Vec::new(),
                 bundles: HashMap::new(),
+                pair_code: None,
                 refs: HashMap::new(),
                 next_ref: 1,
             }),
@@ -228,6 +232,12 @@ impl LocalServer {
     /// the server sends `pair-success` on the connection showing that code.
     pub fn scan_qr(&self, code: &str) -> Result<u16, Error> {
         conn::scan(&self.shared, code)
+    }
+
+    /// The person types the code the client showed into the phone ("Link with
+    /// phone number instead"). The link completes when the client answers.
+    pub fn enter_code(&self, code: &str) -> Result<(), Error> {
+        conn::enter_code(&self.shared, code)
     }
 
     /// Remove a linked device from the phone ("Log out" under Linked devices):

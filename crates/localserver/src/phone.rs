@@ -15,6 +15,7 @@ use crate::Error;
 
 const ADV_PREFIX_ACCOUNT_SIGNATURE: &[u8] = &[6, 0];
 const ADV_PREFIX_DEVICE_SIGNATURE: &[u8] = &[6, 1];
+const ADV_PREFIX_KEY_INDEX_LIST: &[u8] = &[6, 2];
 
 /// A companion device linked to the account.
 #[derive(Debug, Clone)]
@@ -126,6 +127,32 @@ impl Account {
             },
         );
         Ok((id, container))
+    }
+
+    /// The signed list of valid key indexes (`ADVSignedKeyIndexList`) that
+    /// accompanies the account's device list.
+    pub fn key_index_list(&self) -> Vec<u8> {
+        let valid: Vec<u32> = self.devices.values().filter(|d| d.confirmed).map(|d| d.key_index).collect();
+        let details = wa::ADVKeyIndexList {
+            raw_id: Some(1),
+            timestamp: Some(crate::conn::now()),
+            current_index: valid.iter().copied().max(),
+            valid_indexes: valid,
+            ..Default::default()
+        }
+        .encode_to_vec();
+        let signature = whatsapp_rust::wacore::crypto::calculate_curve_signature(
+            &self.keys.private_key,
+            &[ADV_PREFIX_KEY_INDEX_LIST, &details].concat(),
+        )
+        .map(|s| s.to_vec())
+        .unwrap_or_default();
+        wa::ADVSignedKeyIndexList {
+            details: Some(details),
+            account_signature: Some(signature),
+            ..Default::default()
+        }
+        .encode_to_vec()
     }
 
     /// Check the device's own signature over the identity the phone signed
