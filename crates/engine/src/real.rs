@@ -28,11 +28,11 @@ use whatsapp_rust::bot::Bot;
 use whatsapp_rust::download::{DownloadParams, MediaType};
 use whatsapp_rust::features::{GroupMetadata, MediaRetryResult, MediaReuploadError, MediaReuploadRequest};
 use whatsapp_rust::http::{HttpClient, HttpRequest, HttpResponse, HttpStatusError, UreqHttpClient};
-use whatsapp_rust::transport::TokioWebSocketTransportFactory;
-use whatsapp_rust::wacore::net::{StreamingHttpResponse, UploadBody};
 use whatsapp_rust::pair_code::PairCodeOptions;
 use whatsapp_rust::store::SqliteStore;
+use whatsapp_rust::transport::TokioWebSocketTransportFactory;
 use whatsapp_rust::wacore::net::DisconnectReason;
+use whatsapp_rust::wacore::net::{StreamingHttpResponse, UploadBody};
 use whatsapp_rust::wacore::store::DevicePropsOverride;
 use whatsapp_rust::wacore::types::events::{Disconnected, Event, EventHandler};
 use whatsapp_rust::waproto::whatsapp as wa;
@@ -343,28 +343,35 @@ impl WhatsAppPort for RealAccount {
             .lock()
             .unwrap_or_else(std::sync::PoisonError::into_inner)
             .take();
-        let bot = match first {
-            Some(bot) => bot,
-            None => {
-                // The last client's run loop ended: start a new one, on a new
-                // session after a logout.
-                if self.logged_out.swap(false, Ordering::SeqCst) {
-                    // Let the old client finish writing before its file goes.
-                    self.client().disconnect().await;
-                    remove_session(&self.session_db).map_err(|e| {
-                        self.running.store(false, Ordering::SeqCst);
-                        PortError::Rejected(format!(
-                            "The old WhatsApp session file {} could not be removed: {e}",
-                            self.session_db.display()
-                        ))
-                    })?;
-                }
-                match build_bot(&self.session_db, &self.store, &self.endpoints, &self.tx, &self.logged_out).await {
-                    Ok(bot) => bot,
-                    Err(e) => {
-                        self.running.store(false, Ordering::SeqCst);
-                        return Err(PortError::Rejected(e.to_string()));
-                    }
+        let bot = if let Some(bot) = first {
+            bot
+        } else {
+            // The last client's run loop ended: start a new one, on a new
+            // session after a logout.
+            if self.logged_out.swap(false, Ordering::SeqCst) {
+                // Let the old client finish writing before its file goes.
+                self.client().disconnect().await;
+                remove_session(&self.session_db).map_err(|e| {
+                    self.running.store(false, Ordering::SeqCst);
+                    PortError::Rejected(format!(
+                        "The old WhatsApp session file {} could not be removed: {e}",
+                        self.session_db.display()
+                    ))
+                })?;
+            }
+            match build_bot(
+                &self.session_db,
+                &self.store,
+                &self.endpoints,
+                &self.tx,
+                &self.logged_out,
+            )
+            .await
+            {
+                Ok(bot) => bot,
+                Err(e) => {
+                    self.running.store(false, Ordering::SeqCst);
+                    return Err(PortError::Rejected(e.to_string()));
                 }
             }
         };

@@ -181,13 +181,19 @@ fn start_pairing(
         .try_into()
         .map_err(|_| Error::Protocol("registration without a 32-byte identity key".into()))?;
     let mut state = shared.state();
-    let refs: Vec<String> = (0..6)
+    let refs: Vec<String> = (0..state.qr_refs)
         .map(|_| {
             state.next_ref += 1;
             format!("2@local-ref-{}-{}", id, state.next_ref)
         })
         .collect();
-    state.refs.insert(id, refs.clone());
+    let sent = std::time::Instant::now();
+    let valid = refs
+        .iter()
+        .zip(0u32..)
+        .map(|(r, i)| (r.clone(), sent + Duration::from_secs(60 + 20 * u64::from(i))))
+        .collect();
+    state.refs.insert(id, valid);
     let conn = state.conns.get_mut(&id).ok_or(Error::NotConnected)?;
     conn.registering = Some(phone::ScannedCode {
         pairing_ref: String::new(),
@@ -201,12 +207,15 @@ fn start_pairing(
         .attr("id", format!("pair-{id}"))
         .attr("xmlns", "md")
         .children([NodeBuilder::new("pair-device")
-            .children(refs.iter().map(|r| NodeBuilder::new("ref").bytes(r.as_bytes().to_vec()).build()))
+            .children(
+                refs.iter()
+                    .map(|r| NodeBuilder::new("ref").bytes(r.as_bytes().to_vec()).build()),
+            )
             .build()])
         .build();
     let _ = conn.out.send(Outbound::Node(node));
     drop(state);
-    shared.saw(Seen::PairDevice { refs: 6 });
+    shared.saw(Seen::PairDevice { refs: refs.len() });
     Ok(())
 }
 
@@ -305,7 +314,10 @@ pub(crate) fn scan(shared: &Shared, code: &str) -> Result<u16, Error> {
     let conn_id = state
         .refs
         .iter()
-        .find(|(_, refs)| refs.contains(&scanned.pairing_ref))
+        .find(|(_, refs)| {
+            refs.iter()
+                .any(|(r, until)| *r == scanned.pairing_ref && std::time::Instant::now() < *until)
+        })
         .map(|(id, _)| *id)
         .ok_or(Error::UnknownRef)?;
     let registered = state
@@ -314,7 +326,9 @@ pub(crate) fn scan(shared: &Shared, code: &str) -> Result<u16, Error> {
         .and_then(|c| c.registering.clone())
         .ok_or(Error::UnknownRef)?;
     if registered.noise != scanned.noise || registered.identity != scanned.identity {
-        return Err(Error::BadCode("the code's keys are not the ones the device registered".into()));
+        return Err(Error::BadCode(
+            "the code's keys are not the ones the device registered".into(),
+        ));
     }
     state.refs.remove(&conn_id);
     pair_success(&mut state, conn_id, &scanned)
@@ -349,7 +363,10 @@ pub(crate) fn pair_success(state: &mut State, conn_id: u64, scanned: &phone::Sca
 pub(crate) fn enter_code(shared: &Shared, code: &str) -> Result<(), Error> {
     let mut state = shared.state();
     let State {
-        pair_code, conns, account, ..
+        pair_code,
+        conns,
+        account,
+        ..
     } = &mut *state;
     let request = pair_code.as_mut().ok_or(Error::UnknownRef)?;
     let notification = crate::pair_code::primary_hello(request, code, &account.keys)?;

@@ -68,7 +68,7 @@ pub(crate) fn answer(shared: &Arc<Shared>, conn: u64, node: &NodeRef<'_>) -> Res
                     .build(),
             ]);
         }
-        ("passive", _) | ("w:p", _) | ("urn:xmpp:ping", _) => result(&id).build(),
+        ("passive" | "w:p" | "urn:xmpp:ping", _) => result(&id).build(),
         ("encrypt", "count") => {
             let state = shared.state();
             let left = device_of(&state, conn)
@@ -97,7 +97,7 @@ pub(crate) fn answer(shared: &Arc<Shared>, conn: u64, node: &NodeRef<'_>) -> Res
         }
         ("usync", "usync") => usync(shared, &id, node),
         ("w:g2", "participating") => result(&id).children([NodeBuilder::new("groups").build()]).build(),
-        ("w", "props") | ("abt", "props") => result(&id)
+        ("w" | "abt", "props") => result(&id)
             .children([NodeBuilder::new("props")
                 .attr("protocol", "1")
                 .attr("hash", "local")
@@ -107,14 +107,18 @@ pub(crate) fn answer(shared: &Arc<Shared>, conn: u64, node: &NodeRef<'_>) -> Res
         ("privacy", "privacy") => result(&id)
             .children([NodeBuilder::new("privacy")
                 .children(
-                    [("readreceipts", "all"), ("last", "all"), ("online", "all"), ("profile", "all")].map(
-                        |(name, value)| {
-                            NodeBuilder::new("category")
-                                .attr("name", name)
-                                .attr("value", value)
-                                .build()
-                        },
-                    ),
+                    [
+                        ("readreceipts", "all"),
+                        ("last", "all"),
+                        ("online", "all"),
+                        ("profile", "all"),
+                    ]
+                    .map(|(name, value)| {
+                        NodeBuilder::new("category")
+                            .attr("name", name)
+                            .attr("value", value)
+                            .build()
+                    }),
                 )
                 .build()])
             .build(),
@@ -153,13 +157,15 @@ fn link_code(shared: &Shared, conn: u64, id: &str, node: &NodeRef<'_>) -> Result
             state.next_ref += 1;
             let pairing_ref = format!("2@local-code-ref-{}", state.next_ref);
             state.pair_code = Some(crate::pair_code::companion_hello(conn, pairing_ref.clone(), reg)?);
-            Ok(vec![result(id)
-                .children([NodeBuilder::new("link_code_companion_reg")
-                    .children([NodeBuilder::new("link_code_pairing_ref")
-                        .bytes(pairing_ref.into_bytes())
+            Ok(vec![
+                result(id)
+                    .children([NodeBuilder::new("link_code_companion_reg")
+                        .children([NodeBuilder::new("link_code_pairing_ref")
+                            .bytes(pairing_ref.into_bytes())
+                            .build()])
                         .build()])
-                    .build()])
-                .build()])
+                    .build(),
+            ])
         }
         "companion_finish" => {
             let request = state

@@ -38,7 +38,10 @@ impl Bundle {
         self.signed_id = uint(content(iq, &["skey", "id"]));
         self.signed_value = content(iq, &["skey", "value"]).to_vec();
         self.signed_signature = content(iq, &["skey", "signature"]).to_vec();
-        let keys = iq.get_optional_child("list").and_then(NodeRef::children).unwrap_or_default();
+        let keys = iq
+            .get_optional_child("list")
+            .and_then(NodeRef::children)
+            .unwrap_or_default();
         for key in keys {
             self.prekeys
                 .insert(uint(content(key, &["id"])), content(key, &["value"]).to_vec());
@@ -63,9 +66,13 @@ impl Bundle {
                 NodeBuilder::new("identity").bytes(self.identity.clone()).build(),
                 NodeBuilder::new("skey")
                     .children([
-                        NodeBuilder::new("id").bytes(self.signed_id.to_be_bytes()[1..].to_vec()).build(),
+                        NodeBuilder::new("id")
+                            .bytes(self.signed_id.to_be_bytes()[1..].to_vec())
+                            .build(),
                         NodeBuilder::new("value").bytes(self.signed_value.clone()).build(),
-                        NodeBuilder::new("signature").bytes(self.signed_signature.clone()).build(),
+                        NodeBuilder::new("signature")
+                            .bytes(self.signed_signature.clone())
+                            .build(),
                     ])
                     .build(),
                 NodeBuilder::new("list")

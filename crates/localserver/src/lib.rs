@@ -104,10 +104,13 @@ pub(crate) struct State {
     faults: Vec<Fault>,
     /// Pre-key bundles uploaded by linked devices.
     bundles: HashMap<u16, keys::Bundle>,
+    qr_refs: usize,
     /// The latest request to link with a phone-number code.
     pair_code: Option<pair_code::Request>,
     /// Refs a pairing connection shows, per connection.
-    refs: HashMap<u64, Vec<String>>,
+    /// with the time each stops being valid (the first 60 s after it was
+    /// sent, each next one 20 s after that, as the client shows them).
+    refs: HashMap<u64, Vec<(String, std::time::Instant)>>,
     next_ref: u64,
 }
 
@@ -181,6 +184,7 @@ impl LocalServer {
                 faults: Vec::new(),
                 bundles: HashMap::new(),
                 pair_code: None,
+                qr_refs: 6,
                 refs: HashMap::new(),
                 next_ref: 1,
             }),
@@ -216,6 +220,11 @@ impl LocalServer {
     /// Linked devices, in id order.
     pub fn devices(&self) -> Vec<LinkedDevice> {
         self.shared.state().account.devices.values().cloned().collect()
+    }
+
+    /// How many QR refs a new client gets (WhatsApp: 6; the first lasts 60 s, the others 20 s).
+    pub fn set_qr_refs(&self, count: usize) {
+        self.shared.state().qr_refs = count;
     }
 
     /// How many companion devices the account may link (WhatsApp: 4).

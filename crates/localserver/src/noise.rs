@@ -3,11 +3,11 @@
 //! frames that follow. Built from `wacore-noise`'s primitives, as the client
 //! is: nothing here re-implements the cryptography.
 
+use wacore_noise::{NoiseCipher, NoiseHandshake};
 use whatsapp_rust::buffa::Message;
 use whatsapp_rust::wacore::libsignal::protocol::KeyPair;
 use whatsapp_rust::wacore_binary::consts::{NOISE_PATTERN_IK, NOISE_PATTERN_XX, WA_CONN_HEADER};
 use whatsapp_rust::waproto::whatsapp as wa;
-use wacore_noise::{NoiseCipher, NoiseHandshake};
 
 use crate::Error;
 
@@ -114,7 +114,11 @@ pub fn xx_server_hello(identity: &ServerIdentity, client_ephemeral: &[u8; 32]) -
         .mix_shared_secret(identity.keys.private_key.serialize(), client_ephemeral)
         .map_err(noise_err)?;
     let encrypted_cert = noise.encrypt(&identity.cert_chain).map_err(noise_err)?;
-    let hello = server_hello(ephemeral.public_key.public_key_bytes(), Some(encrypted_static), encrypted_cert);
+    let hello = server_hello(
+        ephemeral.public_key.public_key_bytes(),
+        Some(encrypted_static),
+        encrypted_cert,
+    );
     Ok((hello, XxPending { noise, ephemeral }))
 }
 

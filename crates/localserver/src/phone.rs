@@ -132,7 +132,12 @@ impl Account {
     /// The signed list of valid key indexes (`ADVSignedKeyIndexList`) that
     /// accompanies the account's device list.
     pub fn key_index_list(&self) -> Vec<u8> {
-        let valid: Vec<u32> = self.devices.values().filter(|d| d.confirmed).map(|d| d.key_index).collect();
+        let valid: Vec<u32> = self
+            .devices
+            .values()
+            .filter(|d| d.confirmed)
+            .map(|d| d.key_index)
+            .collect();
         let details = wa::ADVKeyIndexList {
             raw_id: Some(1),
             timestamp: Some(crate::conn::now()),
@@ -215,5 +220,8 @@ pub fn scan(code: &str) -> Result<ScannedCode, Error> {
 }
 
 fn fastrand_u32(seed: u64) -> u32 {
-    (seed.wrapping_mul(6_364_136_223_846_793_005).wrapping_add(1_442_695_040_888_963_407) >> 33) as u32
+    (seed
+        .wrapping_mul(6_364_136_223_846_793_005)
+        .wrapping_add(1_442_695_040_888_963_407)
+        >> 33) as u32
 }

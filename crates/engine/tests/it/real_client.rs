@@ -105,7 +105,10 @@ async fn links_by_qr_code_then_resumes_after_a_restart() {
     assert!(seen.contains(&Seen::Linked { device }), "{seen:?}");
     assert!(seen.contains(&Seen::LoggedIn { device }), "{seen:?}");
     assert!(server.devices()[0].confirmed);
-    assert_eq!(app.engine.own_jid().as_deref(), Some(format!("{PHONE}@s.whatsapp.net").as_str()));
+    assert_eq!(
+        app.engine.own_jid().as_deref(),
+        Some(format!("{PHONE}@s.whatsapp.net").as_str())
+    );
     // Every IQ a fresh login sends has its answer.
     assert_eq!(unhandled(&server), Vec::<Seen>::new());
 
@@ -117,7 +120,13 @@ async fn links_by_qr_code_then_resumes_after_a_restart() {
     let app = open_app(&server, dir.path()).await;
     wait_state(&app.engine, "connected after a restart", is_connected).await;
     let after: Vec<Seen> = server.seen().split_off(mark);
-    assert!(after.contains(&Seen::Handshake { ik: true, registered: true }), "{after:?}");
+    assert!(
+        after.contains(&Seen::Handshake {
+            ik: true,
+            registered: true
+        }),
+        "{after:?}"
+    );
     assert!(after.contains(&Seen::LoggedIn { device }), "{after:?}");
     assert!(!after.iter().any(|s| matches!(s, Seen::PairDevice { .. })), "{after:?}");
 }
@@ -129,8 +138,16 @@ async fn removed_on_the_phone_logs_out_and_links_again_into_the_same_archive() {
     let app = open_app(&server, dir.path()).await;
     let device = link_by_qr(&server, &app).await;
     server.remove_device(device);
-    let state = wait_state(&app.engine, "logged out", |s| matches!(s, EngineState::LoggedOut { .. })).await;
-    assert_eq!(state, EngineState::LoggedOut { reason: LogoutReason::RemovedFromPhone });
+    let state = wait_state(&app.engine, "logged out", |s| {
+        matches!(s, EngineState::LoggedOut { .. })
+    })
+    .await;
+    assert_eq!(
+        state,
+        EngineState::LoggedOut {
+            reason: LogoutReason::RemovedFromPhone
+        }
+    );
     assert!(server.devices().is_empty());
     // Linking again: new QR codes, a new device, connected.
     app.engine.new_qr_codes().await.expect("new codes");
@@ -170,7 +187,11 @@ async fn dropped_connections_and_busy_servers_reconnect_by_themselves() {
         .iter()
         .filter(|s| matches!(s, Seen::Handshake { .. }))
         .count();
-    assert!(handshakes >= 2, "the cut attempt and the good one: {:?}", &server.seen()[mark..]);
+    assert!(
+        handshakes >= 2,
+        "the cut attempt and the good one: {:?}",
+        &server.seen()[mark..]
+    );
 
     // WhatsApp answers 503 twice: the engine says the servers are busy, then connects.
     let mark = server.seen().len();
@@ -191,7 +212,10 @@ async fn dropped_connections_and_busy_servers_reconnect_by_themselves() {
     assert!(
         shown.iter().any(|(s, text)| matches!(
             s,
-            EngineState::Reconnecting { problem: Problem::ServerBusy { code: 503 }, .. }
+            EngineState::Reconnecting {
+                problem: Problem::ServerBusy { code: 503 },
+                ..
+            }
         ) && text.contains("busy")),
         "the busy server was never shown: {shown:?}"
     );
@@ -204,14 +228,26 @@ async fn bans_and_outdated_clients_wait_for_the_person() {
     let app = open_app(&server, dir.path()).await;
     link_by_qr(&server, &app).await;
 
-    server.inject(Fault::RefuseLogin(LoginRefusal::TempBanned { code: 101, seconds: 3600 }, 1));
+    server.inject(Fault::RefuseLogin(
+        LoginRefusal::TempBanned {
+            code: 101,
+            seconds: 3600,
+        },
+        1,
+    ));
     server.drop_connections();
-    let state = wait_state(&app.engine, "banned", |s| matches!(s, EngineState::TemporarilyBanned { .. })).await;
+    let state = wait_state(&app.engine, "banned", |s| {
+        matches!(s, EngineState::TemporarilyBanned { .. })
+    })
+    .await;
     let EngineState::TemporarilyBanned { until, .. } = state else {
         unreachable!()
     };
     let in_an_hour = now_ms() + 3_600_000;
-    assert!((until - in_an_hour).abs() < 60_000, "until {until}, expected about {in_an_hour}");
+    assert!(
+        (until - in_an_hour).abs() < 60_000,
+        "until {until}, expected about {in_an_hour}"
+    );
 
     // Another run of the app against a server that refuses this version.
     app.engine.shutdown().await;
@@ -237,6 +273,76 @@ async fn a_full_device_list_leaves_the_codes_unscanned() {
     assert!(server.scan_qr(&forged).is_err());
     assert!(matches!(*app.engine.state().borrow(), EngineState::ShowingQr { .. }));
     assert!(server.devices().is_empty());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn links_with_a_code_typed_on_the_phone() {
+    let server = LocalServer::start(PHONE).await.expect("server");
+    let dir = tempfile::tempdir().expect("dir");
+    let app = open_app(&server, dir.path()).await;
+    wait_state(&app.engine, "a QR code", |s| matches!(s, EngineState::ShowingQr { .. })).await;
+
+    // A wrong code typed on the phone: nothing is linked, the code stays up.
+    let code = app.engine.pair_with_phone(&format!("+{PHONE}")).await.expect("a code");
+    assert_eq!(code.chars().filter(char::is_ascii_alphanumeric).count(), 8, "{code}");
+    wait_state(&app.engine, "the code", |s| {
+        matches!(s, EngineState::ShowingCode { .. })
+    })
+    .await;
+    let wrong = if code.starts_with('A') {
+        code.replacen('A', "B", 1)
+    } else {
+        format!("A{}", &code[1..])
+    };
+    server.enter_code(&wrong).expect("typed");
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    assert!(server.devices().is_empty(), "a wrong code linked a device");
+
+    // The right code on a fresh request links and connects.
+    let code = app.engine.pair_with_phone(PHONE).await.expect("a new code");
+    server.enter_code(&code).expect("typed");
+    wait_state(&app.engine, "connected", is_connected).await;
+    let devices = server.devices();
+    assert_eq!(devices.len(), 1);
+    assert!(devices[0].confirmed, "the device did not sign the identity back");
+}
+
+/// WhatsApp's QR refs last 60 s, then 20 s each: with two refs the codes
+/// change once and run out after 80 s; new codes link.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn qr_codes_rotate_then_run_out_and_new_ones_link() {
+    let server = LocalServer::start(PHONE).await.expect("server");
+    server.set_qr_refs(2);
+    let dir = tempfile::tempdir().expect("dir");
+    let app = open_app(&server, dir.path()).await;
+    let first = wait_state(&app.engine, "a QR code", |s| matches!(s, EngineState::ShowingQr { .. })).await;
+    let EngineState::ShowingQr { code: first, .. } = first else {
+        unreachable!()
+    };
+    let mut state = app.engine.state();
+    let second = tokio::time::timeout(
+        Duration::from_secs(75),
+        state.wait_for(|s| matches!(s, EngineState::ShowingQr { code, .. } if *code != first)),
+    )
+    .await
+    .expect("a second code within 75 s")
+    .expect("engine running")
+    .clone();
+    let EngineState::ShowingQr { code: second, .. } = second else {
+        unreachable!()
+    };
+    assert_ne!(first.split(',').next(), second.split(',').next(), "a new ref");
+    tokio::time::timeout(
+        Duration::from_secs(40),
+        state.wait_for(|s| matches!(s, EngineState::QrExhausted { .. })),
+    )
+    .await
+    .expect("the codes ran out")
+    .expect("engine running");
+    // An expired code no longer links.
+    assert!(server.scan_qr(&first).is_err());
+    app.engine.new_qr_codes().await.expect("new codes");
+    link_by_qr(&server, &app).await;
 }
 
 fn now_ms() -> i64 {
