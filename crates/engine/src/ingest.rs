@@ -130,15 +130,29 @@ fn protocol_items(env: &Envelope<'_>, protocol: &wa::message::ProtocolMessage) -
     }
 }
 
-/// The message a key points at. In a group the sender is the key's participant;
-/// in a direct chat it is the chat itself, or us when the key says `from_me`.
+/// The message a key in an edit, revoke or reaction points at. WhatsApp writes
+/// such keys from the point of view of whoever sent the change: `from_me` means
+/// "sent by the author of this change" (us only when the change is ours), and
+/// in a direct chat the other person names the chat as they see it, which is
+/// our own JID. So: in a direct chat the chat is always this envelope's chat; a
+/// target not `from_me` was sent by the participant (groups), else by the other
+/// side of the direct chat.
 fn target_key(env: &Envelope<'_>, key: &wa::MessageKey) -> Option<MessageKey> {
     let msg_id = present(&key.id)?;
-    let chat_jid = present(&key.remote_jid).unwrap_or_else(|| env.chat_jid.to_owned());
-    let sender_jid = if key.from_me.unwrap_or(false) {
-        env.own_jid.to_owned()
+    let group = env.chat_jid.ends_with("@g.us");
+    let chat_jid = if group {
+        present(&key.remote_jid).unwrap_or_else(|| env.chat_jid.to_owned())
     } else {
-        present(&key.participant).unwrap_or_else(|| chat_jid.clone())
+        env.chat_jid.to_owned()
+    };
+    let sender_jid = if key.from_me.unwrap_or(false) {
+        env.sender_jid.to_owned()
+    } else if let Some(participant) = present(&key.participant) {
+        participant
+    } else if env.from_me {
+        chat_jid.clone()
+    } else {
+        env.own_jid.to_owned()
     };
     Some(MessageKey {
         chat_jid,

@@ -24,8 +24,21 @@ pub fn key(chat: &str, id: &str, sender: &str, own_jid: &str) -> wa::MessageKey 
     }
 }
 
-fn target(k: &MessageKey, own_jid: &str) -> MessageField<wa::MessageKey> {
-    MessageField::some(key(&k.chat_jid, &k.msg_id, &k.sender_jid, own_jid))
+/// The key of the message a change (edit, revoke, reaction) points at, as its
+/// `author` writes it: from the author's point of view, like WhatsApp (`from_me`
+/// means "sent by the author"; in a direct chat the author names the chat as
+/// they see it, which is us when the author is the other person).
+fn target(k: &MessageKey, author: &str, own_jid: &str) -> MessageField<wa::MessageKey> {
+    let chat = if is_group(&k.chat_jid) || author == own_jid {
+        k.chat_jid.as_str()
+    } else {
+        own_jid
+    };
+    let mut key = key(chat, &k.msg_id, &k.sender_jid, author);
+    if !is_group(&k.chat_jid) {
+        key.participant = None;
+    }
+    MessageField::some(key)
 }
 
 fn seconds(ms: i64) -> Option<u64> {
@@ -58,7 +71,7 @@ pub fn change_message(item: &Item, own_jid: &str) -> Option<wa::WebMessageInfo> 
             *at,
             wa::Message {
                 protocol_message: MessageField::some(m::ProtocolMessage {
-                    key: target(t, own_jid),
+                    key: target(t, &t.sender_jid, own_jid),
                     r#type: Some(m::protocol_message::Type::MESSAGE_EDIT),
                     edited_message: MessageField::some(wa::Message {
                         conversation: Some(text.clone()),
@@ -82,7 +95,7 @@ pub fn change_message(item: &Item, own_jid: &str) -> Option<wa::WebMessageInfo> 
             *at,
             wa::Message {
                 protocol_message: MessageField::some(m::ProtocolMessage {
-                    key: target(t, own_jid),
+                    key: target(t, by_jid, own_jid),
                     r#type: Some(m::protocol_message::Type::REVOKE),
                     ..Default::default()
                 }),
@@ -101,7 +114,7 @@ pub fn change_message(item: &Item, own_jid: &str) -> Option<wa::WebMessageInfo> 
             *at,
             wa::Message {
                 reaction_message: MessageField::some(m::ReactionMessage {
-                    key: target(t, own_jid),
+                    key: target(t, reactor_jid, own_jid),
                     text: Some(emoji.clone()),
                     sender_timestamp_ms: Some(*at),
                     ..Default::default()

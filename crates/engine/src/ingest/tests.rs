@@ -302,7 +302,11 @@ fn edits_revokes_and_reactions_point_at_their_target() {
     };
     match items_from_message(&env("R1"), &revoke).as_slice() {
         [Item::Revoke { target, by_jid, .. }] => {
-            assert_eq!(target.sender_jid, ME, "from_me keys point at our own messages");
+            // The key is Ana's: `from_me` means "sent by Ana".
+            assert_eq!(
+                target.sender_jid, ANA,
+                "from_me keys point at the author's own messages"
+            );
             assert_eq!(by_jid, ANA);
         }
         other => panic!("{other:?}"),
@@ -404,4 +408,52 @@ async fn mapped_items_land_in_the_store() {
     assert_eq!(stored.text.as_deref(), Some("see you at 10"));
     assert_eq!(stored.original_text.as_deref(), Some("see you at 9"));
     assert_eq!(stored.sender_name.as_deref(), Some("Ana"));
+}
+
+/// In a direct chat, keys are written by the author of the change: Ana's
+/// phone names the chat by our JID and marks our message "not from me".
+#[test]
+fn direct_chat_keys_are_read_from_the_authors_point_of_view() {
+    let from_ana = Envelope {
+        chat_jid: ANA,
+        msg_id: "X",
+        sender_jid: ANA,
+        from_me: false,
+        ts: 1_700_000_000_000,
+        push_name: Some("Ana"),
+        own_jid: ME,
+    };
+    let ours = Envelope {
+        sender_jid: ME,
+        from_me: true,
+        push_name: None,
+        ..from_ana
+    };
+    let dm_key = |remote: &str, from_me: bool| {
+        MessageField::some(wa::MessageKey {
+            remote_jid: Some(remote.into()),
+            from_me: Some(from_me),
+            id: Some("T".into()),
+            participant: None,
+        })
+    };
+    let reaction = |key| wa::Message {
+        reaction_message: MessageField::some(m::ReactionMessage {
+            key,
+            text: Some("👍".into()),
+            sender_timestamp_ms: Some(1),
+            ..Default::default()
+        }),
+        ..Default::default()
+    };
+    let target = |env: &Envelope<'_>, message: &wa::Message| match items_from_message(env, message).as_slice() {
+        [Item::Reaction { target, .. }] => (target.chat_jid.clone(), target.sender_jid.clone()),
+        other => panic!("{other:?}"),
+    };
+    // Ana reacts to our message, and to her own.
+    assert_eq!(target(&from_ana, &reaction(dm_key(ME, false))), (ANA.into(), ME.into()));
+    assert_eq!(target(&from_ana, &reaction(dm_key(ME, true))), (ANA.into(), ANA.into()));
+    // We react (from our phone) to Ana's message, and to ours.
+    assert_eq!(target(&ours, &reaction(dm_key(ANA, false))), (ANA.into(), ANA.into()));
+    assert_eq!(target(&ours, &reaction(dm_key(ANA, true))), (ANA.into(), ME.into()));
 }
