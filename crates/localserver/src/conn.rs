@@ -299,7 +299,20 @@ async fn run(
                 let data = unpack(&plain).map_err(|e| Error::Protocol(format!("unpack: {e}")))?;
                 let node = unmarshal_ref(&data).map_err(|e| Error::Protocol(format!("unmarshal: {e}")))?;
                 tracing::trace!(node = %whatsapp_rust::wacore::xml::DisplayableNodeRef(&node), "local server <-");
-                for answer in crate::iq::answer(shared, id, &node)? {
+                let answers = match node.tag.as_ref() {
+                    "message" => {
+                        let owned = node.to_owned();
+                        if let Err(e) = crate::messages::from_device(shared, id, &owned).await {
+                            tracing::warn!(error = %e, "local server: a message from the device could not be handled");
+                        }
+                        Vec::new()
+                    }
+                    "iq" if attr(&node, "xmlns") == "encrypt" && node.get_optional_child("key").is_some() => {
+                        vec![crate::iq::prekey_fetch(shared, &node.to_owned()).await]
+                    }
+                    _ => crate::iq::answer(shared, id, &node)?,
+                };
+                for answer in answers {
                     send_node(socket, ciphers, &answer).await?;
                 }
             }

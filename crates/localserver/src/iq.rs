@@ -61,12 +61,22 @@ pub(crate) fn answer(shared: &Arc<Shared>, conn: u64, node: &NodeRef<'_>) -> Res
         // Leaving passive mode: WhatsApp then delivers what arrived while the
         // device was away, and says when it is done.
         ("passive", "active") => {
-            return Ok(vec![
-                result(&id).build(),
+            let mut answers = vec![result(&id).build()];
+            let mut state = shared.state();
+            if let Some(device) = device_of(&state, conn) {
+                let (mine, others): (Vec<_>, Vec<_>) = std::mem::take(&mut state.offline)
+                    .into_iter()
+                    .partition(|(d, _)| *d == device);
+                state.offline = others;
+                answers.extend(mine.into_iter().map(|(_, node)| node));
+            }
+            let count = answers.len() - 1;
+            answers.push(
                 NodeBuilder::new("ib")
-                    .children([NodeBuilder::new("offline").attr("count", "0").build()])
+                    .children([NodeBuilder::new("offline").attr("count", count.to_string()).build()])
                     .build(),
-            ]);
+            );
+            return Ok(answers);
         }
         ("passive" | "w:p" | "urn:xmpp:ping", _) => result(&id).build(),
         ("encrypt", "count") => {
@@ -190,6 +200,45 @@ fn link_code(shared: &Shared, conn: u64, id: &str, node: &NodeRef<'_>) -> Result
         }
         _ => Ok(vec![error(id, 400, "bad-request")]),
     }
+}
+
+/// Pre-key bundles of the people asked for (`<iq xmlns="encrypt" type="get"><key>`).
+pub(crate) async fn prekey_fetch(shared: &Shared, iq: &Node) -> Node {
+    let iq = iq.as_node_ref();
+    let id = attr(&iq, "id");
+    let users = iq
+        .get_optional_child("key")
+        .and_then(NodeRef::children)
+        .unwrap_or_default();
+    let (phone, lid) = {
+        let state = shared.state();
+        (state.account.phone.clone(), state.account.lid.clone())
+    };
+    let mut people = shared.people.lock().await;
+    let mut listed = Vec::new();
+    for user in users {
+        let jid = attr(user, "jid");
+        let mut number = jid.split(['@', ':']).next().unwrap_or_default();
+        // The account's phone is also asked for by its LID.
+        if number == lid {
+            number = &phone;
+        }
+        match people.get_mut(number) {
+            Some(person) if !jid.contains(':') => listed.push(person.bundle_node(&jid)),
+            _ => listed.push(
+                NodeBuilder::new("user")
+                    .attr("jid", jid.clone())
+                    .children([NodeBuilder::new("error")
+                        .attr("code", "404")
+                        .attr("text", "item-not-found")
+                        .build()])
+                    .build(),
+            ),
+        }
+    }
+    result(&id)
+        .children([NodeBuilder::new("list").children(listed).build()])
+        .build()
 }
 
 fn device_of(state: &crate::State, conn: u64) -> Option<u16> {

@@ -48,6 +48,19 @@ impl Bundle {
         }
     }
 
+    /// What a session with this device starts from: the bundle with one
+    /// one-time pre-key, taken out of the pool (each is used once).
+    pub fn take_one(&mut self) -> Bundle {
+        let mut one = Bundle {
+            prekeys: BTreeMap::new(),
+            ..self.clone()
+        };
+        if let Some((id, key)) = self.prekeys.pop_first() {
+            one.prekeys.insert(id, key);
+        }
+        one
+    }
+
     /// The `<digest>` answer the client checks its local keys against.
     pub fn digest(&self) -> Node {
         let prekeys: Vec<&[u8]> = self.prekeys.values().map(Vec::as_slice).collect();

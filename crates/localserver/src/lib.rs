@@ -19,9 +19,11 @@ mod conn;
 mod http;
 mod iq;
 mod keys;
+mod messages;
 mod noise;
 mod pair_code;
 pub mod phone;
+mod signal;
 
 use std::collections::HashMap;
 use std::net::SocketAddr;
@@ -31,7 +33,9 @@ use std::time::Duration;
 use tokio::sync::{mpsc, watch};
 use whatsapp_rust::wacore_binary::Node;
 
+pub use messages::{Received, text_of};
 pub use phone::{Account, LinkedDevice};
+pub use whatsapp_rust::waproto::whatsapp as wa;
 
 /// Why the local server or its phone could not do something.
 #[derive(Debug, thiserror::Error)]
@@ -89,11 +93,17 @@ pub enum Seen {
     UnhandledIq { xmlns: String, child: String },
     /// A connection closed.
     Closed { device: Option<u16> },
+    /// The linked device sent a message (acknowledged, and delivered to the
+    /// people we play: see [`LocalServer::received`]).
+    MessageFromDevice { id: String, to: String },
 }
 
 pub(crate) struct Shared {
     identity: noise::ServerIdentity,
     state: Mutex<State>,
+    /// The people we play (the account's phone and its contacts), by phone number.
+    people: tokio::sync::Mutex<HashMap<String, signal::Person>>,
+    received: Mutex<Vec<Received>>,
     seen: watch::Sender<Vec<Seen>>,
 }
 
@@ -102,6 +112,8 @@ pub(crate) struct State {
     conns: HashMap<u64, ConnInfo>,
     next_conn: u64,
     faults: Vec<Fault>,
+    /// Stanzas for devices that were not connected, delivered at their next login.
+    offline: Vec<(u16, Node)>,
     /// Pre-key bundles uploaded by linked devices.
     bundles: HashMap<u16, keys::Bundle>,
     qr_refs: usize,
@@ -130,6 +142,21 @@ pub(crate) enum Outbound {
 impl Shared {
     pub(crate) fn state(&self) -> std::sync::MutexGuard<'_, State> {
         self.state.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// Send to a logged-in device now, or keep it for its next login.
+    pub(crate) fn send_to_device(&self, device: u16, node: Node) {
+        let mut state = self.state();
+        match state
+            .conns
+            .values()
+            .find(|c| c.device == Some(device) && c.registering.is_none())
+        {
+            Some(conn) => {
+                let _ = conn.out.send(Outbound::Node(node));
+            }
+            None => state.offline.push((device, node)),
+        }
     }
 
     pub(crate) fn saw(&self, seen: Seen) {
@@ -175,10 +202,15 @@ impl LocalServer {
         let chat = chat_listener.local_addr()?;
         let http = http_listener.local_addr()?;
         let lid = format!("9{}", &phone[phone.len().saturating_sub(11)..]);
+        let account = Account::new(phone, &lid, "Local Test Phone");
+        let own_phone = signal::Person::new(&account.jid(0), &account.push_name, &account.keys)?;
         let shared = Arc::new(Shared {
             identity: noise::ServerIdentity::generate(),
+            people: tokio::sync::Mutex::new(HashMap::from([(phone.to_owned(), own_phone)])),
+            received: Mutex::new(Vec::new()),
             state: Mutex::new(State {
-                account: Account::new(phone, &lid, "Local Test Phone"),
+                account,
+                offline: Vec::new(),
                 conns: HashMap::new(),
                 next_conn: 1,
                 faults: Vec::new(),
@@ -276,6 +308,45 @@ impl LocalServer {
         for conn in self.shared.state().conns.values() {
             let _ = conn.out.send(Outbound::Close);
         }
+    }
+
+    /// A contact of the account (digits of the phone number), who can write
+    /// to the linked device and whom the device can write to. Its JID.
+    pub async fn add_contact(&self, user: &str, name: &str) -> Result<String, Error> {
+        let person = messages::person(user, name)?;
+        let jid = person.jid.clone();
+        self.shared.people.lock().await.insert(user.to_owned(), person);
+        Ok(jid)
+    }
+
+    /// Contact `from` (digits) sends `message` to the account: encrypted for
+    /// each linked device (a new Signal session from its uploaded pre-keys the
+    /// first time). The message id.
+    pub async fn send_message(&self, from: &str, message: &wa::Message) -> Result<String, Error> {
+        messages::deliver(&self.shared, from, message).await
+    }
+
+    /// [`send_message`](Self::send_message) with a plain text.
+    pub async fn send_text(&self, from: &str, text: &str) -> Result<String, Error> {
+        let message = wa::Message {
+            conversation: Some(text.to_owned()),
+            ..Default::default()
+        };
+        self.send_message(from, &message).await
+    }
+
+    /// Contact `person` (digits) read these messages from the device.
+    pub fn read(&self, person: &str, ids: &[String]) {
+        messages::read(&self.shared, person, ids);
+    }
+
+    /// Every message the linked device sent, as its recipients decrypted it.
+    pub fn received(&self) -> Vec<Received> {
+        self.shared
+            .received
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .clone()
     }
 
     /// Everything seen so far.

@@ -6,9 +6,11 @@ use std::time::Duration;
 
 use wa_engine::real::{Endpoints, RealAccount};
 use wa_engine::state::{LogoutReason, Problem};
-use wa_engine::{Engine, EngineEvent, EngineOptions, EngineState};
-use wa_localserver::{Fault, LocalServer, LoginRefusal, Seen};
+use wa_engine::{Engine, EngineEvent, EngineOptions, EngineState, Outgoing};
+use wa_localserver::{Fault, LocalServer, LoginRefusal, Seen, text_of, wa};
+use wa_store::MessageStatus;
 use wa_store::Store;
+use whatsapp_rust::buffa::MessageField;
 
 const PHONE: &str = "15550001234";
 const WAIT: Duration = Duration::from_secs(30);
@@ -39,6 +41,7 @@ fn logs() {
 
 struct App {
     engine: Engine,
+    store: Store,
 }
 
 /// The app's engine on the real client, its data in `dir`, connecting to `server`.
@@ -58,8 +61,8 @@ async fn open_app(server: &LocalServer, dir: &Path) -> App {
     let mut options = EngineOptions::new(dir);
     options.linked = account.is_linked();
     options.backoff_base = Duration::from_millis(200);
-    let engine = Engine::start(account, store, options);
-    App { engine }
+    let engine = Engine::start(account, store.clone(), options);
+    App { engine, store }
 }
 
 async fn wait_state(engine: &Engine, what: &str, want: impl Fn(&EngineState) -> bool) -> EngineState {
@@ -343,6 +346,197 @@ async fn qr_codes_rotate_then_run_out_and_new_ones_link() {
     assert!(server.scan_qr(&first).is_err());
     app.engine.new_qr_codes().await.expect("new codes");
     link_by_qr(&server, &app).await;
+}
+
+const ANA: &str = "34600111222";
+
+/// The archived message `id` in `chat`, once it is there with `want`.
+async fn stored(app: &App, chat: &str, id: &str, want: impl Fn(&wa_store::Message) -> bool) -> wa_store::Message {
+    let deadline = tokio::time::Instant::now() + WAIT;
+    loop {
+        let found = app.store.find_messages(Some(chat), id).await.expect("store");
+        if let Some(message) = found.iter().find(|m| want(m)) {
+            return message.clone();
+        }
+        let anywhere = app.store.find_messages(None, id).await.expect("store");
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "message {id} never reached the archive as expected; in {chat}: {found:?}; anywhere: {anywhere:?}"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn messages_both_ways_through_real_signal_sessions() {
+    let server = LocalServer::start(PHONE).await.expect("server");
+    let ana = server.add_contact(ANA, "Ana").await.expect("contact");
+    let dir = tempfile::tempdir().expect("dir");
+    let app = open_app(&server, dir.path()).await;
+    link_by_qr(&server, &app).await;
+
+    // Ana's phone starts a Signal session from the device's uploaded pre-keys.
+    let text = "Hola, ¿qué tal? 🎉 — first message";
+    let id = server.send_text(ANA, text).await.expect("sent");
+    let message = stored(&app, &ana, &id, |_| true).await;
+    assert_eq!(message.text.as_deref(), Some(text));
+    assert!(!message.from_me);
+    assert_eq!(message.sender_jid, ana);
+
+    // The app answers: Ana's phone decrypts exactly that text, and the
+    // account's own phone gets its device-sent copy.
+    let reply = "All good here, thanks!";
+    let sent = app
+        .engine
+        .send(Outgoing::Text {
+            chat_jid: ana.clone(),
+            text: reply.into(),
+            reply_to: None,
+            mentions: Vec::new(),
+        })
+        .await
+        .expect("sent");
+    server
+        .wait_for(
+            0,
+            WAIT,
+            |s| matches!(s, Seen::MessageFromDevice { id, .. } if *id == sent.key.msg_id),
+        )
+        .await
+        .expect("the server got the message");
+    let received = server.received();
+    let by = |who: &str| {
+        received
+            .iter()
+            .find(|r| r.id == sent.key.msg_id && r.decrypted_by == who)
+            .and_then(|r| text_of(&r.message))
+    };
+    assert_eq!(by(&ana).as_deref(), Some(reply), "{received:?}");
+    assert_eq!(by(&server.phone_jid()).as_deref(), Some(reply), "{received:?}");
+
+    // A second message rides the established session (a plain `msg`).
+    let id2 = server.send_text(ANA, "second").await.expect("sent");
+    stored(&app, &ana, &id2, |m| m.text.as_deref() == Some("second")).await;
+
+    // Ana reads our reply: the archive says so.
+    server.read(ANA, std::slice::from_ref(&sent.key.msg_id));
+    stored(&app, &ana, &sent.key.msg_id, |m| m.status == MessageStatus::Read).await;
+
+    // Ana reacts to our reply, edits her second message and deletes her first;
+    // her phone writes each key from her side, as WhatsApp does.
+    let ours = |id: &str, from_me: bool| {
+        MessageField::some(wa::MessageKey {
+            remote_jid: Some(format!("{PHONE}@s.whatsapp.net")),
+            from_me: Some(from_me),
+            id: Some(id.to_owned()),
+            participant: None,
+        })
+    };
+    let heart = wa::Message {
+        reaction_message: MessageField::some(wa::message::ReactionMessage {
+            key: ours(&sent.key.msg_id, false),
+            text: Some("❤️".into()),
+            sender_timestamp_ms: Some(now_ms()),
+            ..Default::default()
+        }),
+        ..Default::default()
+    };
+    server.send_message(ANA, &heart).await.expect("reaction");
+    let edit = wa::Message {
+        protocol_message: MessageField::some(wa::message::ProtocolMessage {
+            key: ours(&id2, true),
+            r#type: Some(wa::message::protocol_message::Type::MESSAGE_EDIT),
+            edited_message: MessageField::some(wa::Message {
+                conversation: Some("second, edited".into()),
+                ..Default::default()
+            }),
+            timestamp_ms: Some(now_ms()),
+            ..Default::default()
+        }),
+        ..Default::default()
+    };
+    server.send_message(ANA, &edit).await.expect("edit");
+    let revoke = wa::Message {
+        protocol_message: MessageField::some(wa::message::ProtocolMessage {
+            key: ours(&id, true),
+            r#type: Some(wa::message::protocol_message::Type::REVOKE),
+            ..Default::default()
+        }),
+        ..Default::default()
+    };
+    server.send_message(ANA, &revoke).await.expect("revoke");
+    stored(&app, &ana, &id2, |m| m.text.as_deref() == Some("second, edited")).await;
+    stored(&app, &ana, &id, |m| m.deleted_at.is_some()).await;
+    let deadline = tokio::time::Instant::now() + WAIT;
+    loop {
+        let reactions = app.store.reactions(&sent.key).await.expect("store");
+        if reactions.iter().any(|r| r.reactor_jid == ana && r.emoji == "❤️") {
+            break;
+        }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "Ana's reaction never reached our message: {reactions:?}"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+
+    // We react to Ana's message and delete our reply: her phone reads keys from our side.
+    let thumbs = app
+        .engine
+        .send(Outgoing::Reaction {
+            target: message.key(),
+            emoji: "👍".into(),
+        })
+        .await
+        .expect("reaction sent");
+    let deleted = app.engine.revoke(&sent.key).await.expect("revoked");
+    for wanted in [&thumbs.key.msg_id, &deleted.key.msg_id] {
+        server
+            .wait_for(
+                0,
+                WAIT,
+                |s| matches!(s, Seen::MessageFromDevice { id, .. } if id == wanted),
+            )
+            .await
+            .expect("the server got it");
+    }
+    let received = server.received();
+    let at_ana = |wanted: &str| {
+        received
+            .iter()
+            .find(|r| r.id == wanted && r.decrypted_by == ana)
+            .map_or_else(|| panic!("Ana never got {wanted}: {received:?}"), |r| r.message.clone())
+    };
+    let reaction = at_ana(&thumbs.key.msg_id)
+        .reaction_message
+        .into_option()
+        .expect("a reaction");
+    assert_eq!(reaction.text.as_deref(), Some("👍"));
+    let key = reaction.key.into_option().expect("key");
+    assert_eq!(
+        (key.id.as_deref(), key.from_me),
+        (Some(id.as_str()), Some(false)),
+        "{key:?}"
+    );
+    let protocol = at_ana(&deleted.key.msg_id)
+        .protocol_message
+        .into_option()
+        .expect("a revoke");
+    assert_eq!(protocol.r#type, Some(wa::message::protocol_message::Type::REVOKE));
+    let key = protocol.key.into_option().expect("key");
+    assert_eq!(
+        (key.id.as_deref(), key.from_me),
+        (Some(sent.key.msg_id.as_str()), Some(true)),
+        "{key:?}"
+    );
+
+    // Written while the app was closed: delivered at the next start.
+    app.engine.shutdown().await;
+    drop(app);
+    let away = server.send_text(ANA, "while you were away").await.expect("queued");
+    let app = open_app(&server, dir.path()).await;
+    wait_state(&app.engine, "connected again", is_connected).await;
+    stored(&app, &ana, &away, |m| m.text.as_deref() == Some("while you were away")).await;
 }
 
 fn now_ms() -> i64 {

@@ -1,0 +1,204 @@
+//! Messages both ways (stage 2 of issue 8): people send the linked device
+//! Signal-encrypted messages; what the device sends is acknowledged, decrypted
+//! by its recipients and recorded, so tests compare content exactly.
+
+use std::sync::Arc;
+
+use whatsapp_rust::wacore_binary::builder::NodeBuilder;
+use whatsapp_rust::wacore_binary::{Jid, Node, NodeRef};
+use whatsapp_rust::waproto::whatsapp as wa;
+
+use crate::conn::{attr, now};
+use crate::signal::Person;
+use crate::{Error, Outbound, Seen, Shared};
+
+/// A message the linked device sent, as its recipient's phone decrypted it.
+#[derive(Debug, Clone)]
+pub struct Received {
+    /// The stanza id (the message id).
+    pub id: String,
+    /// Who the device addressed (a person's JID, or a group).
+    pub to: String,
+    /// Whose phone decrypted this copy (the recipient, or the account's own
+    /// phone for the device-sent copy).
+    pub decrypted_by: String,
+    pub message: wa::Message,
+}
+
+/// Text of a message as a person reads it (device-sent copies unwrapped).
+pub fn text_of(message: &wa::Message) -> Option<String> {
+    let message = message
+        .device_sent_message
+        .as_option()
+        .and_then(|d| d.message.as_option())
+        .unwrap_or(message);
+    message
+        .conversation
+        .clone()
+        .or_else(|| message.extended_text_message.as_option().and_then(|m| m.text.clone()))
+}
+
+/// Person `from` sends `message` to every linked device of the account. Sent
+/// now to connected devices, kept for the others until they come back.
+pub(crate) async fn deliver(shared: &Arc<Shared>, from: &str, message: &wa::Message) -> Result<String, Error> {
+    let id = {
+        let mut state = shared.state();
+        state.next_ref += 1;
+        format!("3EB0LOCAL{:08X}", state.next_ref)
+    };
+    let devices: Vec<u16> = shared
+        .state()
+        .account
+        .devices
+        .values()
+        .filter(|d| d.confirmed)
+        .map(|d| d.id)
+        .collect();
+    if devices.is_empty() {
+        return Err(Error::NotConnected);
+    }
+    let mut people = shared.people.lock().await;
+    let person = people
+        .get_mut(from)
+        .ok_or_else(|| Error::Protocol(format!("{from} is not a contact of this account")))?;
+    for device in devices {
+        let (jid, mut bundle) = {
+            let mut state = shared.state();
+            let jid: Jid = state
+                .account
+                .jid(device)
+                .parse()
+                .map_err(|_| Error::Protocol("device JID".into()))?;
+            let bundle = state
+                .bundles
+                .get_mut(&device)
+                .map(crate::keys::Bundle::take_one)
+                .ok_or_else(|| Error::Protocol(format!("device {device} uploaded no keys")))?;
+            (jid, bundle)
+        };
+        let enc = person.encrypt_for(&jid, &mut bundle, message).await?;
+        let stanza = NodeBuilder::new("message")
+            .attr("from", person.jid.clone())
+            .attr("id", id.clone())
+            .attr("t", now().to_string())
+            .attr(
+                "type",
+                if message.conversation.is_some() || message.extended_text_message.is_set() {
+                    "text"
+                } else {
+                    "media"
+                },
+            )
+            .attr("notify", person.name.clone())
+            .children([enc])
+            .build();
+        shared.send_to_device(device, stanza);
+    }
+    Ok(id)
+}
+
+/// The linked device on connection `conn` sent a `<message>`: decrypt each copy
+/// addressed to a person we play, record it, acknowledge it, and have the
+/// recipient's phone confirm delivery.
+pub(crate) async fn from_device(shared: &Arc<Shared>, conn: u64, node: &Node) -> Result<(), Error> {
+    let node = node.as_node_ref();
+    let id = attr(&node, "id");
+    let to = attr(&node, "to");
+    let Some(device) = shared.state().conns.get(&conn).and_then(|c| c.device) else {
+        return Err(Error::Protocol(
+            "a message from a connection that is not logged in".into(),
+        ));
+    };
+    let sender: Jid = shared
+        .state()
+        .account
+        .jid(device)
+        .parse()
+        .map_err(|_| Error::Protocol("device JID".into()))?;
+    let mut copies: Vec<(String, &NodeRef<'_>)> = Vec::new();
+    if let Some(participants) = node.get_optional_child("participants").and_then(NodeRef::children) {
+        for target in participants {
+            if let Some(enc) = target.get_optional_child("enc") {
+                copies.push((attr(target, "jid"), enc));
+            }
+        }
+    }
+    if let Some(enc) = node.get_optional_child("enc") {
+        copies.push((to.clone(), enc));
+    }
+    let mut people = shared.people.lock().await;
+    for (target, enc) in copies {
+        let target_jid: Jid = target
+            .parse()
+            .map_err(|_| Error::Protocol(format!("bad target {target}")))?;
+        if target_jid.device != 0 {
+            continue;
+        }
+        let Some(person) = people.get_mut(target_jid.user.as_str()) else {
+            continue;
+        };
+        let message = person
+            .decrypt_from(&sender, &attr(enc, "type"), enc.content_bytes().unwrap_or_default())
+            .await?;
+        let received = Received {
+            id: id.clone(),
+            to: to.clone(),
+            decrypted_by: person.jid.clone(),
+            message,
+        };
+        shared
+            .received
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .push(received);
+    }
+    drop(people);
+    let ack = NodeBuilder::new("ack")
+        .attr("class", "message")
+        .attr("id", id.clone())
+        .attr("from", to.clone())
+        .attr("t", now().to_string())
+        .build();
+    let delivered = NodeBuilder::new("receipt")
+        .attr("from", to.clone())
+        .attr("id", id.clone())
+        .attr("t", now().to_string())
+        .build();
+    if let Some(c) = shared.state().conns.get(&conn) {
+        let _ = c.out.send(Outbound::Node(ack));
+        let _ = c.out.send(Outbound::Node(delivered));
+    }
+    shared.saw(Seen::MessageFromDevice { id, to });
+    Ok(())
+}
+
+/// `person` read the messages `ids` it got from the device: a read receipt.
+pub(crate) fn read(shared: &Shared, person: &str, ids: &[String]) {
+    let Some((first, rest)) = ids.split_first() else {
+        return;
+    };
+    let mut receipt = NodeBuilder::new("receipt")
+        .attr("from", format!("{person}@s.whatsapp.net"))
+        .attr("id", first.clone())
+        .attr("type", "read")
+        .attr("t", now().to_string());
+    if !rest.is_empty() {
+        receipt = receipt.children([NodeBuilder::new("list")
+            .children(
+                rest.iter()
+                    .map(|id| NodeBuilder::new("item").attr("id", id.clone()).build()),
+            )
+            .build()]);
+    }
+    let receipt = receipt.build();
+    let devices: Vec<u16> = shared.state().account.devices.keys().copied().collect();
+    for device in devices {
+        shared.send_to_device(device, receipt.clone());
+    }
+}
+
+/// Make the contact `person`, known to the server by its phone number.
+pub(crate) fn person(user: &str, name: &str) -> Result<Person, Error> {
+    let keys = whatsapp_rust::wacore::crypto::generate_curve_key_pair();
+    Person::new(&format!("{user}@s.whatsapp.net"), name, &keys)
+}
