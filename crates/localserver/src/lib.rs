@@ -8,12 +8,13 @@
 //! so the client must be built with `danger-skip-cert-chain-verify` (enabled
 //! by this crate, which only tests depend on).
 //!
-//! What it plays (stage 1 of issue 8): linking by QR code (rotating refs, the
-//! phone "scanning" a code and signing the device identity with its account
-//! key), the post-pairing 515 and login, IK resume, the IQs a fresh login
-//! sends, and faults at chosen points: refused logins (logged out, banned,
-//! outdated, 5xx), stream errors (replaced, device removed) and dropped
-//! connections.
+//! What it plays (issue 8, see docs/testing.md): linking by QR code (rotating
+//! refs, the phone "scanning" a code and signing the device identity with its
+//! account key) or by phone-number code, the post-pairing 515 and login, IK
+//! resume, the IQs a fresh login sends, faults at chosen points (refused
+//! logins: logged out, banned, outdated, 5xx; stream errors: replaced, device
+//! removed; dropped connections), and people with real Signal sessions who
+//! message the device and decrypt what it sends (direct chats).
 
 mod conn;
 mod http;
