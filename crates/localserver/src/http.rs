@@ -30,7 +30,6 @@ pub(crate) async fn serve(listener: TcpListener, shared: Arc<Shared>) {
 struct Request {
     method: String,
     path: String,
-    #[allow(dead_code)]
     body: Vec<u8>,
 }
 
@@ -59,19 +58,39 @@ async fn read_request(stream: &mut BufReader<TcpStream>) -> std::io::Result<Opti
     Ok(Some(Request { method, path, body }))
 }
 
-async fn one(stream: TcpStream, _shared: &Shared) -> std::io::Result<()> {
+async fn one(stream: TcpStream, shared: &Shared) -> std::io::Result<()> {
     let mut stream = BufReader::new(stream);
     let Some(request) = read_request(&mut stream).await? else {
         return Ok(());
     };
-    let (status, body): (u16, Vec<u8>) = match (request.method.as_str(), request.path.as_str()) {
+    let (path, query) = request.path.split_once('?').unwrap_or((request.path.as_str(), ""));
+    let (status, body): (u16, Vec<u8>) = match (request.method.as_str(), path) {
         ("GET", "/sw.js") => (
             200,
             format!("self.__swData=JSON.parse(\"{{\\\"client_revision\\\":{CLIENT_REVISION}}}\");").into_bytes(),
         ),
+        // An upload's "is it there already?" check: it is not.
+        ("POST", _) if query.contains("resume=1") => (200, b"{}".to_vec()),
+        // An upload (`/mms/<type>/<token>`): kept under a new direct path.
+        ("POST", upload) if upload.starts_with("/mms/") => {
+            let token = upload.rsplit('/').next().unwrap_or_default();
+            let direct_path = format!("/v/t62.local/{token}");
+            shared.media_put(&direct_path, request.body);
+            let answer = format!(r#"{{"url":"https://mmg.whatsapp.net{direct_path}","direct_path":"{direct_path}"}}"#);
+            (200, answer.into_bytes())
+        }
+        ("GET", media) => match shared.media_get(media) {
+            Ok(bytes) => (200, bytes),
+            Err(status) => (status, Vec::new()),
+        },
         _ => (404, b"not found".to_vec()),
     };
-    let reason = if status == 200 { "OK" } else { "Not Found" };
+    let reason = match status {
+        200 => "OK",
+        404 => "Not Found",
+        410 => "Gone",
+        _ => "Error",
+    };
     let head = format!(
         "HTTP/1.1 {status} {reason}\r\ncontent-length: {}\r\nconnection: close\r\n\r\n",
         body.len()

@@ -106,6 +106,20 @@ pub(crate) fn answer(shared: &Arc<Shared>, conn: u64, node: &NodeRef<'_>) -> Res
             }
         }
         ("usync", "usync") => usync(shared, &id, node),
+        // Where media goes: the hosts stand for WhatsApp's (the client's
+        // HTTPS requests are sent to the local media host).
+        ("w:m", "media_conn") => result(&id)
+            .children([NodeBuilder::new("media_conn")
+                .attr("auth", "local-media-auth")
+                .attr("ttl", "3600")
+                .attr("auth_ttl", "3600")
+                .attr("max_buckets", "12")
+                .children([NodeBuilder::new("host")
+                    .attr("hostname", "mmg.whatsapp.net")
+                    .attr("type", "primary")
+                    .build()])
+                .build()])
+            .build(),
         ("w:g2", "participating") => result(&id).children([NodeBuilder::new("groups").build()]).build(),
         ("w" | "abt", "props") => result(&id)
             .children([NodeBuilder::new("props")

@@ -105,6 +105,9 @@ pub(crate) struct Shared {
     /// The people we play (the account's phone and its contacts), by phone number.
     people: tokio::sync::Mutex<HashMap<String, signal::Person>>,
     received: Mutex<Vec<Received>>,
+    /// The media host's files by direct path, with an HTTP status that
+    /// replaces them (404/410: expired) when set.
+    media: Mutex<HashMap<String, (Vec<u8>, Option<u16>)>>,
     seen: watch::Sender<Vec<Seen>>,
 }
 
@@ -143,6 +146,21 @@ pub(crate) enum Outbound {
 impl Shared {
     pub(crate) fn state(&self) -> std::sync::MutexGuard<'_, State> {
         self.state.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    pub(crate) fn media_put(&self, direct_path: &str, bytes: Vec<u8>) {
+        self.media
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .insert(direct_path.to_owned(), (bytes, None));
+    }
+
+    pub(crate) fn media_get(&self, direct_path: &str) -> Result<Vec<u8>, u16> {
+        match self.media.lock().unwrap_or_else(PoisonError::into_inner).get(direct_path) {
+            Some((_, Some(status))) => Err(*status),
+            Some((bytes, None)) => Ok(bytes.clone()),
+            None => Err(404),
+        }
     }
 
     /// Send to a logged-in device now, or keep it for its next login.
@@ -209,6 +227,7 @@ impl LocalServer {
             identity: noise::ServerIdentity::generate(),
             people: tokio::sync::Mutex::new(HashMap::from([(phone.to_owned(), own_phone)])),
             received: Mutex::new(Vec::new()),
+            media: Mutex::new(HashMap::new()),
             state: Mutex::new(State {
                 account,
                 offline: Vec::new(),
@@ -334,6 +353,28 @@ impl LocalServer {
             ..Default::default()
         };
         self.send_message(from, &message).await
+    }
+
+    /// Contact `from` (digits) sends a file: encrypted as WhatsApp encrypts
+    /// media, put on the media host, and announced in an image (for `image/*`)
+    /// or document message. The message id and the direct path.
+    pub async fn send_file(&self, from: &str, bytes: &[u8], mime: &str, name: &str) -> Result<(String, String), Error> {
+        let (message, direct_path) = messages::file_message(&self.shared, bytes, mime, name)?;
+        let id = self.send_message(from, &message).await?;
+        Ok((id, direct_path))
+    }
+
+    /// Make a file on the media host answer with `status` (404 or 410: expired).
+    pub fn expire_media(&self, direct_path: &str, status: u16) {
+        if let Some(entry) = self.shared.media.lock().unwrap_or_else(PoisonError::into_inner).get_mut(direct_path) {
+            entry.1 = Some(status);
+        }
+    }
+
+    /// What a person's phone gets when it opens media the device sent: the
+    /// file from the media host, checked and decrypted with the message's key.
+    pub fn open_media(&self, message: &wa::Message) -> Result<Vec<u8>, Error> {
+        messages::open_media(&self.shared, message)
     }
 
     /// Contact `person` (digits) read these messages from the device.

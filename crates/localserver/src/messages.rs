@@ -8,6 +8,9 @@ use whatsapp_rust::wacore_binary::builder::NodeBuilder;
 use whatsapp_rust::wacore_binary::{Jid, Node, NodeRef};
 use whatsapp_rust::waproto::whatsapp as wa;
 
+use whatsapp_rust::wacore::download::{DownloadUtils, MediaType};
+use whatsapp_rust::wacore::upload::encrypt_media;
+
 use crate::conn::{attr, now};
 use crate::signal::Person;
 use crate::{Error, Outbound, Seen, Shared};
@@ -201,4 +204,90 @@ pub(crate) fn read(shared: &Shared, person: &str, ids: &[String]) {
 pub(crate) fn person(user: &str, name: &str) -> Result<Person, Error> {
     let keys = whatsapp_rust::wacore::crypto::generate_curve_key_pair();
     Person::new(&format!("{user}@s.whatsapp.net"), name, &keys)
+}
+
+/// The media type and the fields of a media message.
+fn media_of(message: &wa::Message) -> Option<(MediaType, Option<&str>, Option<&[u8]>)> {
+    if let Some(m) = message.image_message.as_option() {
+        return Some((MediaType::Image, m.direct_path.as_deref(), m.media_key.as_deref()));
+    }
+    if let Some(m) = message.document_message.as_option() {
+        return Some((MediaType::Document, m.direct_path.as_deref(), m.media_key.as_deref()));
+    }
+    if let Some(m) = message.audio_message.as_option() {
+        return Some((MediaType::Audio, m.direct_path.as_deref(), m.media_key.as_deref()));
+    }
+    if let Some(m) = message.video_message.as_option() {
+        return Some((MediaType::Video, m.direct_path.as_deref(), m.media_key.as_deref()));
+    }
+    None
+}
+
+pub(crate) fn open_media(shared: &Shared, message: &wa::Message) -> Result<Vec<u8>, Error> {
+    let message = message
+        .device_sent_message
+        .as_option()
+        .and_then(|d| d.message.as_option())
+        .unwrap_or(message);
+    let (kind, path, key) = media_of(message).ok_or_else(|| Error::Protocol("not a media message".into()))?;
+    let path = path.ok_or_else(|| Error::Protocol("media without a direct path".into()))?;
+    let key = key.ok_or_else(|| Error::Protocol("media without a key".into()))?;
+    let encrypted = shared
+        .media_get(path)
+        .map_err(|status| Error::Protocol(format!("media host answered {status} for {path}")))?;
+    DownloadUtils::verify_and_decrypt(&encrypted, key, kind).map_err(|e| Error::Protocol(format!("media: {e:?}")))
+}
+
+pub(crate) fn file_message(
+    shared: &Shared,
+    bytes: &[u8],
+    mime: &str,
+    name: &str,
+) -> Result<(wa::Message, String), Error> {
+    let image = mime.starts_with("image/");
+    let kind = if image { MediaType::Image } else { MediaType::Document };
+    let encrypted = encrypt_media(bytes, kind).map_err(|e| Error::Protocol(format!("media: {e}")))?;
+    let direct_path = {
+        let mut state = shared.state();
+        state.next_ref += 1;
+        format!("/v/t62.7118-24/local-{}", state.next_ref)
+    };
+    shared.media_put(&direct_path, encrypted.data_to_upload);
+    let url = format!("https://mmg.whatsapp.net{direct_path}");
+    let length = bytes.len() as u64;
+    let message = if image {
+        wa::Message {
+            image_message: whatsapp_rust::buffa::MessageField::some(wa::message::ImageMessage {
+                url: Some(url),
+                direct_path: Some(direct_path.clone()),
+                mimetype: Some(mime.to_owned()),
+                media_key: Some(encrypted.media_key.to_vec()),
+                file_sha256: Some(encrypted.file_sha256.to_vec()),
+                file_enc_sha256: Some(encrypted.file_enc_sha256.to_vec()),
+                file_length: Some(length),
+                caption: Some(name.to_owned()),
+                media_key_timestamp: Some(now() as i64),
+                ..Default::default()
+            }),
+            ..Default::default()
+        }
+    } else {
+        wa::Message {
+            document_message: whatsapp_rust::buffa::MessageField::some(wa::message::DocumentMessage {
+                url: Some(url),
+                direct_path: Some(direct_path.clone()),
+                mimetype: Some(mime.to_owned()),
+                media_key: Some(encrypted.media_key.to_vec()),
+                file_sha256: Some(encrypted.file_sha256.to_vec()),
+                file_enc_sha256: Some(encrypted.file_enc_sha256.to_vec()),
+                file_length: Some(length),
+                file_name: Some(name.to_owned()),
+                title: Some(name.to_owned()),
+                media_key_timestamp: Some(now() as i64),
+                ..Default::default()
+            }),
+            ..Default::default()
+        }
+    };
+    Ok((message, direct_path))
 }

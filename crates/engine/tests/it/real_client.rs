@@ -539,6 +539,51 @@ async fn messages_both_ways_through_real_signal_sessions() {
     stored(&app, &ana, &away, |m| m.text.as_deref() == Some("while you were away")).await;
 }
 
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn files_both_ways_through_the_media_host() {
+    let server = LocalServer::start(PHONE).await.expect("server");
+    let ana = server.add_contact(ANA, "Ana").await.expect("contact");
+    let dir = tempfile::tempdir().expect("dir");
+    let app = open_app(&server, dir.path()).await;
+    link_by_qr(&server, &app).await;
+
+    // Ana sends a photo: the app downloads it from the media host, checks and
+    // decrypts it, and saves exactly her bytes.
+    let photo: Vec<u8> = (0..150_000u32).map(|i| (i * 7 % 251) as u8).collect();
+    let (id, _) = server.send_file(ANA, &photo, "image/jpeg", "beach").await.expect("sent");
+    let stored = stored(&app, &ana, &id, |m| m.has_media).await;
+    let saved = app.engine.download_media(&stored.key()).await.expect("downloaded");
+    assert_eq!(std::fs::read(&saved.path).expect("saved file"), photo);
+    assert_eq!(saved.mime.as_deref(), Some("image/jpeg"));
+
+    // The app sends a document: uploaded encrypted, and Ana's phone opens it.
+    let document: Vec<u8> = b"%PDF-1.4 minutes of the meeting\n".repeat(2_000);
+    let path = dir.path().join("minutes.pdf");
+    std::fs::write(&path, &document).expect("file");
+    let sent = app
+        .engine
+        .send(Outgoing::File {
+            chat_jid: ana.clone(),
+            path,
+            caption: Some("the minutes".into()),
+            reply_to: None,
+        })
+        .await
+        .expect("sent");
+    server
+        .wait_for(0, WAIT, |s| matches!(s, Seen::MessageFromDevice { id, .. } if *id == sent.key.msg_id))
+        .await
+        .expect("the server got it");
+    let received = server.received();
+    let at_ana = received
+        .iter()
+        .find(|r| r.id == sent.key.msg_id && r.decrypted_by == ana)
+        .expect("Ana got the document");
+    let doc = at_ana.message.document_message.as_option().expect("a document");
+    assert_eq!(doc.mimetype.as_deref(), Some("application/pdf"));
+    assert_eq!(server.open_media(&at_ana.message).expect("Ana opens it"), document);
+}
+
 fn now_ms() -> i64 {
     std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
