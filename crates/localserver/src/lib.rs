@@ -156,7 +156,12 @@ impl Shared {
     }
 
     pub(crate) fn media_get(&self, direct_path: &str) -> Result<Vec<u8>, u16> {
-        match self.media.lock().unwrap_or_else(PoisonError::into_inner).get(direct_path) {
+        match self
+            .media
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .get(direct_path)
+        {
             Some((_, Some(status))) => Err(*status),
             Some((bytes, None)) => Ok(bytes.clone()),
             None => Err(404),
@@ -364,9 +369,24 @@ impl LocalServer {
         Ok((id, direct_path))
     }
 
+    /// The account's phone sends a chunk of history, as after linking: the
+    /// `HistorySync` compressed and encrypted onto the media host, and a
+    /// history-sync notification to each linked device. The message id.
+    pub async fn send_history(&self, sync: &wa::HistorySync) -> Result<String, Error> {
+        let message = messages::history_notification(&self.shared, sync)?;
+        let phone = self.shared.state().account.phone.clone();
+        self.send_message(&phone, &message).await
+    }
+
     /// Make a file on the media host answer with `status` (404 or 410: expired).
     pub fn expire_media(&self, direct_path: &str, status: u16) {
-        if let Some(entry) = self.shared.media.lock().unwrap_or_else(PoisonError::into_inner).get_mut(direct_path) {
+        if let Some(entry) = self
+            .shared
+            .media
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .get_mut(direct_path)
+        {
             entry.1 = Some(status);
         }
     }

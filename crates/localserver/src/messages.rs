@@ -291,3 +291,46 @@ pub(crate) fn file_message(
     };
     Ok((message, direct_path))
 }
+
+/// A history-sync chunk put on the media host, and the notification about it.
+pub(crate) fn history_notification(shared: &Shared, sync: &wa::HistorySync) -> Result<wa::Message, Error> {
+    use std::io::Write as _;
+    use whatsapp_rust::buffa::Message as _;
+    let raw = sync.encode_to_vec();
+    let mut zlib = flate2::write::ZlibEncoder::new(Vec::new(), flate2::Compression::default());
+    zlib.write_all(&raw)?;
+    let compressed = zlib.finish()?;
+    let encrypted =
+        encrypt_media(&compressed, MediaType::History).map_err(|e| Error::Protocol(format!("media: {e}")))?;
+    let direct_path = {
+        let mut state = shared.state();
+        state.next_ref += 1;
+        format!("/v/t62.15575-24/history-{}", state.next_ref)
+    };
+    shared.media_put(&direct_path, encrypted.data_to_upload);
+    let kind = match sync.sync_type {
+        wa::history_sync::HistorySyncType::INITIAL_BOOTSTRAP => wa::message::HistorySyncType::INITIAL_BOOTSTRAP,
+        wa::history_sync::HistorySyncType::ON_DEMAND => wa::message::HistorySyncType::ON_DEMAND,
+        wa::history_sync::HistorySyncType::FULL => wa::message::HistorySyncType::FULL,
+        wa::history_sync::HistorySyncType::PUSH_NAME => wa::message::HistorySyncType::PUSH_NAME,
+        _ => wa::message::HistorySyncType::RECENT,
+    };
+    Ok(wa::Message {
+        protocol_message: whatsapp_rust::buffa::MessageField::some(wa::message::ProtocolMessage {
+            r#type: Some(wa::message::protocol_message::Type::HISTORY_SYNC_NOTIFICATION),
+            history_sync_notification: whatsapp_rust::buffa::MessageField::some(wa::message::HistorySyncNotification {
+                file_sha256: Some(encrypted.file_sha256.to_vec()),
+                file_length: Some(compressed.len() as u64),
+                media_key: Some(encrypted.media_key.to_vec()),
+                file_enc_sha256: Some(encrypted.file_enc_sha256.to_vec()),
+                direct_path: Some(direct_path),
+                sync_type: Some(kind),
+                chunk_order: sync.chunk_order,
+                progress: sync.progress,
+                ..Default::default()
+            }),
+            ..Default::default()
+        }),
+        ..Default::default()
+    })
+}

@@ -550,7 +550,10 @@ async fn files_both_ways_through_the_media_host() {
     // Ana sends a photo: the app downloads it from the media host, checks and
     // decrypts it, and saves exactly her bytes.
     let photo: Vec<u8> = (0..150_000u32).map(|i| (i * 7 % 251) as u8).collect();
-    let (id, _) = server.send_file(ANA, &photo, "image/jpeg", "beach").await.expect("sent");
+    let (id, _) = server
+        .send_file(ANA, &photo, "image/jpeg", "beach")
+        .await
+        .expect("sent");
     let stored = stored(&app, &ana, &id, |m| m.has_media).await;
     let saved = app.engine.download_media(&stored.key()).await.expect("downloaded");
     assert_eq!(std::fs::read(&saved.path).expect("saved file"), photo);
@@ -571,7 +574,11 @@ async fn files_both_ways_through_the_media_host() {
         .await
         .expect("sent");
     server
-        .wait_for(0, WAIT, |s| matches!(s, Seen::MessageFromDevice { id, .. } if *id == sent.key.msg_id))
+        .wait_for(
+            0,
+            WAIT,
+            |s| matches!(s, Seen::MessageFromDevice { id, .. } if *id == sent.key.msg_id),
+        )
         .await
         .expect("the server got it");
     let received = server.received();
@@ -582,6 +589,99 @@ async fn files_both_ways_through_the_media_host() {
     let doc = at_ana.message.document_message.as_option().expect("a document");
     assert_eq!(doc.mimetype.as_deref(), Some("application/pdf"));
     assert_eq!(server.open_media(&at_ana.message).expect("Ana opens it"), document);
+}
+
+/// The account's history, sent by its phone the way WhatsApp sends it after
+/// linking: `HistorySync` chunks, compressed and encrypted on the media host,
+/// announced by history-sync notifications the client downloads and opens.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn history_from_the_phone_lands_exactly_in_the_archive() {
+    use wa_corpus::{Config, Corpus};
+    use wa_engine::wire::{change_message, web_message};
+    use wa_store::Item;
+
+    let corpus = Corpus::new(Config::small());
+    let own = corpus.own_jid.clone();
+    let number = own.split('@').next().expect("number");
+    let server = LocalServer::start(number).await.expect("server");
+    let dir = tempfile::tempdir().expect("dir");
+    let app = open_app(&server, dir.path()).await;
+    link_by_qr(&server, &app).await;
+
+    let chats: Vec<usize> = (0..corpus.chats.len()).collect();
+    let chunks: Vec<&[usize]> = chats.chunks(8).collect();
+    for (n, chunk) in chunks.iter().enumerate() {
+        let conversations = chunk
+            .iter()
+            .map(|&c| {
+                let plan = &corpus.chats[c];
+                let messages = corpus
+                    .chat_items(c)
+                    .filter_map(|item| match &item {
+                        // Media descriptions only: the files are not on this host.
+                        Item::Message(m) => Some(web_message(m, &own)),
+                        other => change_message(other, &own),
+                    })
+                    .map(|info| wa::HistorySyncMsg {
+                        message: MessageField::some(info),
+                        ..Default::default()
+                    })
+                    .collect();
+                wa::Conversation {
+                    id: plan.jid.clone(),
+                    name: plan.name.clone(),
+                    messages,
+                    ..Default::default()
+                }
+            })
+            .collect();
+        let sync = wa::HistorySync {
+            sync_type: if n == 0 {
+                wa::history_sync::HistorySyncType::INITIAL_BOOTSTRAP
+            } else {
+                wa::history_sync::HistorySyncType::RECENT
+            },
+            conversations,
+            chunk_order: u32::try_from(n).ok(),
+            progress: u32::try_from((n + 1) * 100 / chunks.len()).ok(),
+            ..Default::default()
+        };
+        server.send_history(&sync).await.expect("history sent");
+    }
+
+    let expected = corpus.messages().count() as i64;
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(60);
+    let stats = loop {
+        let stats = app.store.statistics().await.expect("statistics");
+        if stats.messages >= expected || tokio::time::Instant::now() > deadline {
+            break stats;
+        }
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    };
+    assert_eq!(stats.messages, expected, "every message of the history, once");
+    assert_eq!(stats.chats, corpus.chats.len() as i64);
+    // Spot checks: the newest message of a few chats, text and sender exactly.
+    for c in [0, corpus.chats.len() / 2, corpus.chats.len() - 1] {
+        let newest = corpus
+            .chat_items(c)
+            .filter_map(|item| match item {
+                Item::Message(m) => Some(m),
+                _ => None,
+            })
+            .last()
+            .expect("a message");
+        let found = app
+            .store
+            .find_messages(Some(&newest.chat_jid), &newest.msg_id)
+            .await
+            .expect("store");
+        let found = found.first().unwrap_or_else(|| panic!("{} missing", newest.msg_id));
+        assert_eq!(found.sender_jid, newest.sender_jid);
+        assert_eq!(found.ts, newest.ts);
+        if found.deleted_at.is_none() && found.edited_at.is_none() {
+            assert_eq!(found.text, newest.text);
+        }
+    }
 }
 
 fn now_ms() -> i64 {
