@@ -99,6 +99,9 @@ pub enum Seen {
     MessageFromDevice { id: String, to: String },
 }
 
+/// A file on the media host, and the HTTP status that replaces it when set.
+type HostedFile = (Vec<u8>, Option<u16>);
+
 pub(crate) struct Shared {
     identity: noise::ServerIdentity,
     state: Mutex<State>,
@@ -107,7 +110,7 @@ pub(crate) struct Shared {
     received: Mutex<Vec<Received>>,
     /// The media host's files by direct path, with an HTTP status that
     /// replaces them (404/410: expired) when set.
-    media: Mutex<HashMap<String, (Vec<u8>, Option<u16>)>>,
+    media: Mutex<HashMap<String, HostedFile>>,
     seen: watch::Sender<Vec<Seen>>,
 }
 

@@ -206,8 +206,11 @@ pub(crate) fn person(user: &str, name: &str) -> Result<Person, Error> {
     Person::new(&format!("{user}@s.whatsapp.net"), name, &keys)
 }
 
+/// What opening a media message needs: its type, direct path and key.
+type MediaRef<'a> = (MediaType, Option<&'a str>, Option<&'a [u8]>);
+
 /// The media type and the fields of a media message.
-fn media_of(message: &wa::Message) -> Option<(MediaType, Option<&str>, Option<&[u8]>)> {
+fn media_of(message: &wa::Message) -> Option<MediaRef<'_>> {
     if let Some(m) = message.image_message.as_option() {
         return Some((MediaType::Image, m.direct_path.as_deref(), m.media_key.as_deref()));
     }
