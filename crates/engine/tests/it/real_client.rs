@@ -650,7 +650,7 @@ async fn history_from_the_phone_lands_exactly_in_the_archive() {
     }
 
     let expected = corpus.messages().count() as i64;
-    let deadline = tokio::time::Instant::now() + Duration::from_secs(60);
+    let deadline = tokio::time::Instant::now() + Duration::from_mins(1);
     let stats = loop {
         let stats = app.store.statistics().await.expect("statistics");
         if stats.messages >= expected || tokio::time::Instant::now() > deadline {
