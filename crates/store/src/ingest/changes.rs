@@ -48,6 +48,20 @@ impl Batch<'_> {
         Ok((chat_id, target.msg_id.clone(), sender_id))
     }
 
+    /// The key of an archived chat and sender, without creating either: a
+    /// receipt for a message we never had must not add an empty chat (one
+    /// showed up for our own LID, from receipts of messages to our phone).
+    async fn existing_key(&mut self, tx: &mut SqliteConnection, target: &MessageKey) -> Result<Option<Key>> {
+        let row: Option<(i64, i64)> =
+            sqlx::query_as("SELECT c.id, k.id FROM chats c, contacts k WHERE c.jid = ?1 AND k.jid = ?2")
+                .bind(&target.chat_jid)
+                .bind(&target.sender_jid)
+                .fetch_optional(&mut *tx)
+                .await
+                .map_err(|e| self.err(e))?;
+        Ok(row.map(|(chat_id, sender_id)| (chat_id, target.msg_id.clone(), sender_id)))
+    }
+
     /// Apply every change item of the batch (messages are already stored).
     pub(super) async fn apply_changes(&mut self, tx: &mut SqliteConnection, items: &[Item]) -> Result<()> {
         let mut changes = Vec::new();
@@ -107,8 +121,9 @@ impl Batch<'_> {
                     at: *at,
                 }),
                 Item::Receipt { target, status } => {
-                    let (chat_id, msg_id, sender_id) = self.key(tx, target).await?;
-                    receipts.push((chat_id, msg_id, sender_id, *status as i64));
+                    if let Some((chat_id, msg_id, sender_id)) = self.existing_key(tx, target).await? {
+                        receipts.push((chat_id, msg_id, sender_id, *status as i64));
+                    }
                 }
                 Item::Message(_) | Item::Chat(_) | Item::Contact(_) | Item::Members { .. } => {}
             }

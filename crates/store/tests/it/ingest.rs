@@ -231,6 +231,21 @@ async fn reactions_receipts_and_votes_keep_the_newest() {
         .expect("receipts");
     let m = store.get_message(&k).await.expect("get").expect("exists");
     assert_eq!(m.status, MessageStatus::Read, "a receipt never goes back");
+    // A receipt for a message of a chat we do not have adds nothing.
+    let chats = store.statistics().await.expect("stats").chats;
+    let stray = MessageKey {
+        chat_jid: "947700900000@lid".into(),
+        msg_id: "NEVER-SEEN".into(),
+        sender_jid: "me@s.whatsapp.net".into(),
+    };
+    store
+        .apply(&[Item::Receipt {
+            target: stray,
+            status: MessageStatus::Delivered,
+        }])
+        .await
+        .expect("receipt");
+    assert_eq!(store.statistics().await.expect("stats").chats, chats, "no empty chat");
 
     let vote = |options: &[&str], at| Item::PollVote {
         target: k.clone(),
