@@ -97,6 +97,8 @@ pub enum Seen {
     /// The linked device sent a message (acknowledged, and delivered to the
     /// people we play: see [`LocalServer::received`]).
     MessageFromDevice { id: String, to: String },
+    /// The phone answered a request for older messages of `chat` with `messages`.
+    OnDemandHistory { chat: String, messages: usize },
 }
 
 /// A file on the media host, and the HTTP status that replaces it when set.
@@ -111,6 +113,9 @@ pub(crate) struct Shared {
     /// The media host's files by direct path, with an HTTP status that
     /// replaces them (404/410: expired) when set.
     media: Mutex<HashMap<String, HostedFile>>,
+    /// What the phone holds of each chat, oldest first, for on-demand
+    /// history requests ("load older messages").
+    on_demand: Mutex<HashMap<String, Vec<wa::WebMessageInfo>>>,
     seen: watch::Sender<Vec<Seen>>,
 }
 
@@ -236,6 +241,7 @@ impl LocalServer {
             people: tokio::sync::Mutex::new(HashMap::from([(phone.to_owned(), own_phone)])),
             received: Mutex::new(Vec::new()),
             media: Mutex::new(HashMap::new()),
+            on_demand: Mutex::new(HashMap::new()),
             state: Mutex::new(State {
                 account,
                 offline: Vec::new(),
@@ -379,6 +385,16 @@ impl LocalServer {
         let message = messages::history_notification(&self.shared, sync)?;
         let phone = self.shared.state().account.phone.clone();
         self.send_message(&phone, &message).await
+    }
+
+    /// What the phone holds of `chat` (oldest first): the device's requests
+    /// for older messages are answered from it, as the phone answers them.
+    pub fn set_phone_history(&self, chat: &str, messages: Vec<wa::WebMessageInfo>) {
+        self.shared
+            .on_demand
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .insert(chat.to_owned(), messages);
     }
 
     /// Make a file on the media host answer with `status` (404 or 410: expired).

@@ -130,6 +130,11 @@ pub(crate) async fn from_device(shared: &Arc<Shared>, conn: u64, node: &Node) ->
         copies.push((to.clone(), enc));
     }
     let mut people = shared.people.lock().await;
+    let (own_phone, own_lid) = {
+        let state = shared.state();
+        (state.account.phone.clone(), state.account.lid.clone())
+    };
+    let mut requests = Vec::new();
     for (target, enc) in copies {
         let target_jid: Jid = target
             .parse()
@@ -137,12 +142,23 @@ pub(crate) async fn from_device(shared: &Arc<Shared>, conn: u64, node: &Node) ->
         if target_jid.device != 0 {
             continue;
         }
-        let Some(person) = people.get_mut(target_jid.user.as_str()) else {
+        // The account's phone is also addressed by its LID.
+        let user = if target_jid.user.as_str() == own_lid {
+            own_phone.as_str()
+        } else {
+            target_jid.user.as_str()
+        };
+        let Some(person) = people.get_mut(user) else {
             continue;
         };
         let message = person
             .decrypt_from(&sender, &attr(enc, "type"), enc.content_bytes().unwrap_or_default())
             .await?;
+        if user == own_phone
+            && let Some(request) = on_demand_request(&message)
+        {
+            requests.push(request);
+        }
         let received = Received {
             id: id.clone(),
             to: to.clone(),
@@ -162,16 +178,86 @@ pub(crate) async fn from_device(shared: &Arc<Shared>, conn: u64, node: &Node) ->
         .attr("from", to.clone())
         .attr("t", now().to_string())
         .build();
-    let delivered = NodeBuilder::new("receipt")
+    // The recipient's phone confirms delivery; a message to our own phone
+    // (category "peer") gets the phone's peer receipt instead.
+    let mut delivered = NodeBuilder::new("receipt")
         .attr("from", to.clone())
         .attr("id", id.clone())
-        .attr("t", now().to_string())
-        .build();
+        .attr("t", now().to_string());
+    if attr(&node, "category") == "peer" {
+        delivered = delivered.attr("type", "peer_msg");
+    }
+    let delivered = delivered.build();
     if let Some(c) = shared.state().conns.get(&conn) {
         let _ = c.out.send(Outbound::Node(ack));
         let _ = c.out.send(Outbound::Node(delivered));
     }
-    shared.saw(Seen::MessageFromDevice { id, to });
+    shared.saw(Seen::MessageFromDevice { id: id.clone(), to });
+    for request in requests {
+        answer_on_demand(shared, &id, &request).await?;
+    }
+    Ok(())
+}
+
+type OnDemandRequest = wa::message::peer_data_operation_request_message::HistorySyncOnDemandRequest;
+
+/// A "send me older messages of this chat" request from the device to its phone.
+fn on_demand_request(message: &wa::Message) -> Option<OnDemandRequest> {
+    let protocol = message.protocol_message.as_option()?;
+    let request = protocol.peer_data_operation_request_message.as_option()?;
+    if request.peer_data_operation_request_type
+        != Some(wa::message::PeerDataOperationRequestType::HISTORY_SYNC_ON_DEMAND)
+    {
+        return None;
+    }
+    request.history_sync_on_demand_request.as_option().cloned()
+}
+
+/// The phone answers a request with up to the asked count of messages older
+/// than the anchor, as an on-demand history chunk tagged with the request's id.
+async fn answer_on_demand(shared: &Arc<Shared>, request_id: &str, request: &OnDemandRequest) -> Result<(), Error> {
+    let chat = request.chat_jid.clone().unwrap_or_default();
+    let anchor = request.oldest_msg_id.clone().unwrap_or_default();
+    let count = usize::try_from(request.on_demand_msg_count.unwrap_or(50)).unwrap_or(50);
+    let older: Vec<wa::WebMessageInfo> = {
+        let history = shared
+            .on_demand
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        let all = history.get(&chat).map(Vec::as_slice).unwrap_or_default();
+        let end = all
+            .iter()
+            .position(|m| m.key.as_option().and_then(|k| k.id.as_deref()) == Some(anchor.as_str()))
+            .unwrap_or(0);
+        all[end.saturating_sub(count)..end].to_vec()
+    };
+    let messages = older.len();
+    let sync = wa::HistorySync {
+        sync_type: wa::history_sync::HistorySyncType::ON_DEMAND,
+        conversations: vec![wa::Conversation {
+            id: chat.clone(),
+            messages: older
+                .into_iter()
+                .map(|info| wa::HistorySyncMsg {
+                    message: whatsapp_rust::buffa::MessageField::some(info),
+                    ..Default::default()
+                })
+                .collect(),
+            ..Default::default()
+        }],
+        ..Default::default()
+    };
+    let mut message = history_notification(shared, &sync)?;
+    if let Some(notification) = message
+        .protocol_message
+        .as_option_mut()
+        .and_then(|p| p.history_sync_notification.as_option_mut())
+    {
+        notification.peer_data_request_session_id = Some(request_id.to_owned());
+    }
+    let phone = shared.state().account.phone.clone();
+    deliver(shared, &phone, &message).await?;
+    shared.saw(Seen::OnDemandHistory { chat, messages });
     Ok(())
 }
 

@@ -608,6 +608,24 @@ async fn history_from_the_phone_lands_exactly_in_the_archive() {
     let app = open_app(&server, dir.path()).await;
     link_by_qr(&server, &app).await;
 
+    // Each chat as the phone's history describes it, oldest first. The phone
+    // sends only the newest 20 entries of the busiest chat after linking; the
+    // rest it gives when asked for older messages.
+    let described = |c: usize| -> Vec<wa::WebMessageInfo> {
+        corpus
+            .chat_items(c)
+            .filter_map(|item| match &item {
+                // Media descriptions only: the files are not on this host.
+                Item::Message(m) => Some(web_message(m, &own)),
+                other => change_message(other, &own),
+            })
+            .collect()
+    };
+    let busiest = (0..corpus.chats.len())
+        .max_by_key(|&c| corpus.chats[c].messages)
+        .expect("chats");
+    let busiest_jid = corpus.chats[busiest].jid.clone();
+    server.set_phone_history(&busiest_jid, described(busiest));
     let chats: Vec<usize> = (0..corpus.chats.len()).collect();
     let chunks: Vec<&[usize]> = chats.chunks(8).collect();
     for (n, chunk) in chunks.iter().enumerate() {
@@ -615,22 +633,20 @@ async fn history_from_the_phone_lands_exactly_in_the_archive() {
             .iter()
             .map(|&c| {
                 let plan = &corpus.chats[c];
-                let messages = corpus
-                    .chat_items(c)
-                    .filter_map(|item| match &item {
-                        // Media descriptions only: the files are not on this host.
-                        Item::Message(m) => Some(web_message(m, &own)),
-                        other => change_message(other, &own),
-                    })
-                    .map(|info| wa::HistorySyncMsg {
-                        message: MessageField::some(info),
-                        ..Default::default()
-                    })
-                    .collect();
+                let mut infos = described(c);
+                if c == busiest {
+                    infos.drain(..infos.len() - 20);
+                }
                 wa::Conversation {
                     id: plan.jid.clone(),
                     name: plan.name.clone(),
-                    messages,
+                    messages: infos
+                        .into_iter()
+                        .map(|info| wa::HistorySyncMsg {
+                            message: MessageField::some(info),
+                            ..Default::default()
+                        })
+                        .collect(),
                     ..Default::default()
                 }
             })
@@ -649,6 +665,41 @@ async fn history_from_the_phone_lands_exactly_in_the_archive() {
         server.send_history(&sync).await.expect("history sent");
     }
 
+    let deadline = tokio::time::Instant::now() + Duration::from_mins(1);
+    while app.store.statistics().await.expect("statistics").chats < corpus.chats.len() as i64 {
+        assert!(tokio::time::Instant::now() < deadline, "the first history never landed");
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+
+    // "Fetch older messages" for the busiest chat: the engine asks the phone
+    // through the real client, in batches, until the phone has nothing older.
+    let job = app
+        .engine
+        .start_sync(wa_engine::SyncRequest::Chat {
+            jid: busiest_jid.clone(),
+            count: 100_000,
+        })
+        .await
+        .expect("job");
+    let deadline = tokio::time::Instant::now() + Duration::from_mins(2);
+    loop {
+        let now = app.engine.job(job.id).await.expect("job");
+        if now.state == wa_store::JobState::Done {
+            break;
+        }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "the chat job never finished: {now:?}"
+        );
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    let answers = server
+        .seen()
+        .iter()
+        .filter(|s| matches!(s, Seen::OnDemandHistory { chat, .. } if *chat == busiest_jid))
+        .count();
+    assert!(answers >= 2, "the phone answered {answers} requests for older messages");
+
     let expected = corpus.messages().count() as i64;
     let deadline = tokio::time::Instant::now() + Duration::from_mins(1);
     let stats = loop {
@@ -659,7 +710,26 @@ async fn history_from_the_phone_lands_exactly_in_the_archive() {
         tokio::time::sleep(Duration::from_millis(200)).await;
     };
     assert_eq!(stats.messages, expected, "every message of the history, once");
-    assert_eq!(stats.chats, corpus.chats.len() as i64);
+    if stats.chats != corpus.chats.len() as i64 {
+        let listed = app
+            .store
+            .list_chats(&wa_store::ChatFilter {
+                limit: 100,
+                ..Default::default()
+            })
+            .await
+            .expect("chats");
+        let extra: Vec<_> = listed
+            .items
+            .iter()
+            .filter(|c| !corpus.chats.iter().any(|p| p.jid == c.jid))
+            .collect();
+        panic!(
+            "{} chats, expected {}; not in the corpus: {extra:?}",
+            stats.chats,
+            corpus.chats.len()
+        );
+    }
     // Spot checks: the newest message of a few chats, text and sender exactly.
     for c in [0, corpus.chats.len() / 2, corpus.chats.len() - 1] {
         let newest = corpus
