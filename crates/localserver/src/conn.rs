@@ -307,6 +307,12 @@ async fn run(
                         }
                         Vec::new()
                     }
+                    "receipt" if attr(&node, "type") == "server-error" && node.get_optional_child("rmr").is_some() => {
+                        if let Err(e) = crate::messages::media_retry(shared, id, &node) {
+                            tracing::warn!(error = %e, "local server: a media retry could not be answered");
+                        }
+                        Vec::new()
+                    }
                     "iq" if attr(&node, "xmlns") == "encrypt" && node.get_optional_child("key").is_some() => {
                         vec![crate::iq::prekey_fetch(shared, &node.to_owned()).await]
                     }

@@ -97,6 +97,9 @@ pub enum Seen {
     /// The linked device sent a message (acknowledged, and delivered to the
     /// people we play: see [`LocalServer::received`]).
     MessageFromDevice { id: String, to: String },
+    /// A phone uploaded the media of message `id` again, after the device
+    /// found it expired.
+    MediaReuploaded { id: String },
     /// The phone answered a request for older messages of `chat` with `messages`.
     OnDemandHistory { chat: String, messages: usize },
 }
@@ -113,6 +116,9 @@ pub(crate) struct Shared {
     /// The media host's files by direct path, with an HTTP status that
     /// replaces them (404/410: expired) when set.
     media: Mutex<HashMap<String, HostedFile>>,
+    /// Media people sent, by message id: the key and the file's direct path
+    /// (a re-upload after the file expired moves it to a new path).
+    sent_media: Mutex<HashMap<String, ([u8; 32], String)>>,
     /// What the phone holds of each chat, oldest first, for on-demand
     /// history requests ("load older messages").
     on_demand: Mutex<HashMap<String, Vec<wa::WebMessageInfo>>>,
@@ -242,6 +248,7 @@ impl LocalServer {
             received: Mutex::new(Vec::new()),
             media: Mutex::new(HashMap::new()),
             on_demand: Mutex::new(HashMap::new()),
+            sent_media: Mutex::new(HashMap::new()),
             state: Mutex::new(State {
                 account,
                 offline: Vec::new(),
@@ -373,8 +380,13 @@ impl LocalServer {
     /// media, put on the media host, and announced in an image (for `image/*`)
     /// or document message. The message id and the direct path.
     pub async fn send_file(&self, from: &str, bytes: &[u8], mime: &str, name: &str) -> Result<(String, String), Error> {
-        let (message, direct_path) = messages::file_message(&self.shared, bytes, mime, name)?;
+        let (message, direct_path, media_key) = messages::file_message(&self.shared, bytes, mime, name)?;
         let id = self.send_message(from, &message).await?;
+        self.shared
+            .sent_media
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .insert(id.clone(), (media_key, direct_path.clone()));
         Ok((id, direct_path))
     }
 

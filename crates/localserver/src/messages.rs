@@ -332,7 +332,7 @@ pub(crate) fn file_message(
     bytes: &[u8],
     mime: &str,
     name: &str,
-) -> Result<(wa::Message, String), Error> {
+) -> Result<(wa::Message, String, [u8; 32]), Error> {
     let image = mime.starts_with("image/");
     let kind = if image { MediaType::Image } else { MediaType::Document };
     let encrypted = encrypt_media(bytes, kind).map_err(|e| Error::Protocol(format!("media: {e}")))?;
@@ -378,7 +378,105 @@ pub(crate) fn file_message(
             ..Default::default()
         }
     };
-    Ok((message, direct_path))
+    Ok((message, direct_path, encrypted.media_key))
+}
+
+/// The device could not download the media of a message (expired) and asks
+/// the sender's phone to upload it again (`<receipt type="server-error">`).
+/// The phone checks the request was made with the message's media key, puts
+/// the same encrypted file under a new direct path, and answers with an
+/// encrypted `mediaretry` notification.
+pub(crate) fn media_retry(shared: &Shared, conn: u64, receipt: &NodeRef<'_>) -> Result<(), Error> {
+    use whatsapp_rust::buffa::Message as _;
+    let id = attr(receipt, "id");
+    let Some((media_key, old_path)) = shared
+        .sent_media
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner)
+        .get(&id)
+        .cloned()
+    else {
+        return Err(Error::Protocol(format!("a media retry for {id}, which no phone sent")));
+    };
+    let enc_p = receipt
+        .get_optional_child_by_tag(&["encrypt", "enc_p"])
+        .and_then(NodeRef::content_bytes)
+        .unwrap_or_default();
+    let enc_iv = receipt
+        .get_optional_child_by_tag(&["encrypt", "enc_iv"])
+        .and_then(NodeRef::content_bytes)
+        .unwrap_or_default();
+    let mut key = [0; 32];
+    whatsapp_rust::wacore::crypto::hkdf_sha256_into(&media_key, None, b"WhatsApp Media Retry Notification", &mut key)
+        .map_err(|e| Error::Protocol(format!("media retry key: {e}")))?;
+    let nonce: [u8; 12] = enc_iv
+        .try_into()
+        .map_err(|_| Error::Protocol("media retry iv is not 12 bytes".into()))?;
+    let mut plain = Vec::new();
+    whatsapp_rust::wacore::libsignal::crypto::aes_256_gcm_decrypt(&key, &nonce, id.as_bytes(), enc_p, &mut plain)
+        .map_err(|_| Error::Protocol("the media retry request was not made with this media key".into()))?;
+    let asked = wa::ServerErrorReceipt::decode_from_slice(&plain).map_err(|e| Error::Protocol(e.to_string()))?;
+    if asked.stanza_id.as_deref() != Some(id.as_str()) {
+        return Err(Error::Protocol("media retry for another message".into()));
+    }
+    // Re-upload: the same encrypted file under a new path.
+    let bytes = shared
+        .media
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner)
+        .get(&old_path)
+        .map(|(bytes, _)| bytes.clone())
+        .ok_or_else(|| Error::Protocol("the phone no longer has that file".into()))?;
+    let new_path = format!("{old_path}-again");
+    shared.media_put(&new_path, bytes);
+    if let Some(entry) = shared
+        .sent_media
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner)
+        .get_mut(&id)
+    {
+        entry.1.clone_from(&new_path);
+    }
+    let answer = wa::MediaRetryNotification {
+        stanza_id: Some(id.clone()),
+        direct_path: Some(new_path),
+        result: Some(wa::media_retry_notification::ResultType::SUCCESS),
+        ..Default::default()
+    }
+    .encode_to_vec();
+    let iv: [u8; 12] = rand::random();
+    let mut sealed = Vec::new();
+    whatsapp_rust::wacore::libsignal::crypto::aes_256_gcm_encrypt(&key, &iv, id.as_bytes(), &answer, &mut sealed)
+        .map_err(|e| Error::Protocol(format!("media retry: {e}")))?;
+    let mut rmr = NodeBuilder::new("rmr");
+    if let Some(rmr_in) = receipt.get_optional_child("rmr") {
+        for key in ["jid", "from_me", "participant"] {
+            let value = attr(rmr_in, key);
+            if !value.is_empty() {
+                rmr = rmr.attr(key, value);
+            }
+        }
+    }
+    let notification = NodeBuilder::new("notification")
+        .attr("type", "mediaretry")
+        .attr("id", id.clone())
+        .attr("from", shared.state().account.jid(0))
+        .attr("t", now().to_string())
+        .children([
+            NodeBuilder::new("encrypt")
+                .children([
+                    NodeBuilder::new("enc_p").bytes(sealed).build(),
+                    NodeBuilder::new("enc_iv").bytes(iv.to_vec()).build(),
+                ])
+                .build(),
+            rmr.build(),
+        ])
+        .build();
+    if let Some(c) = shared.state().conns.get(&conn) {
+        let _ = c.out.send(Outbound::Node(notification));
+    }
+    shared.saw(Seen::MediaReuploaded { id });
+    Ok(())
 }
 
 /// A history-sync chunk put on the media host, and the notification about it.

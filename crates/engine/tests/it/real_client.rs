@@ -554,10 +554,20 @@ async fn files_both_ways_through_the_media_host() {
         .send_file(ANA, &photo, "image/jpeg", "beach")
         .await
         .expect("sent");
-    let stored = stored(&app, &ana, &id, |m| m.has_media).await;
-    let saved = app.engine.download_media(&stored.key()).await.expect("downloaded");
+    let photo_message = stored(&app, &ana, &id, |m| m.has_media).await;
+    let saved = app.engine.download_media(&photo_message.key()).await.expect("downloaded");
     assert_eq!(std::fs::read(&saved.path).expect("saved file"), photo);
     assert_eq!(saved.mime.as_deref(), Some("image/jpeg"));
+
+    // A photo whose file expired on the server (410): the app asks Ana's phone
+    // to upload it again (media retry, keyed by the media key) and gets it.
+    let (late, path) = server.send_file(ANA, &photo[..90_000], "image/jpeg", "late").await.expect("sent");
+    server.expire_media(&path, 410);
+    let stored_late = stored(&app, &ana, &late, |m| m.has_media).await;
+    let saved = app.engine.download_media(&stored_late.key()).await.expect("downloaded after a re-upload");
+    assert!(saved.reuploaded, "{saved:?}");
+    assert_eq!(std::fs::read(&saved.path).expect("saved file"), &photo[..90_000]);
+    assert!(server.seen().contains(&Seen::MediaReuploaded { id: late }));
 
     // The app sends a document: uploaded encrypted, and Ana's phone opens it.
     let document: Vec<u8> = b"%PDF-1.4 minutes of the meeting\n".repeat(2_000);
