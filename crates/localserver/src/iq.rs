@@ -120,7 +120,25 @@ pub(crate) fn answer(shared: &Arc<Shared>, conn: u64, node: &NodeRef<'_>) -> Res
                     .build()])
                 .build()])
             .build(),
-        ("w:g2", "participating") => result(&id).children([NodeBuilder::new("groups").build()]).build(),
+        ("w:g2", "participating") => {
+            let state = shared.state();
+            let groups: Vec<Node> = state.groups.keys().map(|jid| group_node(&state, jid)).collect();
+            result(&id)
+                .children([NodeBuilder::new("groups").children(groups).build()])
+                .build()
+        }
+        ("w:g2", "query") => {
+            let state = shared.state();
+            let to = attr(node, "to");
+            if state.groups.contains_key(&to) {
+                result(&id)
+                    .attr("from", to.clone())
+                    .children([group_node(&state, &to)])
+                    .build()
+            } else {
+                error(&id, 404, "item-not-found")
+            }
+        }
         ("w" | "abt", "props") => result(&id)
             .children([NodeBuilder::new("props")
                 .attr("protocol", "1")
@@ -252,6 +270,30 @@ pub(crate) async fn prekey_fetch(shared: &Shared, iq: &Node) -> Node {
     }
     result(&id)
         .children([NodeBuilder::new("list").children(listed).build()])
+        .build()
+}
+
+/// A group as WhatsApp describes it: id, subject, participants by phone number.
+fn group_node(state: &crate::State, jid: &str) -> Node {
+    let (subject, members) = state.groups.get(jid).cloned().unwrap_or_default();
+    let id = jid.split('@').next().unwrap_or_default().to_owned();
+    let creator = format!("{}@s.whatsapp.net", members.first().cloned().unwrap_or_default());
+    NodeBuilder::new("group")
+        .attr("id", id)
+        .attr("subject", subject)
+        .attr("s_t", "1700000000")
+        .attr("creation", "1700000000")
+        .attr("creator", creator)
+        .attr("addressing_mode", "pn")
+        .children(members.iter().enumerate().map(|(i, m)| {
+            let builder = NodeBuilder::new("participant").attr("jid", format!("{m}@s.whatsapp.net"));
+            if i == 0 {
+                builder.attr("type", "superadmin")
+            } else {
+                builder
+            }
+            .build()
+        }))
         .build()
 }
 

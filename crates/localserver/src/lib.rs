@@ -130,6 +130,8 @@ pub(crate) struct State {
     conns: HashMap<u64, ConnInfo>,
     next_conn: u64,
     faults: Vec<Fault>,
+    /// Groups: subject and members (phone numbers), the account included.
+    groups: HashMap<String, (String, Vec<String>)>,
     /// Stanzas for devices that were not connected, delivered at their next login.
     offline: Vec<(u16, Node)>,
     /// Pre-key bundles uploaded by linked devices.
@@ -252,6 +254,7 @@ impl LocalServer {
             state: Mutex::new(State {
                 account,
                 offline: Vec::new(),
+                groups: HashMap::new(),
                 conns: HashMap::new(),
                 next_conn: 1,
                 faults: Vec::new(),
@@ -358,6 +361,26 @@ impl LocalServer {
         let jid = person.jid.clone();
         self.shared.people.lock().await.insert(user.to_owned(), person);
         Ok(jid)
+    }
+
+    /// A group with the account and these contacts (phone numbers) in it. Its JID.
+    pub fn add_group(&self, id: &str, subject: &str, members: &[&str]) -> String {
+        let jid = format!("{id}@g.us");
+        let mut state = self.shared.state();
+        let mut all: Vec<String> = vec![state.account.phone.clone()];
+        all.extend(members.iter().map(|m| (*m).to_owned()));
+        state.groups.insert(jid.clone(), (subject.to_owned(), all));
+        jid
+    }
+
+    /// Contact `from` writes `text` in `group`: its sender key goes to each
+    /// linked device in a pairwise message, the text under the sender key.
+    pub async fn send_group_text(&self, group: &str, from: &str, text: &str) -> Result<String, Error> {
+        let message = wa::Message {
+            conversation: Some(text.to_owned()),
+            ..Default::default()
+        };
+        messages::deliver_to_group(&self.shared, group, from, &message).await
     }
 
     /// Contact `from` (digits) sends `message` to the account: encrypted for

@@ -100,6 +100,69 @@ pub(crate) async fn deliver(shared: &Arc<Shared>, from: &str, message: &wa::Mess
     Ok(id)
 }
 
+/// Person `from` writes `message` in `group` to every linked device.
+pub(crate) async fn deliver_to_group(
+    shared: &Arc<Shared>,
+    group: &str,
+    from: &str,
+    message: &wa::Message,
+) -> Result<String, Error> {
+    let id = {
+        let mut state = shared.state();
+        if !state
+            .groups
+            .get(group)
+            .is_some_and(|(_, members)| members.iter().any(|m| m == from))
+        {
+            return Err(Error::Protocol(format!("{from} is not in {group}")));
+        }
+        state.next_ref += 1;
+        format!("3EB0LOCAL{:08X}", state.next_ref)
+    };
+    let devices: Vec<u16> = shared
+        .state()
+        .account
+        .devices
+        .values()
+        .filter(|d| d.confirmed)
+        .map(|d| d.id)
+        .collect();
+    let mut people = shared.people.lock().await;
+    let person = people
+        .get_mut(from)
+        .ok_or_else(|| Error::Protocol(format!("{from} is not a contact of this account")))?;
+    let distribution = person.sender_key_distribution(group).await?;
+    let content = person.group_encrypt(group, message).await?;
+    for device in devices {
+        let (jid, mut bundle) = {
+            let mut state = shared.state();
+            let jid: Jid = state
+                .account
+                .jid(device)
+                .parse()
+                .map_err(|_| Error::Protocol("device JID".into()))?;
+            let bundle = state
+                .bundles
+                .get_mut(&device)
+                .map(crate::keys::Bundle::take_one)
+                .ok_or_else(|| Error::Protocol(format!("device {device} uploaded no keys")))?;
+            (jid, bundle)
+        };
+        let key = person.encrypt_for(&jid, &mut bundle, &distribution).await?;
+        let stanza = NodeBuilder::new("message")
+            .attr("from", group.to_owned())
+            .attr("participant", person.jid.clone())
+            .attr("id", id.clone())
+            .attr("t", now().to_string())
+            .attr("type", "text")
+            .attr("notify", person.name.clone())
+            .children([key, content.clone()])
+            .build();
+        shared.send_to_device(device, stanza);
+    }
+    Ok(id)
+}
+
 /// The linked device on connection `conn` sent a `<message>`: decrypt each copy
 /// addressed to a person we play, record it, acknowledge it, and have the
 /// recipient's phone confirm delivery.
@@ -129,6 +192,16 @@ pub(crate) async fn from_device(shared: &Arc<Shared>, conn: u64, node: &Node) ->
     if let Some(enc) = node.get_optional_child("enc") {
         copies.push((to.clone(), enc));
     }
+    let group = to.ends_with("@g.us").then(|| to.clone());
+    let mut group_copy: Option<Vec<u8>> = None;
+    if group.is_some()
+        && let Some(enc) = node.get_optional_child("enc")
+        && attr(enc, "type") == "skmsg"
+    {
+        group_copy = enc.content_bytes().map(<[u8]>::to_vec);
+        copies.retain(|(target, _)| *target != to);
+    }
+    let mut distributions: Vec<(String, wa::Message)> = Vec::new();
     let mut people = shared.people.lock().await;
     let (own_phone, own_lid) = {
         let state = shared.state();
@@ -159,6 +232,10 @@ pub(crate) async fn from_device(shared: &Arc<Shared>, conn: u64, node: &Node) ->
         {
             requests.push(request);
         }
+        if group.is_some() && message.sender_key_distribution_message.is_set() {
+            distributions.push((user.to_owned(), message));
+            continue;
+        }
         let received = Received {
             id: id.clone(),
             to: to.clone(),
@@ -170,6 +247,38 @@ pub(crate) async fn from_device(shared: &Arc<Shared>, conn: u64, node: &Node) ->
             .lock()
             .unwrap_or_else(std::sync::PoisonError::into_inner)
             .push(received);
+    }
+    // A group message: every member's phone takes the sender key it was handed
+    // and opens the one copy sealed under it.
+    if let (Some(group), Some(sealed)) = (&group, &group_copy) {
+        let members = shared
+            .state()
+            .groups
+            .get(group)
+            .map(|(_, m)| m.clone())
+            .unwrap_or_default();
+        for member in members {
+            let Some(person) = people.get_mut(&member) else {
+                continue;
+            };
+            let handed = distributions
+                .iter()
+                .find(|(user, _)| *user == member)
+                .and_then(|(_, m)| m.sender_key_distribution_message.as_option());
+            match person.group_decrypt(group, &sender, handed, sealed).await {
+                Ok(message) => shared
+                    .received
+                    .lock()
+                    .unwrap_or_else(std::sync::PoisonError::into_inner)
+                    .push(Received {
+                        id: id.clone(),
+                        to: to.clone(),
+                        decrypted_by: person.jid.clone(),
+                        message,
+                    }),
+                Err(e) => tracing::warn!(error = %e, member, "local server: a member could not open a group message"),
+            }
+        }
     }
     drop(people);
     let ack = NodeBuilder::new("ack")

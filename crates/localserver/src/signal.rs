@@ -7,8 +7,10 @@ use std::collections::{BTreeMap, HashMap};
 use whatsapp_rust::wacore::libsignal::protocol::{
     CiphertextMessage, Direction, GenericSignedPreKey, IdentityChange, IdentityKey, IdentityKeyPair, IdentityKeyStore,
     KeyPair, PreKeyBundle, PreKeyId, PreKeyRecord, PreKeySignalMessage, PreKeyStore, ProtocolAddress, PublicKey,
-    SessionRecord, SessionStore, SignalMessage, SignalProtocolError, SignedPreKeyId, SignedPreKeyRecord,
-    SignedPreKeyStore, Timestamp, UsePQRatchet, message_decrypt, message_encrypt, process_prekey_bundle,
+    SenderKeyDistributionMessage, SenderKeyName, SenderKeyRecord, SenderKeyStore, SessionRecord, SessionStore,
+    SignalMessage, SignalProtocolError, SignedPreKeyId, SignedPreKeyRecord, SignedPreKeyStore, Timestamp, UsePQRatchet,
+    create_sender_key_distribution_message, group_decrypt, group_encrypt, message_decrypt, message_encrypt,
+    process_prekey_bundle, process_sender_key_distribution_message,
 };
 use whatsapp_rust::wacore::messages::MessageUtils;
 use whatsapp_rust::wacore::types::jid::JidExt;
@@ -141,6 +143,22 @@ impl SignedPreKeyStore for Signed {
     }
 }
 
+/// Sender keys (group chains), by sender-key name.
+#[derive(Default)]
+struct SenderKeys(HashMap<String, SenderKeyRecord>);
+
+#[whatsapp_rust::async_trait]
+impl SenderKeyStore for SenderKeys {
+    async fn store_sender_key(&mut self, name: &SenderKeyName, record: SenderKeyRecord) -> SignalResult<()> {
+        self.0.insert(name.cache_key().to_owned(), record);
+        Ok(())
+    }
+
+    async fn load_sender_key(&self, name: &SenderKeyName) -> SignalResult<Option<SenderKeyRecord>> {
+        Ok(self.0.get(name.cache_key()).cloned())
+    }
+}
+
 /// One person's phone: identity, pre-keys and sessions with other devices.
 pub struct Person {
     pub jid: String,
@@ -149,6 +167,7 @@ pub struct Person {
     identities: Identities,
     prekeys: PreKeys,
     signed: Signed,
+    sender_keys: SenderKeys,
     next_prekey: u32,
 }
 
@@ -180,6 +199,7 @@ impl Person {
             },
             prekeys: PreKeys::default(),
             signed: Signed(1, signed_key, signature.to_vec()),
+            sender_keys: SenderKeys::default(),
             next_prekey: 1,
         })
     }
@@ -276,6 +296,61 @@ impl Person {
             .attr("type", kind)
             .bytes(bytes)
             .build())
+    }
+
+    /// This person's sender key for `group`, as the pairwise message that
+    /// hands it to a device (`SenderKeyDistributionMessage`).
+    pub async fn sender_key_distribution(&mut self, group: &str) -> Result<wa::Message, Error> {
+        let own: Jid = self.jid.parse().map_err(|_| Error::Protocol("own JID".into()))?;
+        let name = SenderKeyName::from_parts(group, own.to_protocol_address().as_str());
+        let skdm = create_sender_key_distribution_message(&name, &mut self.sender_keys, &mut rng())
+            .await
+            .map_err(signal)?;
+        Ok(wa::Message {
+            sender_key_distribution_message: whatsapp_rust::buffa::MessageField::some(
+                wa::message::SenderKeyDistributionMessage {
+                    group_id: Some(group.to_owned()),
+                    axolotl_sender_key_distribution_message: Some(skdm.serialized().to_vec()),
+                },
+            ),
+            ..Default::default()
+        })
+    }
+
+    /// `message` for everyone in `group`, under this person's sender key: the `skmsg` `<enc>`.
+    pub async fn group_encrypt(&mut self, group: &str, message: &wa::Message) -> Result<Node, Error> {
+        let own: Jid = self.jid.parse().map_err(|_| Error::Protocol("own JID".into()))?;
+        let name = SenderKeyName::from_parts(group, own.to_protocol_address().as_str());
+        let plaintext = MessageUtils::encode_and_pad(message);
+        let sealed = group_encrypt(&mut self.sender_keys, &name, &plaintext, &mut rng())
+            .await
+            .map_err(signal)?;
+        Ok(NodeBuilder::new("enc")
+            .attr("v", "2")
+            .attr("type", "skmsg")
+            .bytes(sealed.serialized().to_vec())
+            .build())
+    }
+
+    /// Take a sender key a device handed over, then open its group message.
+    pub async fn group_decrypt(
+        &mut self,
+        group: &str,
+        from: &Jid,
+        distribution: Option<&wa::message::SenderKeyDistributionMessage>,
+        skmsg: &[u8],
+    ) -> Result<wa::Message, Error> {
+        let name = SenderKeyName::from_parts(group, from.to_protocol_address().as_str());
+        if let Some(bytes) = distribution.and_then(|d| d.axolotl_sender_key_distribution_message.as_deref()) {
+            let skdm = SenderKeyDistributionMessage::try_from(bytes).map_err(signal)?;
+            process_sender_key_distribution_message(&name, &skdm, &mut self.sender_keys)
+                .await
+                .map_err(signal)?;
+        }
+        let plaintext = group_decrypt(skmsg, &mut self.sender_keys, &name)
+            .await
+            .map_err(signal)?;
+        whatsapp_rust::wacore::messages::decode_plaintext(&plaintext, 2).map_err(signal)
     }
 
     /// Decrypt an `<enc>` the linked device `from` sent to this person.

@@ -555,16 +555,27 @@ async fn files_both_ways_through_the_media_host() {
         .await
         .expect("sent");
     let photo_message = stored(&app, &ana, &id, |m| m.has_media).await;
-    let saved = app.engine.download_media(&photo_message.key()).await.expect("downloaded");
+    let saved = app
+        .engine
+        .download_media(&photo_message.key())
+        .await
+        .expect("downloaded");
     assert_eq!(std::fs::read(&saved.path).expect("saved file"), photo);
     assert_eq!(saved.mime.as_deref(), Some("image/jpeg"));
 
     // A photo whose file expired on the server (410): the app asks Ana's phone
     // to upload it again (media retry, keyed by the media key) and gets it.
-    let (late, path) = server.send_file(ANA, &photo[..90_000], "image/jpeg", "late").await.expect("sent");
+    let (late, path) = server
+        .send_file(ANA, &photo[..90_000], "image/jpeg", "late")
+        .await
+        .expect("sent");
     server.expire_media(&path, 410);
     let stored_late = stored(&app, &ana, &late, |m| m.has_media).await;
-    let saved = app.engine.download_media(&stored_late.key()).await.expect("downloaded after a re-upload");
+    let saved = app
+        .engine
+        .download_media(&stored_late.key())
+        .await
+        .expect("downloaded after a re-upload");
     assert!(saved.reuploaded, "{saved:?}");
     assert_eq!(std::fs::read(&saved.path).expect("saved file"), &photo[..90_000]);
     assert!(server.seen().contains(&Seen::MediaReuploaded { id: late }));
@@ -599,6 +610,58 @@ async fn files_both_ways_through_the_media_host() {
     let doc = at_ana.message.document_message.as_option().expect("a document");
     assert_eq!(doc.mimetype.as_deref(), Some("application/pdf"));
     assert_eq!(server.open_media(&at_ana.message).expect("Ana opens it"), document);
+}
+
+/// Group chats run on sender keys: each member hands its key to each device
+/// in a pairwise message, then one copy of the text travels under that key.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn group_messages_both_ways_with_sender_keys() {
+    const BRUNO: &str = "34600333444";
+    let server = LocalServer::start(PHONE).await.expect("server");
+    let ana = server.add_contact(ANA, "Ana").await.expect("contact");
+    let bruno = server.add_contact(BRUNO, "Bruno").await.expect("contact");
+    let group = server.add_group("120363000000000777", "Family", &[ANA, BRUNO]);
+    let dir = tempfile::tempdir().expect("dir");
+    let app = open_app(&server, dir.path()).await;
+    link_by_qr(&server, &app).await;
+
+    let id = server
+        .send_group_text(&group, ANA, "Dinner at eight?")
+        .await
+        .expect("sent");
+    let message = stored(&app, &group, &id, |_| true).await;
+    assert_eq!(message.text.as_deref(), Some("Dinner at eight?"));
+    assert_eq!(message.sender_jid, ana);
+    // Her second message rides the same sender key.
+    let id2 = server.send_group_text(&group, ANA, "Or nine").await.expect("sent");
+    stored(&app, &group, &id2, |m| m.text.as_deref() == Some("Or nine")).await;
+
+    let sent = app
+        .engine
+        .send(Outgoing::Text {
+            chat_jid: group.clone(),
+            text: "Eight works".into(),
+            reply_to: None,
+            mentions: Vec::new(),
+        })
+        .await
+        .expect("sent");
+    server
+        .wait_for(
+            0,
+            WAIT,
+            |s| matches!(s, Seen::MessageFromDevice { id, .. } if *id == sent.key.msg_id),
+        )
+        .await
+        .expect("the server got it");
+    let received = server.received();
+    for member in [&ana, &bruno, &server.phone_jid()] {
+        let text = received
+            .iter()
+            .find(|r| r.id == sent.key.msg_id && r.decrypted_by == *member)
+            .and_then(|r| text_of(&r.message));
+        assert_eq!(text.as_deref(), Some("Eight works"), "{member}: {received:?}");
+    }
 }
 
 /// The account's history, sent by its phone the way WhatsApp sends it after
