@@ -134,12 +134,16 @@ async fn serve(stream: TcpStream, shared: &Arc<Shared>) -> Result<(), Error> {
         if take_fault(shared, |f| matches!(f, Fault::DropAfterHandshake(_))).is_some() {
             return Ok(());
         }
+        let cut = match take_fault(shared, |f| matches!(f, Fault::DropAfterStanzas { .. })) {
+            Some(Fault::DropAfterStanzas { stanzas, .. }) => Some(stanzas),
+            _ => None,
+        };
         if registering {
             start_pairing(shared, id, &established.client_static, &established.payload)?;
         } else {
             login(shared, id, &established.client_static)?;
         }
-        run(&mut socket, &mut ciphers, &mut queue, shared, id).await
+        run(&mut socket, &mut ciphers, &mut queue, shared, id, cut).await
     }
     .await;
     let device = shared.state().conns.remove(&id).and_then(|c| c.device);
@@ -155,7 +159,7 @@ fn take_fault(shared: &Shared, want: impl Fn(&Fault) -> bool) -> Option<Fault> {
     let index = state.faults.iter().position(want)?;
     let fault = state.faults[index];
     let left = match &mut state.faults[index] {
-        Fault::RefuseLogin(_, n) | Fault::DropAfterHandshake(n) => {
+        Fault::RefuseLogin(_, n) | Fault::DropAfterHandshake(n) | Fault::DropAfterStanzas { times: n, .. } => {
             *n = n.saturating_sub(1);
             *n
         }
@@ -286,7 +290,9 @@ async fn run(
     queue: &mut mpsc::UnboundedReceiver<Outbound>,
     shared: &Arc<Shared>,
     id: u64,
+    cut: Option<u32>,
 ) -> Result<(), Error> {
+    let mut stanzas = 0u32;
     loop {
         tokio::select! {
             outbound = queue.recv() => match outbound {
@@ -295,6 +301,11 @@ async fn run(
             },
             frame = socket.next_frame() => {
                 let Some(frame) = frame? else { return Ok(()) };
+                stanzas += 1;
+                if cut.is_some_and(|n| stanzas > n) {
+                    tracing::debug!(stanzas, "local server: cutting the connection (fault)");
+                    return Ok(());
+                }
                 let plain = ciphers.decrypt(&frame)?;
                 let data = unpack(&plain).map_err(|e| Error::Protocol(format!("unpack: {e}")))?;
                 let node = unmarshal_ref(&data).map_err(|e| Error::Protocol(format!("unmarshal: {e}")))?;

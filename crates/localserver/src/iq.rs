@@ -92,7 +92,18 @@ pub(crate) fn answer(shared: &Arc<Shared>, conn: u64, node: &NodeRef<'_>) -> Res
             let mut state = shared.state();
             match device_of(&state, conn) {
                 Some(device) => {
+                    let first = !state.bundles.contains_key(&device);
                     state.bundles.entry(device).or_default().upload(node);
+                    if first {
+                        // Like the phone after linking: share the app-state key
+                        // as soon as the device can receive messages.
+                        let shared = Arc::clone(shared);
+                        tokio::spawn(async move {
+                            if let Err(e) = crate::messages::share_app_state_key(&shared).await {
+                                tracing::warn!(error = %e, "local server: the app-state key share failed");
+                            }
+                        });
+                    }
                     result(&id).build()
                 }
                 None => error(&id, 401, "not-authorized"),

@@ -77,6 +77,9 @@ pub enum Fault {
     RefuseLogin(LoginRefusal, u32),
     /// Close the next connection (count) right after the handshake, before any stanza.
     DropAfterHandshake(u32),
+    /// Close the next connection after this many stanzas from the client
+    /// (mid-login: pre-keys, passive, props...).
+    DropAfterStanzas { stanzas: u32, times: u32 },
 }
 
 /// Something the server saw, for tests to wait on.

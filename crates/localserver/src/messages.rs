@@ -630,3 +630,41 @@ pub(crate) fn history_notification(shared: &Shared, sync: &wa::HistorySync) -> R
         ..Default::default()
     })
 }
+
+/// The account's phone shares its app-state key with the linked devices.
+pub(crate) async fn share_app_state_key(shared: &Arc<Shared>) -> Result<(), Error> {
+    let (phone, key_id, key_data) = {
+        let state = shared.state();
+        (
+            state.account.phone.clone(),
+            state.account.app_state_key_id.clone(),
+            state.account.app_state_key.clone(),
+        )
+    };
+    let share = wa::Message {
+        protocol_message: whatsapp_rust::buffa::MessageField::some(wa::message::ProtocolMessage {
+            r#type: Some(wa::message::protocol_message::Type::APP_STATE_SYNC_KEY_SHARE),
+            app_state_sync_key_share: whatsapp_rust::buffa::MessageField::some(wa::message::AppStateSyncKeyShare {
+                keys: vec![wa::message::AppStateSyncKey {
+                    key_id: whatsapp_rust::buffa::MessageField::some(wa::message::AppStateSyncKeyId {
+                        key_id: Some(key_id),
+                    }),
+                    key_data: whatsapp_rust::buffa::MessageField::some(wa::message::AppStateSyncKeyData {
+                        key_data: Some(key_data),
+                        fingerprint: whatsapp_rust::buffa::MessageField::some(
+                            wa::message::AppStateSyncKeyFingerprint {
+                                raw_id: Some(1),
+                                current_index: Some(0),
+                                device_indexes: vec![0],
+                            },
+                        ),
+                        timestamp: Some(now() as i64 * 1000),
+                    }),
+                }],
+            }),
+            ..Default::default()
+        }),
+        ..Default::default()
+    };
+    deliver(shared, &phone, &share).await.map(drop)
+}

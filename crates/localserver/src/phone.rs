@@ -38,6 +38,9 @@ pub struct Account {
     pub push_name: String,
     pub keys: KeyPair,
     pub devices: BTreeMap<u16, LinkedDevice>,
+    /// The key app-state patches are encrypted with, shared with each device.
+    pub app_state_key_id: Vec<u8>,
+    pub app_state_key: Vec<u8>,
     /// WhatsApp allows four companion devices.
     pub max_devices: usize,
     next_device: u16,
@@ -52,6 +55,8 @@ impl Account {
             push_name: push_name.into(),
             keys: whatsapp_rust::wacore::crypto::generate_curve_key_pair(),
             devices: BTreeMap::new(),
+            app_state_key_id: vec![0, 0, 0, 1, 0, 0],
+            app_state_key: rand::random::<[u8; 32]>().to_vec(),
             max_devices: 4,
             next_device: 1,
             next_key_index: 1,

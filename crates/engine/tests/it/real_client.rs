@@ -180,6 +180,8 @@ async fn dropped_connections_and_busy_servers_reconnect_by_themselves() {
     // after its handshake: the client comes back on its own.
     let mark = server.seen().len();
     server.inject(Fault::DropAfterHandshake(1));
+    // ... and the one after that in the middle of the login's own requests.
+    server.inject(Fault::DropAfterStanzas { stanzas: 2, times: 1 });
     server.drop_connections();
     server
         .wait_for(mark, WAIT, |s| *s == Seen::LoggedIn { device })
