@@ -20,17 +20,10 @@ use crate::{ConnInfo, Error, Fault, LoginRefusal, Outbound, Seen, Shared, State,
 const STEP: Duration = Duration::from_secs(20);
 
 pub(crate) async fn accept_loop(listener: TcpListener, shared: Arc<Shared>) {
-    loop {
-        let Ok((stream, _)) = listener.accept().await else {
-            continue;
-        };
-        let shared = Arc::clone(&shared);
-        tokio::spawn(async move {
-            if let Err(e) = serve(stream, &shared).await {
-                tracing::debug!(error = %e, "local server: connection ended");
-            }
-        });
-    }
+    crate::accept_each(listener, shared, "connection ended", |stream, shared| async move {
+        serve(stream, &shared).await
+    })
+    .await;
 }
 
 struct Socket {

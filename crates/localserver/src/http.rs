@@ -14,17 +14,10 @@ use crate::Shared;
 pub const CLIENT_REVISION: u32 = 1_029_000_000;
 
 pub(crate) async fn serve(listener: TcpListener, shared: Arc<Shared>) {
-    loop {
-        let Ok((stream, _)) = listener.accept().await else {
-            continue;
-        };
-        let shared = Arc::clone(&shared);
-        tokio::spawn(async move {
-            if let Err(e) = one(stream, &shared).await {
-                tracing::debug!(error = %e, "local server: HTTP request failed");
-            }
-        });
-    }
+    crate::accept_each(listener, shared, "HTTP request failed", |stream, shared| async move {
+        one(stream, &shared).await.map_err(crate::Error::from)
+    })
+    .await;
 }
 
 struct Request {

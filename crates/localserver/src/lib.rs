@@ -208,6 +208,29 @@ impl Shared {
     }
 }
 
+/// Take each connection on `listener` to `handle` in a task of its own.
+pub(crate) async fn accept_each<F, Fut>(
+    listener: tokio::net::TcpListener,
+    shared: Arc<Shared>,
+    what: &'static str,
+    handle: F,
+) where
+    F: Fn(tokio::net::TcpStream, Arc<Shared>) -> Fut,
+    Fut: std::future::Future<Output = Result<(), Error>> + Send + 'static,
+{
+    loop {
+        let Ok((stream, _)) = listener.accept().await else {
+            continue;
+        };
+        let task = handle(stream, Arc::clone(&shared));
+        tokio::spawn(async move {
+            if let Err(e) = task.await {
+                tracing::debug!(error = %e, "local server: {what}");
+            }
+        });
+    }
+}
+
 /// The running server. Dropping it stops it.
 pub struct LocalServer {
     shared: Arc<Shared>,

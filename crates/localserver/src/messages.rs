@@ -41,6 +41,34 @@ pub fn text_of(message: &wa::Message) -> Option<String> {
         .or_else(|| message.extended_text_message.as_option().and_then(|m| m.text.clone()))
 }
 
+/// The linked devices that confirmed their identity (they can get messages).
+fn linked_devices(shared: &Shared) -> Vec<u16> {
+    shared
+        .state()
+        .account
+        .devices
+        .values()
+        .filter(|d| d.confirmed)
+        .map(|d| d.id)
+        .collect()
+}
+
+/// A device's JID and what a session with it starts from (one pre-key taken).
+fn session_start(shared: &Shared, device: u16) -> Result<(Jid, crate::keys::Bundle), Error> {
+    let mut state = shared.state();
+    let jid: Jid = state
+        .account
+        .jid(device)
+        .parse()
+        .map_err(|_| Error::Protocol("device JID".into()))?;
+    let bundle = state
+        .bundles
+        .get_mut(&device)
+        .map(crate::keys::Bundle::take_one)
+        .ok_or_else(|| Error::Protocol(format!("device {device} uploaded no keys")))?;
+    Ok((jid, bundle))
+}
+
 /// Person `from` sends `message` to every linked device of the account. Sent
 /// now to connected devices, kept for the others until they come back.
 pub(crate) async fn deliver(shared: &Arc<Shared>, from: &str, message: &wa::Message) -> Result<String, Error> {
@@ -49,14 +77,7 @@ pub(crate) async fn deliver(shared: &Arc<Shared>, from: &str, message: &wa::Mess
         state.next_ref += 1;
         format!("3EB0LOCAL{:08X}", state.next_ref)
     };
-    let devices: Vec<u16> = shared
-        .state()
-        .account
-        .devices
-        .values()
-        .filter(|d| d.confirmed)
-        .map(|d| d.id)
-        .collect();
+    let devices = linked_devices(shared);
     if devices.is_empty() {
         return Err(Error::NotConnected);
     }
@@ -65,20 +86,7 @@ pub(crate) async fn deliver(shared: &Arc<Shared>, from: &str, message: &wa::Mess
         .get_mut(from)
         .ok_or_else(|| Error::Protocol(format!("{from} is not a contact of this account")))?;
     for device in devices {
-        let (jid, mut bundle) = {
-            let mut state = shared.state();
-            let jid: Jid = state
-                .account
-                .jid(device)
-                .parse()
-                .map_err(|_| Error::Protocol("device JID".into()))?;
-            let bundle = state
-                .bundles
-                .get_mut(&device)
-                .map(crate::keys::Bundle::take_one)
-                .ok_or_else(|| Error::Protocol(format!("device {device} uploaded no keys")))?;
-            (jid, bundle)
-        };
+        let (jid, mut bundle) = session_start(shared, device)?;
         let enc = person.encrypt_for(&jid, &mut bundle, message).await?;
         let stanza = NodeBuilder::new("message")
             .attr("from", person.jid.clone())
@@ -119,14 +127,7 @@ pub(crate) async fn deliver_to_group(
         state.next_ref += 1;
         format!("3EB0LOCAL{:08X}", state.next_ref)
     };
-    let devices: Vec<u16> = shared
-        .state()
-        .account
-        .devices
-        .values()
-        .filter(|d| d.confirmed)
-        .map(|d| d.id)
-        .collect();
+    let devices = linked_devices(shared);
     let mut people = shared.people.lock().await;
     let person = people
         .get_mut(from)
@@ -134,20 +135,7 @@ pub(crate) async fn deliver_to_group(
     let distribution = person.sender_key_distribution(group).await?;
     let content = person.group_encrypt(group, message).await?;
     for device in devices {
-        let (jid, mut bundle) = {
-            let mut state = shared.state();
-            let jid: Jid = state
-                .account
-                .jid(device)
-                .parse()
-                .map_err(|_| Error::Protocol("device JID".into()))?;
-            let bundle = state
-                .bundles
-                .get_mut(&device)
-                .map(crate::keys::Bundle::take_one)
-                .ok_or_else(|| Error::Protocol(format!("device {device} uploaded no keys")))?;
-            (jid, bundle)
-        };
+        let (jid, mut bundle) = session_start(shared, device)?;
         let key = person.encrypt_for(&jid, &mut bundle, &distribution).await?;
         let stanza = NodeBuilder::new("message")
             .attr("from", group.to_owned())

@@ -7,7 +7,7 @@ use std::time::Duration;
 use wa_engine::real::{Endpoints, RealAccount};
 use wa_engine::state::{LogoutReason, Problem};
 use wa_engine::{Engine, EngineEvent, EngineOptions, EngineState, Outgoing};
-use wa_localserver::{Fault, LocalServer, LoginRefusal, Seen, text_of, wa};
+use wa_localserver::{Fault, LocalServer, LoginRefusal, Received, Seen, text_of, wa};
 use wa_store::MessageStatus;
 use wa_store::Store;
 use whatsapp_rust::buffa::MessageField;
@@ -352,21 +352,73 @@ async fn qr_codes_rotate_then_run_out_and_new_ones_link() {
 
 const ANA: &str = "34600111222";
 
+/// The app sends `text` to `chat`; once the server has it, every copy as its
+/// recipients' phones decrypted it.
+async fn send_text(server: &LocalServer, app: &App, chat: &str, text: &str) -> (wa_engine::Sent, Vec<Received>) {
+    let sent = app
+        .engine
+        .send(Outgoing::Text {
+            chat_jid: chat.to_owned(),
+            text: text.into(),
+            reply_to: None,
+            mentions: Vec::new(),
+        })
+        .await
+        .expect("sent");
+    let copies = delivered(server, &sent.key.msg_id).await;
+    (sent, copies)
+}
+
+/// Wait for the server to get message `id` from the device; its decrypted copies.
+async fn delivered(server: &LocalServer, id: &str) -> Vec<Received> {
+    server
+        .wait_for(
+            0,
+            WAIT,
+            |s| matches!(s, Seen::MessageFromDevice { id: got, .. } if got == id),
+        )
+        .await
+        .expect("the server got the message");
+    server.received().into_iter().filter(|r| r.id == id).collect()
+}
+
+/// The copy of a message `who`'s phone decrypted.
+fn copy_for(copies: &[Received], who: &str) -> wa::Message {
+    copies
+        .iter()
+        .find(|r| r.decrypted_by == who)
+        .map_or_else(|| panic!("{who} never got it: {copies:?}"), |r| r.message.clone())
+}
+
+/// Ask `check` until it answers `Ok` or `within` has passed; then its last `Err`
+/// (what was seen instead) is the failure.
+async fn eventually<T, F>(within: Duration, mut check: impl FnMut() -> F) -> T
+where
+    F: Future<Output = Result<T, String>>,
+{
+    let deadline = tokio::time::Instant::now() + within;
+    loop {
+        match check().await {
+            Ok(found) => return found,
+            Err(seen) if tokio::time::Instant::now() >= deadline => panic!("{seen}"),
+            Err(_) => tokio::time::sleep(Duration::from_millis(100)).await,
+        }
+    }
+}
+
 /// The archived message `id` in `chat`, once it is there with `want`.
 async fn stored(app: &App, chat: &str, id: &str, want: impl Fn(&wa_store::Message) -> bool) -> wa_store::Message {
-    let deadline = tokio::time::Instant::now() + WAIT;
-    loop {
+    eventually(WAIT, || async {
         let found = app.store.find_messages(Some(chat), id).await.expect("store");
         if let Some(message) = found.iter().find(|m| want(m)) {
-            return message.clone();
+            return Ok(message.clone());
         }
         let anywhere = app.store.find_messages(None, id).await.expect("store");
-        assert!(
-            tokio::time::Instant::now() < deadline,
+        Err(format!(
             "message {id} never reached the archive as expected; in {chat}: {found:?}; anywhere: {anywhere:?}"
-        );
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
+        ))
+    })
+    .await
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -388,33 +440,9 @@ async fn messages_both_ways_through_real_signal_sessions() {
     // The app answers: Ana's phone decrypts exactly that text, and the
     // account's own phone gets its device-sent copy.
     let reply = "All good here, thanks!";
-    let sent = app
-        .engine
-        .send(Outgoing::Text {
-            chat_jid: ana.clone(),
-            text: reply.into(),
-            reply_to: None,
-            mentions: Vec::new(),
-        })
-        .await
-        .expect("sent");
-    server
-        .wait_for(
-            0,
-            WAIT,
-            |s| matches!(s, Seen::MessageFromDevice { id, .. } if *id == sent.key.msg_id),
-        )
-        .await
-        .expect("the server got the message");
-    let received = server.received();
-    let by = |who: &str| {
-        received
-            .iter()
-            .find(|r| r.id == sent.key.msg_id && r.decrypted_by == who)
-            .and_then(|r| text_of(&r.message))
-    };
-    assert_eq!(by(&ana).as_deref(), Some(reply), "{received:?}");
-    assert_eq!(by(&server.phone_jid()).as_deref(), Some(reply), "{received:?}");
+    let (sent, copies) = send_text(&server, &app, &ana, reply).await;
+    assert_eq!(text_of(&copy_for(&copies, &ana)).as_deref(), Some(reply));
+    assert_eq!(text_of(&copy_for(&copies, &server.phone_jid())).as_deref(), Some(reply));
 
     // A second message rides the established session (a plain `msg`).
     let id2 = server.send_text(ANA, "second").await.expect("sent");
@@ -469,18 +497,15 @@ async fn messages_both_ways_through_real_signal_sessions() {
     server.send_message(ANA, &revoke).await.expect("revoke");
     stored(&app, &ana, &id2, |m| m.text.as_deref() == Some("second, edited")).await;
     stored(&app, &ana, &id, |m| m.deleted_at.is_some()).await;
-    let deadline = tokio::time::Instant::now() + WAIT;
-    loop {
+    eventually(WAIT, || async {
         let reactions = app.store.reactions(&sent.key).await.expect("store");
         if reactions.iter().any(|r| r.reactor_jid == ana && r.emoji == "❤️") {
-            break;
+            Ok(())
+        } else {
+            Err(format!("Ana's reaction never reached our message: {reactions:?}"))
         }
-        assert!(
-            tokio::time::Instant::now() < deadline,
-            "Ana's reaction never reached our message: {reactions:?}"
-        );
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
+    })
+    .await;
 
     // We react to Ana's message and delete our reply: her phone reads keys from our side.
     let thumbs = app
@@ -492,24 +517,7 @@ async fn messages_both_ways_through_real_signal_sessions() {
         .await
         .expect("reaction sent");
     let deleted = app.engine.revoke(&sent.key).await.expect("revoked");
-    for wanted in [&thumbs.key.msg_id, &deleted.key.msg_id] {
-        server
-            .wait_for(
-                0,
-                WAIT,
-                |s| matches!(s, Seen::MessageFromDevice { id, .. } if id == wanted),
-            )
-            .await
-            .expect("the server got it");
-    }
-    let received = server.received();
-    let at_ana = |wanted: &str| {
-        received
-            .iter()
-            .find(|r| r.id == wanted && r.decrypted_by == ana)
-            .map_or_else(|| panic!("Ana never got {wanted}: {received:?}"), |r| r.message.clone())
-    };
-    let reaction = at_ana(&thumbs.key.msg_id)
+    let reaction = copy_for(&delivered(&server, &thumbs.key.msg_id).await, &ana)
         .reaction_message
         .into_option()
         .expect("a reaction");
@@ -520,7 +528,7 @@ async fn messages_both_ways_through_real_signal_sessions() {
         (Some(id.as_str()), Some(false)),
         "{key:?}"
     );
-    let protocol = at_ana(&deleted.key.msg_id)
+    let protocol = copy_for(&delivered(&server, &deleted.key.msg_id).await, &ana)
         .protocol_message
         .into_option()
         .expect("a revoke");
@@ -596,22 +604,10 @@ async fn files_both_ways_through_the_media_host() {
         })
         .await
         .expect("sent");
-    server
-        .wait_for(
-            0,
-            WAIT,
-            |s| matches!(s, Seen::MessageFromDevice { id, .. } if *id == sent.key.msg_id),
-        )
-        .await
-        .expect("the server got it");
-    let received = server.received();
-    let at_ana = received
-        .iter()
-        .find(|r| r.id == sent.key.msg_id && r.decrypted_by == ana)
-        .expect("Ana got the document");
-    let doc = at_ana.message.document_message.as_option().expect("a document");
+    let at_ana = copy_for(&delivered(&server, &sent.key.msg_id).await, &ana);
+    let doc = at_ana.document_message.as_option().expect("a document");
     assert_eq!(doc.mimetype.as_deref(), Some("application/pdf"));
-    assert_eq!(server.open_media(&at_ana.message).expect("Ana opens it"), document);
+    assert_eq!(server.open_media(&at_ana).expect("Ana opens it"), document);
 }
 
 /// Group chats run on sender keys: each member hands its key to each device
@@ -638,31 +634,13 @@ async fn group_messages_both_ways_with_sender_keys() {
     let id2 = server.send_group_text(&group, ANA, "Or nine").await.expect("sent");
     stored(&app, &group, &id2, |m| m.text.as_deref() == Some("Or nine")).await;
 
-    let sent = app
-        .engine
-        .send(Outgoing::Text {
-            chat_jid: group.clone(),
-            text: "Eight works".into(),
-            reply_to: None,
-            mentions: Vec::new(),
-        })
-        .await
-        .expect("sent");
-    server
-        .wait_for(
-            0,
-            WAIT,
-            |s| matches!(s, Seen::MessageFromDevice { id, .. } if *id == sent.key.msg_id),
-        )
-        .await
-        .expect("the server got it");
-    let received = server.received();
+    let (_, copies) = send_text(&server, &app, &group, "Eight works").await;
     for member in [&ana, &bruno, &server.phone_jid()] {
-        let text = received
-            .iter()
-            .find(|r| r.id == sent.key.msg_id && r.decrypted_by == *member)
-            .and_then(|r| text_of(&r.message));
-        assert_eq!(text.as_deref(), Some("Eight works"), "{member}: {received:?}");
+        assert_eq!(
+            text_of(&copy_for(&copies, member)).as_deref(),
+            Some("Eight works"),
+            "{member}"
+        );
     }
 }
 
@@ -740,11 +718,15 @@ async fn history_from_the_phone_lands_exactly_in_the_archive() {
         server.send_history(&sync).await.expect("history sent");
     }
 
-    let deadline = tokio::time::Instant::now() + Duration::from_mins(1);
-    while app.store.statistics().await.expect("statistics").chats < corpus.chats.len() as i64 {
-        assert!(tokio::time::Instant::now() < deadline, "the first history never landed");
-        tokio::time::sleep(Duration::from_millis(200)).await;
-    }
+    eventually(Duration::from_mins(1), || async {
+        let chats = app.store.statistics().await.expect("statistics").chats;
+        if chats >= corpus.chats.len() as i64 {
+            Ok(())
+        } else {
+            Err(format!("the first history never landed: {chats} chats"))
+        }
+    })
+    .await;
 
     // "Fetch older messages" for the busiest chat: the engine asks the phone
     // through the real client, in batches, until the phone has nothing older.
@@ -756,18 +738,15 @@ async fn history_from_the_phone_lands_exactly_in_the_archive() {
         })
         .await
         .expect("job");
-    let deadline = tokio::time::Instant::now() + Duration::from_mins(2);
-    loop {
+    eventually(Duration::from_mins(2), || async {
         let now = app.engine.job(job.id).await.expect("job");
         if now.state == wa_store::JobState::Done {
-            break;
+            Ok(())
+        } else {
+            Err(format!("the chat job never finished: {now:?}"))
         }
-        assert!(
-            tokio::time::Instant::now() < deadline,
-            "the chat job never finished: {now:?}"
-        );
-        tokio::time::sleep(Duration::from_millis(200)).await;
-    }
+    })
+    .await;
     let answers = server
         .seen()
         .iter()
@@ -776,14 +755,15 @@ async fn history_from_the_phone_lands_exactly_in_the_archive() {
     assert!(answers >= 2, "the phone answered {answers} requests for older messages");
 
     let expected = corpus.messages().count() as i64;
-    let deadline = tokio::time::Instant::now() + Duration::from_mins(1);
-    let stats = loop {
+    let stats = eventually(Duration::from_mins(1), || async {
         let stats = app.store.statistics().await.expect("statistics");
-        if stats.messages >= expected || tokio::time::Instant::now() > deadline {
-            break stats;
+        if stats.messages >= expected {
+            Ok(stats)
+        } else {
+            Err(format!("{} of {expected} messages arrived", stats.messages))
         }
-        tokio::time::sleep(Duration::from_millis(200)).await;
-    };
+    })
+    .await;
     assert_eq!(stats.messages, expected, "every message of the history, once");
     if stats.chats != corpus.chats.len() as i64 {
         let listed = app
