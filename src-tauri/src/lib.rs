@@ -219,14 +219,23 @@ async fn stop_signal() {
 /// client's crates log through `log`, which is not collected, since their
 /// Signal code writes identifiers and key material at WARN.
 fn init_logging() {
+    install_logging(wa_mcp::paths::open_log("app.log"), "info");
+}
+
+/// The app's logging, installed for the whole process: stderr and `file`
+/// (the data folder's `app.log`), both through the redacting writer, at
+/// `level` unless `WHATSAPP_MCP_LOG` says otherwise. The WhatsApp client's own
+/// `log` records are not collected. Public so that the test of what reaches the
+/// log in a real-client session uses exactly these layers.
+pub fn install_logging(file: Option<std::fs::File>, level: &str) {
     use tracing_subscriber::prelude::*;
     use wa_mcp::diagnostics::{LogTime, Redacting};
     let filter = tracing_subscriber::EnvFilter::try_from_env("WHATSAPP_MCP_LOG")
-        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(level));
     let stderr = tracing_subscriber::fmt::layer()
         .with_timer(LogTime)
         .with_writer(|| Redacting(std::io::stderr()));
-    let file = wa_mcp::paths::open_log("app.log").map(|file| {
+    let file = file.map(|file| {
         tracing_subscriber::fmt::layer()
             .with_timer(LogTime)
             .with_ansi(false)

@@ -319,6 +319,18 @@ impl LocalServer {
         self.shared.state().account.jid(0)
     }
 
+    /// Key material this session puts in the client's hands, for tests that
+    /// look for leaks: the app-state key, the phone's identity key, the server's
+    /// Noise key.
+    pub fn known_keys(&self) -> Vec<Vec<u8>> {
+        let state = self.shared.state();
+        vec![
+            state.account.app_state_key.clone(),
+            state.account.keys.public_key.public_key_bytes().to_vec(),
+            self.shared.identity.keys.public_key.public_key_bytes().to_vec(),
+        ]
+    }
+
     /// Linked devices, in id order.
     pub fn devices(&self) -> Vec<LinkedDevice> {
         self.shared.state().account.devices.values().cloned().collect()

@@ -6,4 +6,5 @@
 
 mod commands;
 mod harness;
+mod privacy;
 mod updates;
