@@ -169,9 +169,11 @@ def stored_messages(db):
         return 0
 
 
-def start_app(app, artifacts, log_name, args):
+def start_app(app, artifacts, log_name, args, prepare=None):
     home = tempfile.mkdtemp(prefix="wamcp-smoke-")
     data_dir = os.path.join(home, "data")
+    if prepare:
+        prepare(data_dir)
     # A socket of its own, so a copy of the app the developer runs is not disturbed.
     env = dict(os.environ, WHATSAPP_MCP_DATA_DIR=data_dir, HOME=home, WHATSAPP_MCP_LOG="info",
                WHATSAPP_MCP_SOCKET=os.path.join(home, "run", "app.sock"))
@@ -324,6 +326,32 @@ def record_notifications(path):
         written = len(notifications.shown)
 
 
+def damaged_archive_run(app, artifacts, bus, watcher, notifications):
+    """A damaged archive at start: set aside, rebuilt, and the person is told."""
+    def damage(data_dir):
+        demo = os.path.join(data_dir, "demo")
+        os.makedirs(demo, mode=0o700)
+        with open(os.path.join(demo, "messages.db"), "wb") as f:
+            f.write(b"SQLite format 3\0" + os.urandom(64 * 1024))
+
+    before = len(watcher.items)
+    home, data_dir, log, proc = start_app(app, artifacts, "app-damaged.log", ["--demo"], prepare=damage)
+    try:
+        registered = pump_until(lambda: len(watcher.items) > before, 60)
+        check("damaged archive: the app starts anyway (tray icon registers)", registered)
+        summaries = lambda: [title for title, _body in notifications.shown]  # noqa: E731
+        check("damaged archive: a notification says the archive was repaired",
+              pump_until(lambda: "Your message archive was repaired" in summaries(), 30), str(notifications.shown))
+        demo = os.path.join(data_dir, "demo")
+        kept = [n for n in os.listdir(demo) if n.startswith("messages.damaged-")]
+        check("damaged archive: the damaged file is kept aside", bool(kept), str(os.listdir(demo)))
+        db = os.path.join(demo, "messages.db")
+        check("damaged archive: history lands in the rebuilt archive",
+              pump_until(lambda: stored_messages(db) > 100, 90), f"{stored_messages(db)} messages")
+    finally:
+        stop_app(home, log, proc)
+
+
 def main():
     if sys.argv[1] == "--notifications":
         record_notifications(sys.argv[2])
@@ -338,6 +366,7 @@ def main():
 
     real_account_run(app, artifacts, bus, watcher)
     demo_run(app, artifacts, bus, watcher, notifications)
+    damaged_archive_run(app, artifacts, bus, watcher, notifications)
 
     bad = subprocess.run([app, "--no-such-option"], capture_output=True, text=True, timeout=30)
     check("an unknown option is refused in words", bad.returncode != 0 and "Unknown option" in bad.stderr,

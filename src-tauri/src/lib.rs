@@ -270,7 +270,19 @@ pub fn run() -> anyhow::Result<()> {
         }
         Err(e) => return Err(e.into()),
     };
-    let store = runtime.block_on(wa_store::Store::open(data_dir.join("messages.db")))?;
+    // A damaged archive is set aside and rebuilt here (saved rows, else the
+    // newest sound backup, else a new one); the person is told below.
+    let (store, recovery) = runtime.block_on(wa_store::Store::open_or_recover(
+        &data_dir.join("messages.db"),
+        &data_dir.join("backups"),
+    ))?;
+    let recovered = recovery.map(|r| r.sentence());
+    if let Some(text) = &recovered {
+        tracing::warn!("{text}");
+        if let Err(e) = runtime.block_on(store.set_setting("app.last_recovery", text)) {
+            tracing::warn!(error = %e, "could not note the recovery");
+        }
+    }
     runtime.spawn(keep_backups(store.clone(), data_dir.join("backups")));
     let (engine, demo_phone) = runtime.block_on(engine::start(&data_dir, store.clone(), options.demo))?;
     // With a window, "ask before sending" asks the person there; headless, nobody can answer.
@@ -335,6 +347,9 @@ pub fn run() -> anyhow::Result<()> {
             commands::forward_engine_events(app.handle(), &state);
             commands::forward_approvals(app.handle(), &state.approvals);
             updates::check_after_start(app.handle(), state.store.clone());
+            if let Some(text) = &recovered {
+                desktop::notify(app.handle(), "Your message archive was repaired", text);
+            }
             app.manage(state);
             if hidden && let Some(window) = app.get_webview_window("main") {
                 window.hide()?;

@@ -8,13 +8,14 @@ use std::path::PathBuf;
 pub enum StoreError {
     #[error(
         "The file {path} is not a WhatsApp MCP database (it may be damaged or another kind of file). \
-         Move it aside and start the app again to create a new one, or use Diagnostics > Recover."
+         The app sets a damaged archive aside at its start and restores or rebuilds it; if this is not \
+         the app's archive, move it out of the data folder."
     )]
     NotADatabase { path: PathBuf },
 
     #[error(
-        "The database {path} is damaged ({detail}). Use Diagnostics > Recover to save what can be saved; \
-         the damaged file is kept aside."
+        "The database {path} is damaged ({detail}). Start the app again: it keeps the damaged file aside, \
+         saves what can be saved and syncs the rest from your phone."
     )]
     Corrupt { path: PathBuf, detail: String },
 

@@ -19,6 +19,7 @@ mod maintenance;
 mod model;
 mod open;
 mod query;
+mod recovery;
 mod search;
 pub use search::SearchQuery;
 pub mod segment;
@@ -28,6 +29,7 @@ pub use error::{Result, StoreError};
 pub use lharries::ImportReport;
 pub use maintenance::RecoverReport;
 pub use model::*;
+pub use recovery::Recovery;
 pub use sync::{AuditEntry, ChatReach, Checkpoint, CheckpointState, Decision, JobKind, JobState, Settings, SyncJob};
 
 use std::collections::HashMap;

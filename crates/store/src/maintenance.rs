@@ -53,6 +53,24 @@ const TABLES: &[(&str, bool)] = &[
 ];
 
 impl Store {
+    /// SQLite's `quick_check` (structure and pages, without matching indexes to
+    /// rows): what the app runs at every start. Empty when all is well.
+    pub async fn quick_check(&self) -> Result<Vec<String>> {
+        let mut conn = self.fresh_connection(false).await?;
+        let found = sqlx::query_scalar::<_, String>("PRAGMA quick_check")
+            .fetch_all(&mut conn)
+            .await
+            .map_err(|e| self.err(e));
+        let _ = sqlx::Connection::close(conn).await;
+        let mut problems = match found {
+            Ok(problems) => problems,
+            Err(e @ (StoreError::Corrupt { .. } | StoreError::NotADatabase { .. })) => vec![e.to_string()],
+            Err(e) => return Err(e),
+        };
+        problems.retain(|p| p != "ok");
+        Ok(problems)
+    }
+
     /// SQLite's own integrity check plus the search index's; empty when all is well.
     ///
     /// Both run on a connection of their own, opened for the check: SQLite's
@@ -158,7 +176,23 @@ impl Store {
             }
         }
         let store = Store::open(path).await?;
-        let mut report = store.copy_from(&aside).await?;
+        let (store, mut report) = match store.copy_from(&aside).await {
+            Ok(report) => (store, report),
+            // Not even readable as a database: nothing to save. A new pool, since
+            // the failed attach may have left the writer mid-setup.
+            Err(StoreError::NotADatabase { .. } | StoreError::Corrupt { .. }) => {
+                store.close().await;
+                let report = RecoverReport {
+                    unreadable_tables: TABLES.iter().map(|(t, _)| (*t).to_owned()).collect(),
+                    ..RecoverReport::default()
+                };
+                (Store::open(path).await?, report)
+            }
+            Err(e) => {
+                store.close().await;
+                return Err(e);
+            }
+        };
         report.damaged_copy = Some(aside);
         tracing::warn!(
             messages = report.messages(),
