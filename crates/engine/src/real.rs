@@ -13,9 +13,9 @@
 //! is not running (first start, after the codes ran out, after a logout) and is
 //! a no-op otherwise: the engine's own scheduled reconnects never double it.
 //!
-//! What is exercised only against WhatsApp itself (and, later, the local
-//! protocol server of issue 8): everything in this file. Its tests are the
-//! engine tests above the port, run on the simulated account.
+//! Tested with the unmodified client against the local WhatsApp server
+//! (`crates/localserver`): the engine's real-client suite,
+//! `tests/it/real_client.rs` (what it covers and what not: docs/testing.md).
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -261,6 +261,16 @@ impl RealAccount {
     /// The client retries failed connections silently: while it stays
     /// disconnected, find out why and report it as a disconnect with a diagnosis.
     fn watch_connection(&self) {
+        // The host the chat socket goes to (WhatsApp's, unless pointed elsewhere).
+        let (host, port) = self
+            .endpoints
+            .chat_url
+            .as_deref()
+            .and_then(|url| url.split("://").nth(1))
+            .and_then(|rest| rest.split('/').next())
+            .and_then(|authority| authority.rsplit_once(':'))
+            .and_then(|(host, port)| Some((host.to_owned(), port.parse().ok()?)))
+            .unwrap_or_else(|| (crate::net::WHATSAPP_HOST.to_owned(), 443));
         let client = Arc::clone(&self.client);
         let running = Arc::clone(&self.running);
         let events = self.tx.clone();
@@ -272,7 +282,7 @@ impl RealAccount {
                     return;
                 }
                 if !current(&client).is_connected() {
-                    let found = crate::net::diagnose(crate::net::WHATSAPP_HOST, 443).await;
+                    let found = crate::net::diagnose(&host, port).await;
                     tracing::warn!(diagnosis = %found, "WhatsApp is unreachable");
                     let event = Event::Disconnected(
                         Disconnected::builder()
