@@ -279,9 +279,6 @@ pub fn run() -> anyhow::Result<()> {
     let recovered = recovery.map(|r| r.sentence());
     if let Some(text) = &recovered {
         tracing::warn!("{text}");
-        if let Err(e) = runtime.block_on(store.set_setting("app.last_recovery", text)) {
-            tracing::warn!(error = %e, "could not note the recovery");
-        }
     }
     runtime.spawn(keep_backups(store.clone(), data_dir.join("backups")));
     let (engine, demo_phone) = runtime.block_on(engine::start(&data_dir, store.clone(), options.demo))?;
