@@ -330,22 +330,37 @@ async fn add_placeholders(conn: &mut sqlx::SqliteConnection) -> Result<u64, sqlx
     Ok(chats + contacts)
 }
 
-/// `messages-<secs>.db` files in `dir`, oldest first.
-fn rolling_backups(dir: &Path) -> Vec<(u64, std::path::PathBuf)> {
-    let mut found: Vec<(u64, std::path::PathBuf)> = std::fs::read_dir(dir)
+/// The backups in `dir`, oldest first, with the time each was made: the
+/// rolling copies (`messages-<secs>.db`, `rolling: true`) and those made before
+/// upgrades (`before-upgrade-v<N>-<secs>.db`).
+pub(crate) fn backups_in(dir: &Path) -> Vec<(u64, std::path::PathBuf, bool)> {
+    let mut found: Vec<(u64, std::path::PathBuf, bool)> = std::fs::read_dir(dir)
         .map(|entries| {
             entries
                 .filter_map(std::result::Result::ok)
                 .filter_map(|e| {
                     let name = e.file_name().to_string_lossy().into_owned();
-                    let secs = name.strip_prefix("messages-")?.strip_suffix(".db")?.parse().ok()?;
-                    Some((secs, e.path()))
+                    let stem = name.strip_suffix(".db")?;
+                    let (secs, rolling) = match stem.strip_prefix("messages-") {
+                        Some(secs) => (secs, true),
+                        None => (stem.strip_prefix("before-upgrade-v")?.split_once('-')?.1, false),
+                    };
+                    Some((secs.parse().ok()?, e.path(), rolling))
                 })
                 .collect()
         })
         .unwrap_or_default();
     found.sort();
     found
+}
+
+/// `messages-<secs>.db` files in `dir`, oldest first.
+fn rolling_backups(dir: &Path) -> Vec<(u64, std::path::PathBuf)> {
+    backups_in(dir)
+        .into_iter()
+        .filter(|(_, _, rolling)| *rolling)
+        .map(|(secs, path, _)| (secs, path))
+        .collect()
 }
 
 /// A consistent copy of the database `conn` is on, written to `dest` as a

@@ -63,33 +63,6 @@ fn is_damage(e: &StoreError) -> bool {
     matches!(e, StoreError::NotADatabase { .. } | StoreError::Corrupt { .. })
 }
 
-/// Backups in `dir`, newest first: daily copies (`messages-<secs>.db`) and
-/// copies made before upgrades (`before-upgrade-v<N>-<secs>.db`).
-fn backups_newest_first(dir: &Path) -> Vec<(u64, PathBuf)> {
-    let mut found: Vec<(u64, PathBuf)> = std::fs::read_dir(dir)
-        .map(|entries| {
-            entries
-                .filter_map(std::result::Result::ok)
-                .filter_map(|e| {
-                    let name = e.file_name().to_string_lossy().into_owned();
-                    let stem = name.strip_suffix(".db")?;
-                    let secs = stem
-                        .strip_prefix("messages-")
-                        .or_else(|| {
-                            stem.strip_prefix("before-upgrade-v")
-                                .and_then(|r| r.split_once('-').map(|(_, s)| s))
-                        })?
-                        .parse()
-                        .ok()?;
-                    Some((secs, e.path()))
-                })
-                .collect()
-        })
-        .unwrap_or_default();
-    found.sort_by_key(|(secs, _)| std::cmp::Reverse(*secs));
-    found
-}
-
 fn remove_database(path: &Path) {
     for suffix in ["", "-wal", "-shm"] {
         let _ = std::fs::remove_file(format!("{}{suffix}", path.display()));
@@ -133,7 +106,7 @@ impl Store {
         }
         // Nothing saved: the newest backup that opens and checks clean.
         store.close().await;
-        for (secs, backup) in backups_newest_first(backups) {
+        for (secs, backup, _) in crate::maintenance::backups_in(backups).into_iter().rev() {
             remove_database(path);
             if let Err(e) = std::fs::copy(&backup, path) {
                 tracing::warn!(error = %e, backup = %backup.display(), "a backup could not be copied");
