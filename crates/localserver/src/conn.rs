@@ -179,10 +179,7 @@ fn start_pairing(
         .map_err(|_| Error::Protocol("registration without a 32-byte identity key".into()))?;
     let mut state = shared.state();
     let refs: Vec<String> = (0..state.qr_refs)
-        .map(|_| {
-            state.next_ref += 1;
-            format!("2@local-ref-{}-{}", id, state.next_ref)
-        })
+        .map(|_| format!("2@local-ref-{id}-{}", state.fresh()))
         .collect();
     let sent = std::time::Instant::now();
     let valid = refs

@@ -207,8 +207,7 @@ fn link_code(shared: &Shared, conn: u64, id: &str, node: &NodeRef<'_>) -> Result
                 // WhatsApp sends the code to that number's phone: not ours.
                 return Ok(vec![error(id, 400, "bad-request")]);
             }
-            state.next_ref += 1;
-            let pairing_ref = format!("2@local-code-ref-{}", state.next_ref);
+            let pairing_ref = format!("2@local-code-ref-{}", state.fresh());
             state.pair_code = Some(crate::pair_code::companion_hello(conn, pairing_ref.clone(), reg)?);
             Ok(vec![
                 result(id)

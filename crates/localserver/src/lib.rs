@@ -162,6 +162,14 @@ pub(crate) enum Outbound {
     Close,
 }
 
+impl State {
+    /// A number not handed out before (refs, message ids, media paths).
+    pub(crate) fn fresh(&mut self) -> u64 {
+        self.next_ref += 1;
+        self.next_ref
+    }
+}
+
 impl Shared {
     pub(crate) fn state(&self) -> std::sync::MutexGuard<'_, State> {
         self.state.lock().unwrap_or_else(PoisonError::into_inner)
@@ -200,6 +208,11 @@ impl Shared {
             }
             None => state.offline.push((device, node)),
         }
+    }
+
+    /// A number not handed out before (refs, message ids, media paths).
+    pub(crate) fn fresh(&self) -> u64 {
+        self.state().fresh()
     }
 
     pub(crate) fn saw(&self, seen: Seen) {

@@ -41,6 +41,11 @@ pub fn text_of(message: &wa::Message) -> Option<String> {
         .or_else(|| message.extended_text_message.as_option().and_then(|m| m.text.clone()))
 }
 
+/// A message id in WhatsApp's shape.
+fn message_id(n: u64) -> String {
+    format!("3EB0LOCAL{n:08X}")
+}
+
 /// The linked devices that confirmed their identity (they can get messages).
 fn linked_devices(shared: &Shared) -> Vec<u16> {
     shared
@@ -72,11 +77,7 @@ fn session_start(shared: &Shared, device: u16) -> Result<(Jid, crate::keys::Bund
 /// Person `from` sends `message` to every linked device of the account. Sent
 /// now to connected devices, kept for the others until they come back.
 pub(crate) async fn deliver(shared: &Arc<Shared>, from: &str, message: &wa::Message) -> Result<String, Error> {
-    let id = {
-        let mut state = shared.state();
-        state.next_ref += 1;
-        format!("3EB0LOCAL{:08X}", state.next_ref)
-    };
+    let id = message_id(shared.fresh());
     let devices = linked_devices(shared);
     if devices.is_empty() {
         return Err(Error::NotConnected);
@@ -124,8 +125,7 @@ pub(crate) async fn deliver_to_group(
         {
             return Err(Error::Protocol(format!("{from} is not in {group}")));
         }
-        state.next_ref += 1;
-        format!("3EB0LOCAL{:08X}", state.next_ref)
+        message_id(state.fresh())
     };
     let devices = linked_devices(shared);
     let mut people = shared.people.lock().await;
@@ -433,11 +433,7 @@ pub(crate) fn file_message(
     let image = mime.starts_with("image/");
     let kind = if image { MediaType::Image } else { MediaType::Document };
     let encrypted = encrypt_media(bytes, kind).map_err(|e| Error::Protocol(format!("media: {e}")))?;
-    let direct_path = {
-        let mut state = shared.state();
-        state.next_ref += 1;
-        format!("/v/t62.7118-24/local-{}", state.next_ref)
-    };
+    let direct_path = format!("/v/t62.7118-24/local-{}", shared.fresh());
     shared.media_put(&direct_path, encrypted.data_to_upload);
     let url = format!("https://mmg.whatsapp.net{direct_path}");
     let length = bytes.len() as u64;
@@ -586,11 +582,7 @@ pub(crate) fn history_notification(shared: &Shared, sync: &wa::HistorySync) -> R
     let compressed = zlib.finish()?;
     let encrypted =
         encrypt_media(&compressed, MediaType::History).map_err(|e| Error::Protocol(format!("media: {e}")))?;
-    let direct_path = {
-        let mut state = shared.state();
-        state.next_ref += 1;
-        format!("/v/t62.15575-24/history-{}", state.next_ref)
-    };
+    let direct_path = format!("/v/t62.15575-24/history-{}", shared.fresh());
     shared.media_put(&direct_path, encrypted.data_to_upload);
     let kind = match sync.sync_type {
         wa::history_sync::HistorySyncType::INITIAL_BOOTSTRAP => wa::message::HistorySyncType::INITIAL_BOOTSTRAP,
