@@ -29,7 +29,7 @@ use whatsapp_rust::download::{DownloadParams, MediaType};
 use whatsapp_rust::features::{GroupMetadata, MediaRetryResult, MediaReuploadError, MediaReuploadRequest};
 use whatsapp_rust::http::{HttpClient, HttpRequest, HttpResponse, HttpStatusError, UreqHttpClient};
 use whatsapp_rust::pair_code::PairCodeOptions;
-use whatsapp_rust::store::SqliteStore;
+use whatsapp_rust::store::{SqliteStore, SqliteStoreConfig};
 use whatsapp_rust::transport::TokioWebSocketTransportFactory;
 use whatsapp_rust::wacore::net::DisconnectReason;
 use whatsapp_rust::wacore::net::{StreamingHttpResponse, UploadBody};
@@ -83,10 +83,31 @@ async fn build_bot(
         detail: e.to_string(),
     })?;
     let url = session_db.to_string_lossy().into_owned();
-    let backend = SqliteStore::new(&url).await.map_err(|e| SetupError::Session {
+    let session_error = |detail: String| SetupError::Session {
         path: url.clone(),
-        detail: e.to_string(),
-    })?;
+        detail,
+    };
+    // The session holds the account's keys: locked with the archive's key. A
+    // session file from before encryption is encrypted first.
+    let key = store.key();
+    let mut config = SqliteStoreConfig::default();
+    if let Some(value) = key.pragma_value() {
+        if wa_store::cipher::is_plain_sqlite(session_db) {
+            wa_store::cipher::encrypt_in_place(session_db, key)
+                .await
+                .map_err(|e| session_error(e.to_string()))?;
+        }
+        config = config.with_connection_init(move |conn| {
+            use diesel::connection::SimpleConnection;
+            conn.batch_execute(&format!("PRAGMA key = {};", value.as_str()))?;
+            // A wrong key shows here, not at some later query.
+            conn.batch_execute("SELECT count(*) FROM sqlite_master;")?;
+            Ok(())
+        });
+    }
+    let backend = SqliteStore::with_config(&url, config)
+        .await
+        .map_err(|e| session_error(e.to_string()))?;
     let transport = match &endpoints.chat_url {
         Some(url) => TokioWebSocketTransportFactory::new().with_url(url.clone()),
         None => TokioWebSocketTransportFactory::new(),

@@ -5,7 +5,8 @@
 //! without FTS; search latency over 30 fixed queries beside lharries/whatsapp-mcp's
 //! `LOWER(content) LIKE LOWER('%q%')` on an lharries-schema copy and beside a
 //! naive FTS5 `MATCH ... ORDER BY ts`; list_chats and list_messages pages;
-//! bytes on disk; peak memory. Prints a Markdown report.
+//! bytes on disk; peak memory; the cost of encryption at rest (SQLCipher with
+//! a raw key, as the app uses it) on ingest and search. Prints a Markdown report.
 
 use std::time::{Duration, Instant};
 
@@ -99,6 +100,67 @@ async fn ingest(store: &Store, corpus: &Corpus, size: usize, limit: usize) -> an
 
 /// The same messages into a plain table (no FTS, no secondary index), multi-row
 /// inserts of 500 in transactions of 5,000: what SQLite does without our work.
+/// The same ingest (batches of 5,000) and searches on an encrypted archive,
+/// against the plain figures of this run. Goal: within 20%.
+async fn encryption_cost(
+    dir: &std::path::Path,
+    corpus: &Corpus,
+    cases: &[Case],
+    plain_rate: f64,
+    plain_p50: f64,
+    plain_p95: f64,
+) -> anyhow_free::Result {
+    let key = wa_store::ArchiveKey::from_hex(&"a7".repeat(32)).ok_or("key")?;
+    let started = Instant::now();
+    let store = Store::open_with(dir.join("encrypted.db"), &key).await?;
+    let opened = started.elapsed();
+    let ingest = ingest(&store, corpus, 5_000, usize::MAX).await?;
+    let mut samples = Vec::new();
+    for case in cases {
+        for _ in 0..10 {
+            let start = Instant::now();
+            store
+                .search(&SearchQuery {
+                    text: case.text.into(),
+                    filter: case.filter.clone(),
+                    limit: 20,
+                    ..Default::default()
+                })
+                .await?;
+            samples.push(start.elapsed());
+        }
+    }
+    store.close().await;
+    let (p50, p95) = (percentile(&mut samples, 0.5), percentile(&mut samples, 0.95));
+    let change = |plain: f64, encrypted: f64| (encrypted / plain - 1.0) * 100.0;
+    println!("\n## Encryption at rest (SQLCipher, raw 256-bit key) against the plain archive above\n");
+    println!("| what | plain | encrypted | change |");
+    println!("|---|---:|---:|---:|");
+    println!(
+        "| ingest, batches of 5,000 (messages/s) | {plain_rate:.0} | {:.0} | {:+.0}% |",
+        ingest.rate(),
+        change(plain_rate, ingest.rate())
+    );
+    println!(
+        "| search p50 (ms) | {plain_p50:.2} | {p50:.2} | {:+.0}% |",
+        change(plain_p50, p50)
+    );
+    println!(
+        "| search p95 (ms) | {plain_p95:.2} | {p95:.2} | {:+.0}% |",
+        change(plain_p95, p95)
+    );
+    println!(
+        "\nOpening the new encrypted archive: {:.0} ms. Goal: ingest and search within 20% of plain: {}.",
+        opened.as_secs_f64() * 1000.0,
+        if ingest.rate() >= plain_rate * 0.8 && p95 <= plain_p95 * 1.2 {
+            "met"
+        } else {
+            "NOT met"
+        }
+    );
+    Ok(())
+}
+
 async fn raw_insert(path: &std::path::Path, corpus: &Corpus, with_fts: bool) -> anyhow_free::Result<Ingest> {
     let pool = SqlitePool::connect_with(
         sqlx::sqlite::SqliteConnectOptions::new()
@@ -529,6 +591,8 @@ async fn run(config: Config) -> anyhow_free::Result {
     }
     println!("\n</details>");
 
+    encryption_cost(dir.path(), &corpus, &cases, big.rate(), p50, p95).await?;
+
     // Lists.
     let mut chats = Vec::new();
     let mut pages = Vec::new();
@@ -594,7 +658,7 @@ async fn run(config: Config) -> anyhow_free::Result {
         plain.push(start.elapsed());
         opened.close().await;
         let start = Instant::now();
-        let (opened, recovery) = Store::open_or_recover(&path, &backups).await?;
+        let (opened, recovery) = Store::open_or_recover(&path, &backups, &wa_store::ArchiveKey::None).await?;
         checked.push(start.elapsed());
         assert!(recovery.is_none(), "a sound archive needs no recovery");
         opened.close().await;

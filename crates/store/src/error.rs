@@ -40,6 +40,12 @@ pub enum StoreError {
     )]
     ReadOnly { path: PathBuf },
 
+    #[error(
+        "The message archive {path} could not be unlocked: {reason} Nothing in it was changed. \
+         If the key is gone, choose a backup in Diagnostics, or move the data folder aside to start again."
+    )]
+    Locked { path: PathBuf, reason: String },
+
     #[error("The database {path} cannot be opened: {detail}")]
     CannotOpen { path: PathBuf, detail: String },
 

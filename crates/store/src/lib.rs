@@ -12,6 +12,7 @@
 //!   makes "newest matches first" searches fast (see `search`).
 //! - One writer connection, several readers (WAL). Files are the user's alone (0600 in 0700).
 
+pub mod cipher;
 mod error;
 mod ingest;
 mod lharries;
@@ -25,6 +26,7 @@ pub use search::SearchQuery;
 pub mod segment;
 mod sync;
 
+pub use cipher::ArchiveKey;
 pub use error::{Result, StoreError};
 pub use lharries::ImportReport;
 pub use maintenance::RecoverReport;
@@ -49,6 +51,7 @@ pub struct Store {
 
 struct Inner {
     path: PathBuf,
+    key: ArchiveKey,
     /// Exactly one connection: SQLite allows one writer at a time anyway, and a
     /// single connection keeps transactions from waiting on each other's locks.
     writer: Option<SqlitePool>,
@@ -76,13 +79,37 @@ impl std::fmt::Debug for Store {
 
 impl Store {
     /// Open (creating if needed) the database at `path`, bringing its schema up to date.
+    /// Not encrypted; see [`Store::open_with`].
     pub async fn open(path: impl AsRef<Path>) -> Result<Self> {
-        open::open(path.as_ref(), open::Mode::ReadWrite).await
+        open::open(path.as_ref(), open::Mode::ReadWrite, &ArchiveKey::None).await
     }
 
-    /// Open an existing database for reading only (no migration, no writes).
+    /// Open (creating if needed) the database at `path` locked with `key`,
+    /// bringing its schema up to date. A plain file from before encryption is
+    /// encrypted first (see [`cipher`]).
+    pub async fn open_with(path: impl AsRef<Path>, key: &ArchiveKey) -> Result<Self> {
+        open::open(path.as_ref(), open::Mode::ReadWrite, key).await
+    }
+
+    /// Open an existing, unencrypted database for reading only (no migration, no writes).
     pub async fn open_read_only(path: impl AsRef<Path>) -> Result<Self> {
-        open::open(path.as_ref(), open::Mode::ReadOnly).await
+        open::open(path.as_ref(), open::Mode::ReadOnly, &ArchiveKey::None).await
+    }
+
+    /// Open an existing database locked with `key` (or a plain one) for reading only.
+    pub async fn open_read_only_with(path: impl AsRef<Path>, key: &ArchiveKey) -> Result<Self> {
+        open::open(path.as_ref(), open::Mode::ReadOnly, key).await
+    }
+
+    /// Whether the file is encrypted (opened with a key).
+    pub fn encrypted(&self) -> bool {
+        self.inner.key.encrypts()
+    }
+
+    /// The key the archive is locked with: the engine locks WhatsApp's
+    /// session file with the same one.
+    pub fn key(&self) -> &ArchiveKey {
+        &self.inner.key
     }
 
     /// The database file.
@@ -110,10 +137,14 @@ impl Store {
     /// rather than a long-lived connection's caches. Close it after use.
     pub(crate) async fn fresh_connection(&self, writable: bool) -> Result<sqlx::SqliteConnection> {
         use sqlx::ConnectOptions;
-        sqlx::sqlite::SqliteConnectOptions::new()
-            .filename(&self.inner.path)
-            .read_only(!writable)
-            .busy_timeout(std::time::Duration::from_secs(10))
+        self.inner
+            .key
+            .apply(
+                sqlx::sqlite::SqliteConnectOptions::new()
+                    .filename(&self.inner.path)
+                    .read_only(!writable)
+                    .busy_timeout(std::time::Duration::from_secs(10)),
+            )
             .connect()
             .await
             .map_err(|e| self.err(e))

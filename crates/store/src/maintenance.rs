@@ -152,9 +152,11 @@ impl Store {
         }
         // Its own connection: the readers are query-only and the writer must stay free.
         let mut conn = sqlx::SqliteConnection::connect_with(
-            &sqlx::sqlite::SqliteConnectOptions::new()
-                .filename(self.path())
-                .busy_timeout(std::time::Duration::from_secs(10)),
+            &self.key().apply(
+                sqlx::sqlite::SqliteConnectOptions::new()
+                    .filename(self.path())
+                    .busy_timeout(std::time::Duration::from_secs(10)),
+            ),
         )
         .await
         .map_err(|e| self.err(e))?;
@@ -166,6 +168,11 @@ impl Store {
     /// Move the damaged database at `path` aside and rebuild `path` from what
     /// can still be read. Returns the new store and what was saved.
     pub async fn recover(path: &Path) -> Result<(Store, RecoverReport)> {
+        Self::recover_with(path, &crate::ArchiveKey::None).await
+    }
+
+    /// [`Store::recover`] for an archive locked with `key` (the new one is too).
+    pub async fn recover_with(path: &Path, key: &crate::ArchiveKey) -> Result<(Store, RecoverReport)> {
         let stamp = crate::now_ms();
         let aside = path.with_extension(format!("damaged-{stamp}"));
         for suffix in ["", "-wal", "-shm"] {
@@ -175,7 +182,7 @@ impl Store {
                 std::fs::rename(&from, &to).map_err(|source| StoreError::Io { path: from, source })?;
             }
         }
-        let store = Store::open(path).await?;
+        let store = Store::open_with(path, key).await?;
         let (store, mut report) = match store.copy_from(&aside).await {
             Ok(report) => (store, report),
             // Not even readable as a database: nothing to save. A new pool, since
@@ -186,7 +193,7 @@ impl Store {
                     unreadable_tables: TABLES.iter().map(|(t, _)| (*t).to_owned()).collect(),
                     ..RecoverReport::default()
                 };
-                (Store::open(path).await?, report)
+                (Store::open_with(path, key).await?, report)
             }
             Err(e) => {
                 store.close().await;
@@ -213,14 +220,12 @@ impl Store {
             .execute(&mut *conn)
             .await
             .map_err(|e| self.err(e))?;
-        sqlx::query("ATTACH DATABASE ? AS damaged")
-            .bind(damaged_text)
-            .execute(&mut *conn)
+        attach_damaged(&mut conn, damaged_text, self.key())
             .await
             .map_err(|e| StoreError::from_sqlx(e, damaged))?;
         let mut report = RecoverReport::default();
         for &(table, has_rowid) in TABLES {
-            match copy_table(&mut conn, table, has_rowid).await {
+            match copy_table(&mut conn, table, has_rowid, (damaged_text, self.key())).await {
                 Ok((rows, skipped)) => {
                     report.tables.push((table.to_owned(), rows));
                     report.skipped_ranges += skipped;
@@ -266,6 +271,7 @@ async fn copy_table(
     conn: &mut sqlx::SqliteConnection,
     table: &str,
     has_rowid: bool,
+    damaged: (&str, &crate::ArchiveKey),
 ) -> Result<(u64, u64), sqlx::Error> {
     let columns = shared_columns(conn, table).await?.join(", ");
     if columns.is_empty() {
@@ -294,19 +300,62 @@ async fn copy_table(
             .await
         {
             Ok(done) => copied += done.rows_affected(),
-            Err(_) if lo < hi => {
+            Err(e) if lo < hi => {
+                reattach_after(&e, conn, damaged).await?;
                 failures_left -= 1;
                 let mid = ((i128::from(lo) + i128::from(hi)) >> 1) as i64;
                 pending.push((mid + 1, hi));
                 pending.push((lo, mid));
             }
-            Err(_) => {
+            Err(e) => {
+                reattach_after(&e, conn, damaged).await?;
                 failures_left -= 1;
                 skipped += 1;
             }
         }
     }
     Ok((copied, skipped))
+}
+
+/// After a page fails its check in an encrypted file, SQLCipher keeps that
+/// database in an error state: attach it afresh (same key) so that the next
+/// range can be read. A plain file needs nothing.
+async fn reattach_after(
+    error: &sqlx::Error,
+    conn: &mut sqlx::SqliteConnection,
+    (damaged, key): (&str, &crate::ArchiveKey),
+) -> Result<(), sqlx::Error> {
+    if !key.encrypts() {
+        return Ok(());
+    }
+    tracing::debug!(error = %error, "reattaching the damaged file after a failed read");
+    sqlx::query("DETACH DATABASE damaged").execute(&mut *conn).await?;
+    attach_damaged(conn, damaged, key).await
+}
+
+/// ATTACH the damaged file as `damaged`, with the archive's key (SQLCipher
+/// does not reliably hand a raw key on to an attachment without one).
+async fn attach_damaged(
+    conn: &mut sqlx::SqliteConnection,
+    damaged: &str,
+    key: &crate::ArchiveKey,
+) -> Result<(), sqlx::Error> {
+    match key.attach_value() {
+        Some(value) => {
+            sqlx::query("ATTACH DATABASE ? AS damaged KEY ?")
+                .bind(damaged)
+                .bind(value.to_string())
+                .execute(&mut *conn)
+                .await?
+        }
+        None => {
+            sqlx::query("ATTACH DATABASE ? AS damaged")
+                .bind(damaged)
+                .execute(&mut *conn)
+                .await?
+        }
+    };
+    Ok(())
 }
 
 /// Chats and contacts that messages point to but that were lost.

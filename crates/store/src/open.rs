@@ -7,6 +7,7 @@ use std::time::Duration;
 
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
 
+use crate::cipher::{self, ArchiveKey};
 use crate::{IdCache, Inner, MIGRATOR, Result, Store, StoreError, latest_schema_version};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -23,7 +24,7 @@ const ENOSPC: i32 = 28;
 /// "Read-only file system" (Linux, macOS: 30).
 const EROFS: i32 = 30;
 
-pub(crate) async fn open(path: &Path, mode: Mode) -> Result<Store> {
+pub(crate) async fn open(path: &Path, mode: Mode, key: &ArchiveKey) -> Result<Store> {
     let path = absolute(path)?;
     if mode == Mode::ReadWrite {
         prepare_files(&path)?;
@@ -33,24 +34,56 @@ pub(crate) async fn open(path: &Path, mode: Mode) -> Result<Store> {
             detail: "the file does not exist".into(),
         });
     }
-    check_header(&path)?;
-    connect(path, mode).await.map_err(|e| match e {
-        // The header said SQLite, so "not a database" now means its inside is damaged.
+    let mut key = key.clone();
+    if !key.encrypts() {
+        check_header(&path)?;
+    } else if cipher::is_plain_sqlite(&path) {
+        if mode == Mode::ReadWrite {
+            // An archive from before encryption: encrypted now, once.
+            cipher::encrypt_in_place(&path, &key).await?;
+        } else {
+            // Reading only, it is read as it is; the app encrypts it.
+            key = ArchiveKey::None;
+        }
+    } else if cipher::keyid_matches(&path, &key) == Some(false) {
+        return Err(StoreError::Locked {
+            path,
+            reason: LOCKED_OTHER_KEY.into(),
+        });
+    }
+    let new_file = std::fs::metadata(&path).map_or(true, |m| m.len() == 0);
+    let store = connect(path.clone(), mode, key.clone()).await.map_err(|e| match e {
+        StoreError::NotADatabase { path } if matches!(key, ArchiveKey::Passphrase(_)) => StoreError::Locked {
+            path,
+            reason: LOCKED_PASSPHRASE.into(),
+        },
+        // The header said SQLite (or the key is the one that locked the file),
+        // so "not a database" now means its inside is damaged.
         StoreError::NotADatabase { path } => StoreError::Corrupt {
             path,
             detail: "its internal structure is damaged".into(),
         },
         other => other,
-    })
+    })?;
+    if mode == Mode::ReadWrite && key.encrypts() && (new_file || cipher::keyid_matches(&path, &key).is_none()) {
+        cipher::write_keyid(&path, &key)?;
+    }
+    Ok(store)
 }
 
-async fn connect(path: std::path::PathBuf, mode: Mode) -> Result<Store> {
-    let base = SqliteConnectOptions::new()
-        .filename(&path)
-        .busy_timeout(BUSY_TIMEOUT)
-        .foreign_keys(true)
-        // sqlx's default is 100 statements; ingest builds a few more shapes.
-        .statement_cache_capacity(256);
+const LOCKED_OTHER_KEY: &str = "it was locked with a key that this computer's keychain no longer holds \
+     (the keychain was reset, or the data folder comes from another computer or user account).";
+const LOCKED_PASSPHRASE: &str = "the passphrase is not the one it was locked with, or the file is damaged.";
+
+async fn connect(path: std::path::PathBuf, mode: Mode, key: ArchiveKey) -> Result<Store> {
+    let base = key.apply(
+        SqliteConnectOptions::new()
+            .filename(&path)
+            .busy_timeout(BUSY_TIMEOUT)
+            .foreign_keys(true)
+            // sqlx's default is 100 statements; ingest builds a few more shapes.
+            .statement_cache_capacity(256),
+    );
 
     let writer = if mode == Mode::ReadWrite {
         let options = base
@@ -96,6 +129,7 @@ async fn connect(path: std::path::PathBuf, mode: Mode) -> Result<Store> {
     Ok(Store {
         inner: Arc::new(Inner {
             path,
+            key,
             writer,
             reader,
             ids: Mutex::new(IdCache::default()),

@@ -666,7 +666,9 @@ impl Store {
         .map_err(|e| self.err(e))?;
         let (chats, contacts, page_count, page_size): (i64, i64, i64, i64) = sqlx::query_as(
             "SELECT (SELECT count(*) FROM chats), (SELECT count(*) FROM contacts),
-                    (SELECT page_count FROM pragma_page_count()), (SELECT page_size FROM pragma_page_size())",
+                    (SELECT page_count FROM pragma_page_count()),
+                    -- SQLCipher answers this one as text.
+                    CAST((SELECT page_size FROM pragma_page_size()) AS INTEGER)",
         )
         .fetch_one(self.reader())
         .await

@@ -9,6 +9,7 @@
 
 use std::path::{Path, PathBuf};
 
+use crate::ArchiveKey;
 use crate::{Result, Store, StoreError};
 
 /// What was done about a damaged archive.
@@ -74,10 +75,15 @@ impl Store {
     /// `quick_check`, and when the file is damaged, the recovery described in
     /// this module. Other errors (disk full, read-only, newer schema) are
     /// returned as they are: recovery cannot help with those.
-    pub async fn open_or_recover(path: &Path, backups: &Path) -> Result<(Store, Option<Recovery>)> {
-        let damage = match Store::open(path).await {
+    ///
+    /// With a key, plain backups left from before encryption are encrypted too.
+    pub async fn open_or_recover(path: &Path, backups: &Path, key: &ArchiveKey) -> Result<(Store, Option<Recovery>)> {
+        let damage = match Store::open_with(path, key).await {
             Ok(store) => match store.quick_check().await {
-                Ok(problems) if problems.is_empty() => return Ok((store, None)),
+                Ok(problems) if problems.is_empty() => {
+                    encrypt_plain_backups(backups, key).await;
+                    return Ok((store, None));
+                }
                 Ok(problems) => {
                     tracing::warn!(problems = problems.len(), "the archive failed its check at start");
                     store.close().await;
@@ -93,7 +99,7 @@ impl Store {
             Err(e) => return Err(e),
         };
         tracing::warn!(damage = %damage, "the archive is damaged: recovering");
-        let (store, report) = Store::recover(path).await?;
+        let (store, report) = Store::recover_with(path, key).await?;
         let damaged_kept_at = report.damaged_copy.clone().unwrap_or_default();
         if report.messages() > 0 {
             return Ok((
@@ -113,7 +119,7 @@ impl Store {
                 continue;
             }
             let _ = crate::maintenance::make_private(path);
-            match Store::open(path).await {
+            match Store::open_with(path, key).await {
                 Ok(restored) => match restored.quick_check().await {
                     Ok(problems) if problems.is_empty() => {
                         return Ok((
@@ -131,7 +137,22 @@ impl Store {
             }
         }
         remove_database(path);
-        let store = Store::open(path).await?;
+        let store = Store::open_with(path, key).await?;
         Ok((store, Some(Recovery::Fresh { damaged_kept_at })))
+    }
+}
+
+/// Backups from before encryption, encrypted with `key` (a failure is logged
+/// and tried again at the next start).
+async fn encrypt_plain_backups(backups: &Path, key: &ArchiveKey) {
+    if !key.encrypts() {
+        return;
+    }
+    for (_, backup, _) in crate::maintenance::backups_in(backups) {
+        if crate::cipher::is_plain_sqlite(&backup)
+            && let Err(e) = crate::cipher::encrypt_in_place(&backup, key).await
+        {
+            tracing::warn!(error = %e, backup = %backup.display(), "a backup could not be encrypted");
+        }
     }
 }

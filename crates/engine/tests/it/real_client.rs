@@ -9,7 +9,7 @@ use wa_engine::state::{LogoutReason, Problem};
 use wa_engine::{Engine, EngineEvent, EngineOptions, EngineState, Outgoing};
 use wa_localserver::{Fault, LocalServer, LoginRefusal, Received, Seen, text_of, wa};
 use wa_store::MessageStatus;
-use wa_store::Store;
+use wa_store::{ArchiveKey, Store};
 use whatsapp_rust::buffa::MessageField;
 
 const PHONE: &str = "15550001234";
@@ -44,10 +44,20 @@ struct App {
     store: Store,
 }
 
-/// The app's engine on the real client, its data in `dir`, connecting to `server`.
+/// The key the app's archive and session are locked with in these tests.
+fn test_key() -> ArchiveKey {
+    ArchiveKey::from_hex(&"5e".repeat(32)).expect("key")
+}
+
+/// The app's engine on the real client, its data in `dir` (encrypted, as the
+/// app keeps it), connecting to `server`.
 async fn open_app(server: &LocalServer, dir: &Path) -> App {
+    open_app_with(server, dir, &test_key()).await
+}
+
+async fn open_app_with(server: &LocalServer, dir: &Path, key: &ArchiveKey) -> App {
     logs();
-    let store = Store::open(&dir.join("messages.db")).await.expect("store");
+    let store = Store::open_with(&dir.join("messages.db"), key).await.expect("store");
     let account = RealAccount::open_at(
         &dir.join("whatsapp-session.db"),
         store.clone(),
@@ -98,10 +108,11 @@ fn unhandled(server: &LocalServer) -> Vec<Seen> {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn links_by_qr_code_then_resumes_after_a_restart() {
+async fn links_by_qr_code_then_resumes_after_a_restart_with_its_session_encrypted() {
     let server = LocalServer::start(PHONE).await.expect("server");
     let dir = tempfile::tempdir().expect("dir");
-    let app = open_app(&server, dir.path()).await;
+    // Linked by a version from before encryption: plain files.
+    let app = open_app_with(&server, dir.path(), &ArchiveKey::None).await;
     let device = link_by_qr(&server, &app).await;
     let seen = server.seen();
     // The phone checked the device's own signature over the identity it signed.
@@ -132,6 +143,29 @@ async fn links_by_qr_code_then_resumes_after_a_restart() {
     );
     assert!(after.contains(&Seen::LoggedIn { device }), "{after:?}");
     assert!(!after.iter().any(|s| matches!(s, Seen::PairDevice { .. })), "{after:?}");
+
+    // That start came with a key: the session (the account's keys) and the
+    // archive were encrypted, and the device logged in from the encrypted session.
+    app.engine.shutdown().await;
+    app.store.close().await;
+    drop(app);
+    for file in ["whatsapp-session.db", "messages.db"] {
+        let bytes = std::fs::read(dir.path().join(file)).expect("read");
+        assert!(!bytes.starts_with(b"SQLite format 3"), "{file} is still plain");
+        assert!(
+            !bytes.windows(PHONE.len()).any(|w| w == PHONE.as_bytes()),
+            "the phone number is readable in {file}"
+        );
+    }
+    // Control: another key cannot open the session, and says so.
+    let store = Store::open_with(
+        &dir.path().join("other.db"),
+        &ArchiveKey::from_hex(&"77".repeat(32)).expect("key"),
+    )
+    .await
+    .expect("store");
+    let wrong = RealAccount::open_at(&dir.path().join("whatsapp-session.db"), store, Endpoints::default()).await;
+    assert!(wrong.is_err(), "a session opened with the wrong key");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -1,5 +1,6 @@
 //! The store's integration tests: one binary, one module per area.
 
+mod cipher;
 mod crash;
 mod errors;
 mod ingest;

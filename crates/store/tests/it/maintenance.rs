@@ -218,7 +218,7 @@ async fn at_start_damaged_pages_are_found_and_what_can_be_saved_is_saved() {
     let len = std::fs::metadata(&path).expect("meta").len();
     scribble(&path, (len / 2) / 4096 * 4096, 8 * 4096);
 
-    let (store, recovery) = Store::open_or_recover(&path, &dir.path().join("backups"))
+    let (store, recovery) = Store::open_or_recover(&path, &dir.path().join("backups"), &wa_store::ArchiveKey::None)
         .await
         .expect("opened");
     let Some(wa_store::Recovery::Salvaged {
@@ -241,7 +241,7 @@ async fn at_start_damaged_pages_are_found_and_what_can_be_saved_is_saved() {
     );
     // A sound archive opens with nothing to say.
     store.close().await;
-    let (_store, again) = Store::open_or_recover(&path, &dir.path().join("backups"))
+    let (_store, again) = Store::open_or_recover(&path, &dir.path().join("backups"), &wa_store::ArchiveKey::None)
         .await
         .expect("opened");
     assert_eq!(again, None);
@@ -272,7 +272,9 @@ async fn at_start_a_destroyed_file_gives_way_to_the_newest_sound_backup() {
     scribble(&newer, 0, 4096);
     scribble(&path, 0, 3 * 4096);
 
-    let (store, recovery) = Store::open_or_recover(&path, &backups).await.expect("opened");
+    let (store, recovery) = Store::open_or_recover(&path, &backups, &wa_store::ArchiveKey::None)
+        .await
+        .expect("opened");
     match &recovery {
         Some(wa_store::Recovery::Restored {
             backup,
@@ -301,7 +303,7 @@ async fn at_start_a_destroyed_file_without_backups_starts_afresh_and_keeps_it() 
     let path = store.path().to_path_buf();
     store.close().await;
     scribble(&path, 0, 3 * 4096);
-    let (store, recovery) = Store::open_or_recover(&path, &dir.path().join("backups"))
+    let (store, recovery) = Store::open_or_recover(&path, &dir.path().join("backups"), &wa_store::ArchiveKey::None)
         .await
         .expect("opened");
     let Some(wa_store::Recovery::Fresh { damaged_kept_at }) = recovery else {
@@ -325,7 +327,7 @@ async fn at_start_a_file_whose_wal_was_lost_mid_write_is_sound_and_opens_as_is()
     let copy = dir.path().join("lost-wal").join("messages.db");
     std::fs::create_dir_all(copy.parent().expect("dir")).expect("dir");
     std::fs::copy(store.path(), &copy).expect("copy");
-    let (opened, recovery) = Store::open_or_recover(&copy, &dir.path().join("backups"))
+    let (opened, recovery) = Store::open_or_recover(&copy, &dir.path().join("backups"), &wa_store::ArchiveKey::None)
         .await
         .expect("opened");
     assert_eq!(recovery, None, "an older but sound archive needs no recovery");
