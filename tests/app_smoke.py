@@ -23,7 +23,6 @@ over to the running copy.
 import json
 import os
 import shutil
-import sqlite3
 import stat
 import subprocess
 import sys
@@ -32,6 +31,7 @@ import time
 
 from gi.repository import Gio, GLib
 from checks import check, finish
+import archive
 
 WATCHER_XML = """
 <node>
@@ -158,15 +158,10 @@ def screenshot(artifacts, name):
 
 
 def stored_messages(db):
-    """Messages in the app's database, read the way another reader would (read-only)."""
-    try:
-        conn = sqlite3.connect(f"file:{db}?mode=ro", uri=True, timeout=5)
-        try:
-            return conn.execute("SELECT count(*) FROM messages").fetchone()[0]
-        finally:
-            conn.close()
-    except sqlite3.Error:
-        return 0
+    """Messages in the app's encrypted archive, read the way another program
+    would: SQLCipher's Python binding with the key from the keychain (read-only).
+    WAMCP_PY is a Python that has sqlcipher3 (./dev's virtualenv)."""
+    return archive.count_with(os.environ.get("WAMCP_PY", sys.executable), db, "keychain")
 
 
 def start_app(app, artifacts, log_name, args, prepare=None):
@@ -261,6 +256,15 @@ def demo_run(app, artifacts, bus, watcher, notifications):
         synced = pump_until(lambda: stored_messages(db) > 1000, 90)
         check("demo: history lands in the demo archive", synced, f"{stored_messages(db)} messages")
         check("demo: the real archive is untouched", not os.path.exists(os.path.join(data_dir, "messages.db")))
+        key = archive.keychain_key() or ""
+        check("encryption: the archive's key is in the system keychain (Secret Service), 256 random bits",
+              len(key) == 64 and len(set(key)) > 4, f"{len(key)} characters")
+        with open(db, "rb") as f:
+            head = f.read(4096)
+        check("encryption: the archive on disk is not plain SQLite", len(head) == 4096
+              and not head.startswith(b"SQLite format 3"), repr(head[:16]))
+        check("encryption: another key reads nothing from it (control for the count above)",
+              archive.count_with(os.environ.get("WAMCP_PY", sys.executable), db, "x:" + "0" * 64) == 0)
         summaries = lambda: [title for title, _body in notifications.shown]  # noqa: E731
         check("demo: a notification says WhatsApp is linked",
               pump_until(lambda: "WhatsApp is linked" in summaries(), 30), str(notifications.shown))
@@ -359,6 +363,7 @@ def main():
     app = os.path.abspath(sys.argv[1])
     artifacts = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "artifacts")
     os.makedirs(artifacts, exist_ok=True)
+    check("a real keychain (GNOME Keyring's Secret Service) runs in this D-Bus session", archive.start_keyring())
     bus = Gio.bus_get_sync(Gio.BusType.SESSION, None)
     watcher = Watcher(bus)
     notifications = Notifications(bus)

@@ -24,6 +24,7 @@ import sys
 import tempfile
 import time
 from checks import check, finish
+import archive
 
 APP = "/usr/bin/whatsapp-mcp-desktop"
 HELPER = "/usr/bin/whatsapp-mcp"
@@ -116,6 +117,8 @@ def main():
     env = dict(os.environ, HOME=home, WHATSAPP_MCP_DATA_DIR=data, WHATSAPP_MCP_SOCKET=os.path.join(home, "app.sock"))
     # The package's name as the bundler wrote it (from the product name).
     package = run("dpkg-deb", "-f", deb, "Package").stdout.strip()
+    # The app keeps its archive key in the system keychain: a real one in this D-Bus session.
+    check("a real keychain (GNOME Keyring's Secret Service) runs in this D-Bus session", archive.start_keyring())
     try:
         run("dpkg", "-r", package)
         done = install(deb)

@@ -22,7 +22,6 @@ import json
 import os
 import re
 import shutil
-import sqlite3
 import stat
 import subprocess
 import sys
@@ -33,6 +32,12 @@ import jsonschema
 from mcp import ClientSession, StdioServerParameters
 from mcp.client.stdio import stdio_client
 from checks import check, finish
+import archive
+
+# No keychain in this test's environment: the app locks its archive with this
+# passphrase (WHATSAPP_MCP_PASSPHRASE), and the test opens it with SQLCipher.
+PASSPHRASE = "an e2e passphrase, in no keychain"
+KEY = "passphrase:" + PASSPHRASE
 
 
 
@@ -158,11 +163,11 @@ async def main_session(session, init, ctx):
     check("default policy: a send without approval is refused in words", refused.is_error
           and "approval" in text_of(refused), text_of(refused))
     db = ctx["db"]
-    with sqlite3.connect(f"file:{db}?mode=ro", uri=True) as conn:
+    with archive.connect(db, KEY, read_only=True) as conn:
         audited = conn.execute("SELECT client, tool, decision FROM audit_log ORDER BY id DESC LIMIT 1").fetchone()
     check("the refusal is in the audit log with the client's name", audited is not None and audited[1] == "send_message"
           and audited[2] == "refused" and audited[0] != "", str(audited))
-    with sqlite3.connect(db) as conn:
+    with archive.connect(db, KEY) as conn:
         conn.execute("INSERT INTO settings (key, value, updated_at) VALUES ('mcp.send_policy', '\"open\"', 0) "
                      "ON CONFLICT (key) DO UPDATE SET value = excluded.value")
     sent = await session.call_tool("send_message", {"recipient": direct["jid"], "message": "hello from the test"})
@@ -369,7 +374,7 @@ def remote_checks(app, env, ctx):
     probe.bind(("127.0.0.1", 0))
     port = probe.getsockname()[1]
     probe.close()
-    with sqlite3.connect(ctx["db"]) as conn:
+    with archive.connect(ctx["db"], KEY) as conn:
         for key, value in (("mcp.remote.requests_per_minute", "60"), ("mcp.remote.max_request_kb", "1024"),
                            ("mcp.send_policy", '"read_only"')):
             conn.execute("INSERT INTO settings (key, value, updated_at) VALUES (?, ?, 0) "
@@ -425,7 +430,7 @@ def remote_checks(app, env, ctx):
         if proc.poll() is None:
             proc.kill()
         log.close()
-        with sqlite3.connect(ctx["db"]) as conn:
+        with archive.connect(ctx["db"], KEY) as conn:
             conn.execute("DELETE FROM settings WHERE key LIKE 'mcp.remote.%' OR key = 'mcp.send_policy'")
 
 
@@ -560,6 +565,7 @@ def main():
         "WHATSAPP_MCP_APP": app,
         "WHATSAPP_MCP_DEMO": "1",
         "WHATSAPP_MCP_LOG": "info",
+        "WHATSAPP_MCP_PASSPHRASE": PASSPHRASE,
     }
     ctx = {"home": home, "data_dir": data_dir, "db": os.path.join(data_dir, "demo", "messages.db")}
     try:
@@ -569,6 +575,12 @@ def main():
               and "WhatsApp: Connected" in doctor.stdout and "integrity check" in doctor.stdout
               and "Remote use is off" in doctor.stdout, doctor.stdout[-600:])
         doctor_bundle(helper, env, ctx)
+        with open(ctx["db"], "rb") as f:
+            head = f.read(16)
+        check("the archive on disk is encrypted (not plain SQLite); SQLCipher opens it with the passphrase",
+              head != b"SQLite format 3\0" and archive.count_messages(ctx["db"], KEY) > 1000, repr(head))
+        check("doctor: says the archive is encrypted with the passphrase",
+              "encrypted with your passphrase" in doctor.stdout, doctor.stdout[-600:])
         daily = os.path.join(data_dir, "demo", "backups")
         deadline = time.monotonic() + 60
         while time.monotonic() < deadline and not glob.glob(os.path.join(daily, "messages-*.db")):
@@ -606,6 +618,11 @@ def main():
         remote_checks(app, env, ctx)
         broken = dict(env, WHATSAPP_MCP_APP="/nonexistent/whatsapp-mcp-desktop")
         asyncio.run(with_session(helper, broken, lambda s, i: fallback_session(s, i, ctx)))
+        wrong = dict(env, WHATSAPP_MCP_PASSPHRASE="not the passphrase")
+        doctor = subprocess.run([helper, "doctor"], env=wrong, capture_output=True, text=True, timeout=60)
+        check("doctor: a wrong passphrase is said in words, and the archive is left as it was",
+              doctor.returncode == 1 and "passphrase is not the one it was locked with" in doctor.stdout
+              and archive.count_messages(ctx["db"], KEY) > 1000, doctor.stdout[-600:])
         logs_leak_nothing(data_dir, ctx.get("secrets", set()))
     finally:
         subprocess.run(["pkill", "-KILL", "-f", f"{app} --headless"], check=False)

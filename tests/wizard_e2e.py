@@ -38,6 +38,7 @@ from selenium.common.exceptions import StaleElementReferenceException, WebDriver
 from selenium.webdriver.common.by import By
 from selenium.webdriver.common.options import ArgOptions
 from checks import check, finish
+import archive
 
 ARTIFACTS = os.path.abspath("artifacts")
 
@@ -437,6 +438,8 @@ def main():
     os.makedirs(ARTIFACTS, exist_ok=True)
     signal.signal(signal.SIGALRM, give_up)
     signal.alarm(15 * 60)
+    # The app keeps its archive key in the system keychain: a real one in this D-Bus session.
+    check("a real keychain (GNOME Keyring's Secret Service) runs in this D-Bus session", archive.start_keyring())
     for flow in (run_qr, run_device_limit):
         try:
             flow(app, helper) if flow is run_qr else flow(app)

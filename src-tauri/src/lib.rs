@@ -270,12 +270,19 @@ pub fn run() -> anyhow::Result<()> {
         }
         Err(e) => return Err(e.into()),
     };
+    // The archive and the session are encrypted with a key from the system
+    // keychain (see wa_mcp::archive_key for the other ways and the choices).
+    let (key, source) = wa_mcp::archive_key::archive_key(&base, true).inspect_err(|e| tracing::error!("{e}"))?;
+    tracing::info!(encryption = source.describe(), "archive key ready");
     // A damaged archive is set aside and rebuilt here (saved rows, else the
     // newest sound backup, else a new one); the person is told below.
-    let (store, recovery) = runtime.block_on(wa_store::Store::open_or_recover(
-        &data_dir.join("messages.db"),
-        &data_dir.join("backups"),
-    ))?;
+    let (store, recovery) = runtime
+        .block_on(wa_store::Store::open_or_recover(
+            &data_dir.join("messages.db"),
+            &data_dir.join("backups"),
+            &key,
+        ))
+        .inspect_err(|e| tracing::error!("{e}"))?;
     let recovered = recovery.map(|r| r.sentence());
     if let Some(text) = &recovered {
         tracing::warn!("{text}");

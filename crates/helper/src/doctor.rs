@@ -72,10 +72,15 @@ async fn app_status(socket: &Path) -> Result<serde_json::Value, String> {
 }
 
 /// Write the redacted report and say where it is.
-async fn write_bundle(r: &mut Report, db_dir: &std::path::Path, context: &wa_mcp::diagnostics::Context) {
+async fn write_bundle(
+    r: &mut Report,
+    db_dir: &std::path::Path,
+    key: &wa_store::ArchiveKey,
+    context: &wa_mcp::diagnostics::Context,
+) {
     println!("\nDiagnostic report");
     let log_dir = wa_mcp::paths::log_dir().unwrap_or_else(|_| db_dir.join("logs"));
-    let written = match wa_store::Store::open_read_only(&db_dir.join("messages.db")).await {
+    let written = match wa_store::Store::open_read_only_with(&db_dir.join("messages.db"), key).await {
         Ok(store) => {
             let written = wa_mcp::diagnostics::write_report(&store, db_dir, &log_dir, context).await;
             store.close().await;
@@ -131,8 +136,18 @@ pub async fn run(bundle: bool) -> i32 {
             "Open WhatsApp MCP Desktop once and link your WhatsApp account.",
         );
     }
+    let key = match wa_mcp::archive_key::archive_key(&data_dir, false) {
+        Ok((key, source)) => {
+            r.ok(&format!("Message archive: {}.", source.describe()));
+            key
+        }
+        Err(e) => {
+            r.bad("The message archive's key is not available.", &e.to_string());
+            wa_store::ArchiveKey::None
+        }
+    };
     let db = db_dir.join("messages.db");
-    match wa_store::Store::open_read_only(&db).await {
+    match wa_store::Store::open_read_only_with(&db, &key).await {
         Ok(store) => {
             match store.statistics().await {
                 Ok(s) => {
@@ -177,6 +192,11 @@ pub async fn run(bundle: bool) -> i32 {
             }
             store.close().await;
         }
+        Err(e @ wa_store::StoreError::Locked { .. }) => r.bad(
+            &e.to_string(),
+            "Give the app the key the archive was locked with (the same keychain, or the same \
+             WHATSAPP_MCP_PASSPHRASE).",
+        ),
         Err(e) => r.bad(
             &e.to_string(),
             "Open WhatsApp MCP Desktop; it creates or repairs the archive.",
@@ -239,7 +259,7 @@ pub async fn run(bundle: bool) -> i32 {
             demo,
             assistants: states.into_iter().map(|s| s.description).collect(),
         };
-        write_bundle(&mut r, &db_dir, &context).await;
+        write_bundle(&mut r, &db_dir, &key, &context).await;
     }
 
     println!();

@@ -148,7 +148,9 @@ async fn serve_read_only(data_dir: &Path, why: String) -> anyhow::Result<()> {
     } else {
         data_dir.to_path_buf()
     };
-    let store = wa_store::Store::open_read_only(db_dir.join("messages.db"))
+    let (key, _) = wa_mcp::archive_key::archive_key(data_dir, false)
+        .with_context(|| format!("{why} The message archive could not be unlocked either."))?;
+    let store = wa_store::Store::open_read_only_with(db_dir.join("messages.db"), &key)
         .await
         .with_context(|| format!("{why} The message archive could not be opened either."))?;
     let reason = format!("{why} Reading and searching still work; sending needs the app running.");

@@ -94,6 +94,7 @@ pub async fn report(store: &Store, data_dir: &Path, log_dir: &Path, context: &Co
     let _ = writeln!(r, "Version: {}", context.version);
     let _ = writeln!(r, "System: {} {}", std::env::consts::OS, std::env::consts::ARCH);
     let _ = writeln!(r, "Demo mode: {}", context.demo);
+    let _ = writeln!(r, "Archive encrypted: {}", if store.encrypted() { "yes" } else { "no" });
     let _ = writeln!(r, "WhatsApp: {}", context.state);
     let _ = writeln!(r, "Data folder: {}", data_dir.display());
     let _ = writeln!(r, "\n[Archive]");

@@ -9,6 +9,7 @@
 //! for assistants on other machines (off by default).
 
 pub mod approvals;
+pub mod archive_key;
 pub mod diagnostics;
 pub mod format;
 pub mod guard;

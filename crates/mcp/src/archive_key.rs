@@ -1,0 +1,128 @@
+//! Where the key of the encrypted archive comes from (see `wa_store::cipher`
+//! for what it locks). Decisions:
+//! 1. The OS keychain (Secret Service on Linux, Keychain on macOS, Credential
+//!    Manager on Windows) keeps a random 256-bit key, created at the first
+//!    start. Nothing to type, nothing to forget; the key never touches the disk
+//!    in clear.
+//! 2. Where there is no keychain (a server, a bare window manager): a
+//!    passphrase of the person's own in `WHATSAPP_MCP_PASSPHRASE`.
+//! 3. Or the explicit choice not to encrypt: `WHATSAPP_MCP_ENCRYPTION=off`.
+//!    It applies to an archive that is not encrypted yet; an encrypted one is
+//!    never decrypted behind the person's back.
+//!
+//! Without any of these the app does not start, and says the three ways in
+//! one message. An encrypted archive whose key the keychain no longer has is
+//! never given a new key: that would make it unreadable for good.
+
+use std::path::Path;
+
+use wa_store::ArchiveKey;
+
+/// The keychain entry: service and account name.
+const SERVICE: &str = "WhatsApp MCP Desktop";
+const ACCOUNT: &str = "message-archive-key";
+
+/// Where the archive's key came from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum KeySource {
+    /// The OS keychain; `created` at this start.
+    Keychain { created: bool },
+    /// `WHATSAPP_MCP_PASSPHRASE`.
+    Passphrase,
+    /// `WHATSAPP_MCP_ENCRYPTION=off`: not encrypted, by choice.
+    NotEncrypted,
+}
+
+impl KeySource {
+    /// For the diagnostic report and the log.
+    pub fn describe(self) -> &'static str {
+        match self {
+            Self::Keychain { .. } => "encrypted, key in the system keychain",
+            Self::Passphrase => "encrypted with your passphrase (WHATSAPP_MCP_PASSPHRASE)",
+            Self::NotEncrypted => "not encrypted (WHATSAPP_MCP_ENCRYPTION=off)",
+        }
+    }
+}
+
+/// Why there is no key, in words for the person.
+#[derive(Debug, thiserror::Error)]
+pub enum KeyError {
+    #[error(
+        "Your messages are kept encrypted, and this computer has no keychain to hold the key ({detail}). \
+         Either start a keychain (on Linux the Secret Service: GNOME Keyring or KWallet) and open the app \
+         again; or set WHATSAPP_MCP_PASSPHRASE to a passphrase of your own; or set \
+         WHATSAPP_MCP_ENCRYPTION=off to keep the archive unencrypted."
+    )]
+    NoKeychain { detail: String },
+
+    #[error(
+        "Your message archive is encrypted, but the system keychain has no key for it (it may have been \
+         reset, or this data folder comes from another computer). Nothing was changed. Restore the keychain \
+         (or set WHATSAPP_MCP_PASSPHRASE if you locked it with a passphrase), or move the data folder \
+         {data_dir} aside to start again."
+    )]
+    KeyMissing { data_dir: String },
+
+    #[error("The system keychain's entry for the archive key is not a key ({0}). Nothing was changed.")]
+    Damaged(String),
+}
+
+/// The archive's key for the data folder `data_dir` (whose `messages.db`,
+/// and the demo's, it locks). `create`: make a key in the keychain when there
+/// is none and no encrypted archive (the app; the helper only reads).
+pub fn archive_key(data_dir: &Path, create: bool) -> Result<(ArchiveKey, KeySource), KeyError> {
+    let env = |name: &str| std::env::var(name).ok().filter(|v| !v.is_empty());
+    let encrypted = archive_is_encrypted(data_dir);
+    if env("WHATSAPP_MCP_ENCRYPTION").is_some_and(|v| v.eq_ignore_ascii_case("off")) {
+        if !encrypted {
+            return Ok((ArchiveKey::None, KeySource::NotEncrypted));
+        }
+        tracing::warn!("WHATSAPP_MCP_ENCRYPTION=off, but the archive is already encrypted: it stays so");
+    }
+    if let Some(passphrase) = env("WHATSAPP_MCP_PASSPHRASE") {
+        return Ok((
+            ArchiveKey::Passphrase(zeroize::Zeroizing::new(passphrase)),
+            KeySource::Passphrase,
+        ));
+    }
+    let entry = keyring::Entry::new(SERVICE, ACCOUNT).map_err(|e| KeyError::NoKeychain { detail: e.to_string() })?;
+    match entry.get_password() {
+        Ok(hex) => {
+            let key = ArchiveKey::from_hex(&zeroize::Zeroizing::new(hex))
+                .ok_or_else(|| KeyError::Damaged("not 64 hexadecimal digits".into()))?;
+            Ok((key, KeySource::Keychain { created: false }))
+        }
+        Err(keyring::Error::NoEntry) if encrypted || !create => Err(KeyError::KeyMissing {
+            data_dir: data_dir.display().to_string(),
+        }),
+        Err(keyring::Error::NoEntry) => {
+            let bytes: zeroize::Zeroizing<[u8; 32]> = zeroize::Zeroizing::new(rand::random());
+            let key = ArchiveKey::Raw(bytes);
+            let hex = key.to_hex().ok_or_else(|| KeyError::Damaged("no raw key".into()))?;
+            entry
+                .set_password(&hex)
+                .map_err(|e| KeyError::NoKeychain { detail: e.to_string() })?;
+            // Read it back: a keychain that accepts a key and loses it would lock
+            // the archive for good.
+            match entry.get_password() {
+                Ok(back) if back == *hex => {}
+                other => {
+                    return Err(KeyError::NoKeychain {
+                        detail: format!("the key did not read back ({:?})", other.err()),
+                    });
+                }
+            }
+            tracing::info!("a new archive key was stored in the system keychain");
+            Ok((key, KeySource::Keychain { created: true }))
+        }
+        Err(e) => Err(KeyError::NoKeychain { detail: e.to_string() }),
+    }
+}
+
+/// Whether an archive in `data_dir` (the account's or the demo's) is already
+/// encrypted: a non-empty file that is not plain SQLite.
+fn archive_is_encrypted(data_dir: &Path) -> bool {
+    [data_dir.join("messages.db"), data_dir.join("demo").join("messages.db")]
+        .iter()
+        .any(|p| std::fs::metadata(p).is_ok_and(|m| m.len() > 0) && !wa_store::cipher::is_plain_sqlite(p))
+}
