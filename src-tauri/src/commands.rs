@@ -394,6 +394,42 @@ pub async fn backup_now(state: State<'_, AppState>) -> Result<Check, Error> {
     })
 }
 
+/// The backups Diagnostics offers to restore, newest first, with what each holds.
+#[tauri::command]
+pub async fn list_backups(state: State<'_, AppState>) -> Result<Vec<wa_store::restore::BackupInfo>, Error> {
+    Ok(wa_store::restore::list_backups(&state.data_dir.join("backups"), state.store.key()).await)
+}
+
+/// Replace the archive with one of its backups: checked and staged now, put in
+/// place by the restart that follows (see `wa_store::restore`). Only a file
+/// the backups folder lists is accepted, whatever path the page sends.
+#[tauri::command]
+pub async fn restore_backup<R: Runtime>(
+    app: AppHandle<R>,
+    state: State<'_, AppState>,
+    path: String,
+) -> Result<Check, Error> {
+    let backups = state.data_dir.join("backups");
+    let listed = wa_store::restore::list_backups(&backups, state.store.key()).await;
+    let Some(chosen) = listed.iter().find(|b| b.path == std::path::Path::new(&path)) else {
+        return Err(Error::Said(
+            "That backup is no longer in the backups folder; open Diagnostics again to see the list.".into(),
+        ));
+    };
+    let messages =
+        wa_store::restore::stage_restore(&state.data_dir.join("messages.db"), &chosen.path, state.store.key()).await?;
+    // Restart once the page has its answer; the exit closes the archive first.
+    let handle = app.clone();
+    tauri::async_runtime::spawn(async move {
+        tokio::time::sleep(Duration::from_millis(800)).await;
+        handle.request_restart();
+    });
+    Ok(Check {
+        ok: true,
+        text: format!("The backup with {messages} messages will replace your archive: the app restarts now."),
+    })
+}
+
 fn chrono_stamp() -> String {
     let secs = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)

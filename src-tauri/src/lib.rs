@@ -57,6 +57,8 @@ pub fn with_commands<R: tauri::Runtime>(builder: tauri::Builder<R>) -> tauri::Bu
         commands::audit_log,
         commands::integrity_check,
         commands::backup_now,
+        commands::list_backups,
+        commands::restore_backup,
         commands::log_folder,
         commands::export_diagnostics,
         commands::diagnostic_checks,
@@ -274,6 +276,10 @@ pub fn run() -> anyhow::Result<()> {
     // keychain (see wa_mcp::archive_key for the other ways and the choices).
     let (key, source) = wa_mcp::archive_key::archive_key(&base, true).inspect_err(|e| tracing::error!("{e}"))?;
     tracing::info!(encryption = source.describe(), "archive key ready");
+    // A backup the person chose in Diagnostics takes the archive's place now,
+    // before it is opened (the replaced one is kept).
+    let archive = data_dir.join("messages.db");
+    let restored = wa_store::restore::apply_staged_restore(&archive).inspect_err(|e| tracing::error!("{e}"))?;
     // A damaged archive is set aside and rebuilt here (saved rows, else the
     // newest sound backup, else a new one); the person is told below.
     let (store, recovery) = runtime
@@ -283,8 +289,21 @@ pub fn run() -> anyhow::Result<()> {
             &key,
         ))
         .inspect_err(|e| tracing::error!("{e}"))?;
-    let recovered = recovery.map(|r| r.sentence());
-    if let Some(text) = &recovered {
+    let recovered = recovery
+        .map(|r| ("Your message archive was repaired", r.sentence()))
+        .or_else(|| {
+            restored.map(|aside| {
+                (
+                    "Your backup was restored",
+                    format!(
+                "Your message archive was replaced by the backup you chose; messages newer than it will sync again \
+                 from your phone (the archive it replaced is kept at {}).",
+                aside.display()
+                    ),
+                )
+            })
+        });
+    if let Some((_, text)) = &recovered {
         tracing::warn!("{text}");
     }
     runtime.spawn(keep_backups(store.clone(), data_dir.join("backups")));
@@ -351,8 +370,8 @@ pub fn run() -> anyhow::Result<()> {
             commands::forward_engine_events(app.handle(), &state);
             commands::forward_approvals(app.handle(), &state.approvals);
             updates::check_after_start(app.handle(), state.store.clone());
-            if let Some(text) = &recovered {
-                desktop::notify(app.handle(), "Your message archive was repaired", text);
+            if let Some((title, text)) = &recovered {
+                desktop::notify(app.handle(), title, text);
             }
             app.manage(state);
             if hidden && let Some(window) = app.get_webview_window("main") {

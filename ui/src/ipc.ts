@@ -143,6 +143,16 @@ export interface Check {
   text: string;
 }
 
+/** A backup of the archive (wa_store::restore::BackupInfo). */
+export interface BackupInfo {
+  path: string;
+  made_at_secs: number;
+  kind: "daily" | "before-upgrade";
+  bytes: number;
+  /** null: it does not open (damaged, or locked with another key). */
+  messages: number | null;
+}
+
 export const api = {
   status: () => invoke<AppStatus>("app_status"),
   newQrCodes: () => invoke<void>("new_qr_codes"),
@@ -167,6 +177,8 @@ export const api = {
   auditLog: (query: string | null, cursor: string | null) => invoke<Page<AuditEntry>>("audit_log", { query, cursor }),
   integrityCheck: () => invoke<Check>("integrity_check"),
   backupNow: () => invoke<Check>("backup_now"),
+  listBackups: () => invoke<BackupInfo[]>("list_backups"),
+  restoreBackup: (path: string) => invoke<Check>("restore_backup", { path }),
   logFolder: () => invoke<string>("log_folder"),
   diagnosticChecks: () => invoke<DiagCheck[]>("diagnostic_checks"),
   fixPermissions: () => invoke<void>("fix_permissions"),

@@ -1,6 +1,6 @@
 // The main window after setup: Status, Sync, Assistants, Safety, Diagnostics, About.
 import { h, list, radioGroup, run, setText } from "./dom";
-import { api, onUpdateProgress, type AppStatus, type Check, type ClientId, type SafetySettings, type SendPolicy, type UpdateOffer } from "./ipc";
+import { api, onUpdateProgress, type AppStatus, type BackupInfo, type Check, type ClientId, type SafetySettings, type SendPolicy, type UpdateOffer } from "./ipc";
 import { formatBytes, person, strings } from "./strings";
 import { jobsView, progressView } from "./sync-view";
 import { assistantsList, policyChoices } from "./wizard";
@@ -307,6 +307,7 @@ function diagnosticsPage(go: (page: string) => void, reopen: Reopen): Page {
       .catch((e) => (out.textContent = String(e)));
   void loadChecks();
   const say = (c: Check) => out.replaceChildren(h("p", { class: c.ok ? "ok" : "error", text: c.text }));
+  const backups = backupList(out, say);
   const button = (id: string, label: string, action: () => Promise<unknown>) => actionButton(id, label, out, action);
   const logs = h("p", { class: "note" });
   api.logFolder().then((p) => (logs.textContent = strings.logsAt(p))).catch(() => {});
@@ -323,11 +324,13 @@ function diagnosticsPage(go: (page: string) => void, reopen: Reopen): Page {
       // The same as the check's fix: the QR code is shown by the wizard's link step.
       button("diag-relink", strings.relink, fixes.relink),
       button("diag-integrity", strings.integrity, () => api.integrityCheck().then(say)),
-      button("diag-backup", strings.backup, () => api.backupNow().then(say)),
+      button("diag-backup", strings.backup, () => api.backupNow().then(say).then(backups.load)),
       button("diag-export", strings.exportReport, () => api.exportDiagnostics().then(say)),
       button("diag-open-logs", strings.openLogs, () => api.openFolder("logs")),
     ),
     out,
+    h("h3", { text: strings.backupsTitle }),
+    backups.node,
     logs,
   );
   let lastState = "";
@@ -340,6 +343,48 @@ function diagnosticsPage(go: (page: string) => void, reopen: Reopen): Page {
       }
     },
   };
+}
+
+/** The backups, newest first; "Restore…" asks to confirm in place, then the
+ * app checks the backup, stages it and restarts (wa_store::restore). */
+function backupList(out: HTMLElement, say: (c: Check) => void): { node: HTMLElement; load: () => Promise<void> } {
+  const node = h("ul", { id: "backups", class: "checks" });
+  const row = (b: BackupInfo) => {
+    const li = h("li", { "data-backup": b.path }, strings.backupLine(b));
+    if (b.messages === null) return li;
+    const messages = b.messages;
+    const ask = h("button", { class: "restore", text: strings.restore }) as HTMLButtonElement;
+    ask.addEventListener("click", () => {
+      const yes = h("button", { class: "danger restore-yes", text: strings.restoreYes }) as HTMLButtonElement;
+      const no = h("button", { class: "restore-no", text: strings.cancel }) as HTMLButtonElement;
+      const confirm = h("div", { class: "confirm", role: "alertdialog" }, h("p", { text: strings.restoreConfirm(messages) }), yes, " ", no);
+      no.addEventListener("click", () => {
+        confirm.remove();
+        ask.hidden = false;
+      });
+      yes.addEventListener("click", () =>
+        run(yes, out, async () => {
+          no.disabled = true;
+          say(await api.restoreBackup(b.path));
+        }),
+      );
+      ask.hidden = true;
+      li.append(confirm);
+    });
+    li.append(" ", ask);
+    return li;
+  };
+  const load = () =>
+    api
+      .listBackups()
+      .then((list) => {
+        node.replaceChildren(...(list.length ? list.map(row) : [h("li", { class: "note", text: strings.noBackups })]));
+      })
+      .catch((e) => {
+        out.textContent = String(e);
+      });
+  void load();
+  return { node, load };
 }
 
 /** About: the version, and updates (checked on request, installed only when asked). */

@@ -140,6 +140,17 @@ export const strings = {
   relink: "Link again (new QR code)",
   integrity: "Check the archive",
   backup: "Back up now",
+  backupsTitle: "Backups",
+  noBackups: "No backup yet: the app makes one every day, and “Back up now” makes one at once.",
+  backupLine: (b: { made_at_secs: number; kind: string; bytes: number; messages: number | null }) =>
+    `${new Date(b.made_at_secs * 1000).toLocaleString()} · ${b.kind === "daily" ? "daily" : "before an upgrade"} · ` +
+    (b.messages === null ? "cannot be opened" : `${b.messages.toLocaleString()} messages`) +
+    ` · ${formatBytes(b.bytes)}`,
+  restore: "Restore…",
+  restoreConfirm: (messages: number) =>
+    `Replace your archive with this backup (${messages.toLocaleString()} messages)? The app restarts; your current archive is kept ` +
+    "in the data folder, and messages newer than the backup sync again from your phone.",
+  restoreYes: "Replace my archive",
   logsAt: (path: string) => `Logs are in ${path}`,
   exportReport: "Export a diagnostic report",
   checksTitle: "Checks",

@@ -341,6 +341,61 @@ describe("diagnostics page", () => {
   });
 });
 
+describe("diagnostics backups", () => {
+  const backups = [
+    { path: "/d/backups/messages-1800172800.db", made_at_secs: 1800172800, kind: "daily", bytes: 3 * 1024 * 1024, messages: 1500 },
+    { path: "/d/backups/messages-1800090000.db", made_at_secs: 1800090000, kind: "daily", bytes: 8192, messages: null },
+    { path: "/d/backups/before-upgrade-v3-1800000000.db", made_at_secs: 1800000000, kind: "before-upgrade", bytes: 2 * 1024 * 1024, messages: 900 },
+  ];
+
+  it("lists each backup with what it holds; one that cannot open offers no restore", async () => {
+    answers.log_folder = "/logs";
+    answers.diagnostic_checks = [];
+    answers.list_backups = backups;
+    const main = new MainWindow(() => {});
+    main.show("diagnostics");
+    await flush();
+    const rows = main.node.querySelectorAll<HTMLElement>("#backups li");
+    expect(rows.length).toBe(3);
+    expect(rows[0].textContent).toContain("1,500 messages");
+    expect(rows[0].textContent).toContain("3.0 MB");
+    expect(rows[1].textContent).toContain("cannot be opened");
+    expect(rows[1].querySelector(".restore")).toBeNull();
+    expect(rows[2].textContent).toContain("before an upgrade");
+  });
+
+  it("asks before replacing the archive; Cancel sends nothing, the confirmation restores that backup", async () => {
+    answers.log_folder = "/logs";
+    answers.diagnostic_checks = [];
+    answers.list_backups = backups;
+    answers.restore_backup = { ok: true, text: "The backup with 900 messages will replace your archive: the app restarts now." };
+    const main = new MainWindow(() => {});
+    main.show("diagnostics");
+    await flush();
+    const row = main.node.querySelectorAll<HTMLElement>("#backups li")[2];
+    row.querySelector<HTMLButtonElement>(".restore")!.click();
+    expect(row.querySelector(".confirm")!.textContent).toContain("900 messages");
+    row.querySelector<HTMLButtonElement>(".restore-no")!.click();
+    expect(row.querySelector(".confirm")).toBeNull();
+    expect(calls.some((c) => c.cmd === "restore_backup")).toBe(false);
+    row.querySelector<HTMLButtonElement>(".restore")!.click();
+    row.querySelector<HTMLButtonElement>(".restore-yes")!.click();
+    await flush();
+    expect(calls.find((c) => c.cmd === "restore_backup")!.args).toEqual({ path: "/d/backups/before-upgrade-v3-1800000000.db" });
+    expect(main.node.querySelector("#diagnostics-out")!.textContent).toContain("the app restarts now");
+  });
+
+  it("says so when there is no backup yet", async () => {
+    answers.log_folder = "/logs";
+    answers.diagnostic_checks = [];
+    answers.list_backups = [];
+    const main = new MainWindow(() => {});
+    main.show("diagnostics");
+    await flush();
+    expect(main.node.querySelector("#backups")!.textContent).toContain("No backup yet");
+  });
+});
+
 describe("strings", () => {
   it("formats sizes and addresses for people", () => {
     expect(formatBytes(512)).toBe("512 bytes");

@@ -21,6 +21,7 @@ mod model;
 mod open;
 mod query;
 mod recovery;
+pub mod restore;
 mod search;
 pub use search::SearchQuery;
 pub mod segment;

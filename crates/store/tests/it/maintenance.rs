@@ -334,3 +334,70 @@ async fn at_start_a_file_whose_wal_was_lost_mid_write_is_sound_and_opens_as_is()
     assert!(opened.quick_check().await.expect("check").is_empty());
     assert!(opened.statistics().await.expect("stats").messages > 0);
 }
+
+#[tokio::test]
+async fn a_chosen_backup_is_checked_staged_and_put_in_place_at_the_next_start() {
+    use wa_store::restore::{apply_staged_restore, list_backups, stage_restore, staged_path};
+    let (_c, items) = small_corpus();
+    let dir = tempfile::tempdir().expect("dir");
+    let key = wa_store::ArchiveKey::from_hex(&"3c".repeat(32)).expect("key");
+    let path = dir.path().join("messages.db");
+    let backups = dir.path().join("backups");
+    let store = Store::open_with(&path, &key).await.expect("open");
+    let half = items.len() / 2;
+    apply_all(&store, &items[..half], 700).await;
+    let older = store.statistics().await.expect("stats").messages;
+    let day = std::time::Duration::from_hours(24);
+    let chosen = store
+        .rolling_backup(&backups, 5, day, 1_800_000_000)
+        .await
+        .expect("backup")
+        .expect("made");
+    apply_all(&store, &items[half..], 700).await;
+    let newer = store.statistics().await.expect("stats").messages;
+    assert!(newer > older);
+    store
+        .rolling_backup(&backups, 5, day, 1_800_000_000 + 2 * 86_400)
+        .await
+        .expect("backup");
+    // A damaged backup among them.
+    let broken = backups.join("messages-1800090000.db");
+    std::fs::write(&broken, vec![0x33; 8192]).expect("broken");
+
+    let listed = list_backups(&backups, &key).await;
+    let made: Vec<u64> = listed.iter().map(|b| b.made_at_secs).collect();
+    assert_eq!(made, vec![1_800_172_800, 1_800_090_000, 1_800_000_000], "newest first");
+    let counts: Vec<Option<i64>> = listed.iter().map(|b| b.messages).collect();
+    assert_eq!(
+        counts,
+        vec![Some(newer), None, Some(older)],
+        "what each holds; the broken one cannot say"
+    );
+
+    // The broken one is refused in words, and nothing is staged.
+    let refused = stage_restore(&path, &broken, &key).await.expect_err("broken backup");
+    assert!(refused.to_string().contains("cannot be restored"), "{refused}");
+    assert!(refused.to_string().contains("was not changed"), "{refused}");
+    assert!(!staged_path(&path).exists());
+
+    // The chosen one: staged while the archive stays in use, unchanged.
+    assert_eq!(stage_restore(&path, &chosen, &key).await.expect("staged"), older);
+    assert_eq!(store.statistics().await.expect("stats").messages, newer);
+    store.close().await;
+
+    // Next start: it takes the archive's place; the replaced one is kept.
+    let aside = apply_staged_restore(&path)
+        .expect("applied")
+        .expect("a file was replaced");
+    assert!(!staged_path(&path).exists());
+    let (restored, recovery) = Store::open_or_recover(&path, &backups, &key).await.expect("open");
+    assert_eq!(recovery, None);
+    assert_eq!(restored.statistics().await.expect("stats").messages, older);
+    restored.close().await;
+    let kept = Store::open_read_only_with(&aside, &key)
+        .await
+        .expect("kept archive opens");
+    assert_eq!(kept.statistics().await.expect("stats").messages, newer, "nothing lost");
+    // Nothing staged: nothing to do.
+    assert_eq!(apply_staged_restore(&path).expect("nothing"), None);
+}
