@@ -94,7 +94,10 @@ async fn connect(path: std::path::PathBuf, mode: Mode, key: ArchiveKey) -> Resul
             // never corrupts the file; an application crash loses nothing.
             .synchronous(SqliteSynchronous::Normal)
             .pragma("temp_store", "memory")
-            .pragma("cache_size", "-32000");
+            // Encrypted, every page read from disk is decrypted and checked:
+            // a larger cache (filled only as an archive grows) keeps ingest
+            // within 20% of a plain archive (docs/benchmarks.md).
+            .pragma("cache_size", if key.encrypts() { "-128000" } else { "-32000" });
         let pool = SqlitePoolOptions::new()
             .max_connections(1)
             .min_connections(1)
@@ -116,7 +119,7 @@ async fn connect(path: std::path::PathBuf, mode: Mode, key: ArchiveKey) -> Resul
         .max_connections(READERS)
         .connect_with(
             base.read_only(true)
-                .pragma("cache_size", "-16000")
+                .pragma("cache_size", if key.encrypts() { "-32000" } else { "-16000" })
                 .pragma("query_only", "1"),
         )
         .await
