@@ -59,6 +59,16 @@ pub async fn start(
         let linked = store.setting::<bool>(DEMO_LINKED).await?.unwrap_or(false);
         options.linked = linked;
         let phone = demo_account(linked);
+        // The fault campaign (tests/fault_campaign.py) runs the demo phone on a
+        // bad network: drops, 503s and rate limits every few seconds.
+        if let Some(every) = std::env::var("WHATSAPP_MCP_DEMO_FAULTS")
+            .ok()
+            .and_then(|s| s.parse::<f64>().ok())
+            .filter(|s| *s > 0.0)
+        {
+            tracing::warn!(every_secs = every, "demo phone: faults injected (test mode)");
+            phone.misbehave(Duration::from_secs_f64(every), std::process::id().into());
+        }
         let engine = Engine::start(phone.clone(), store.clone(), options);
         remember_demo_link(&engine, store);
         tracing::info!("demo mode: simulated WhatsApp account");

@@ -235,44 +235,63 @@ impl Engine {
             JobKind::Chat => job.max_messages.map(|m| (m - job.messages_done).max(0)),
             _ => job.max_messages,
         };
-        for chat in &chats {
-            let fetched = match job.kind {
-                JobKind::MarkRead if job.max_messages.is_none() => Ok(0),
-                _ => self.fetch_chat(job.id, chat, per_chat_limit, &mut control).await,
-            };
-            match fetched {
-                Ok(n) => done_messages += i64::try_from(n).unwrap_or(0),
-                Err(stop) => {
-                    let state = match stop {
-                        Stop::Cancelled => JobState::Cancelled,
-                        Stop::Shutdown => return Ok(()),
-                    };
-                    let error = store.job(job.id).await?.and_then(|j| j.last_error);
-                    store
-                        .update_job(
-                            job.id,
-                            state,
-                            (done_messages, done_chats, Some(total)),
-                            error.as_deref(),
-                        )
-                        .await?;
-                    self.publish_job_by_id(job.id).await;
-                    return Ok(());
+        // Chats that arrive while a full or community job runs (the first
+        // history is often still landing) are covered too: after each pass the
+        // list is read again, until a pass finds nothing new.
+        let mut covered = std::collections::HashSet::new();
+        let mut chats = chats;
+        let mut total = total;
+        while !chats.is_empty() {
+            for chat in &chats {
+                let fetched = match job.kind {
+                    JobKind::MarkRead if job.max_messages.is_none() => Ok(0),
+                    _ => self.fetch_chat(job.id, chat, per_chat_limit, &mut control).await,
+                };
+                match fetched {
+                    Ok(n) => done_messages += i64::try_from(n).unwrap_or(0),
+                    Err(stop) => {
+                        let state = match stop {
+                            Stop::Cancelled => JobState::Cancelled,
+                            Stop::Shutdown => return Ok(()),
+                        };
+                        let error = store.job(job.id).await?.and_then(|j| j.last_error);
+                        store
+                            .update_job(
+                                job.id,
+                                state,
+                                (done_messages, done_chats, Some(total)),
+                                error.as_deref(),
+                            )
+                            .await?;
+                        self.publish_job_by_id(job.id).await;
+                        return Ok(());
+                    }
                 }
+                if job.kind == JobKind::MarkRead {
+                    self.mark_read(chat).await?;
+                }
+                done_chats += 1;
+                store
+                    .update_job(
+                        job.id,
+                        JobState::Running,
+                        (done_messages, done_chats, Some(total)),
+                        None,
+                    )
+                    .await?;
+                self.publish_job_by_id(job.id).await;
             }
-            if job.kind == JobKind::MarkRead {
-                self.mark_read(chat).await?;
+            if matches!(job.kind, JobKind::Chat | JobKind::MarkRead) {
+                break;
             }
-            done_chats += 1;
-            store
-                .update_job(
-                    job.id,
-                    JobState::Running,
-                    (done_messages, done_chats, Some(total)),
-                    None,
-                )
-                .await?;
-            self.publish_job_by_id(job.id).await;
+            covered.extend(chats.drain(..));
+            chats = self
+                .job_chats(&job)
+                .await?
+                .into_iter()
+                .filter(|c| !covered.contains(c))
+                .collect();
+            total = i64::try_from(covered.len() + chats.len()).unwrap_or(i64::MAX);
         }
         store
             .update_job(job.id, JobState::Done, (done_messages, done_chats, Some(total)), None)

@@ -55,6 +55,27 @@ pub async fn bind(path: &Path) -> Result<tokio::net::UnixListener, SocketError> 
     if let Some(dir) = path.parent() {
         private_dir(dir).map_err(io)?;
     }
+    // One copy at a time, even when two start in the same instant: the copy
+    // holding `<socket>.lock` (an OS file lock, released when the process ends,
+    // however it ends) owns the socket. Without it, two copies finding a stale
+    // socket could each remove it and bind (found by the fault campaign).
+    // A copy restarting itself (after an update or a restore) starts the new
+    // process just before the old one exits: give the old one a moment.
+    let lock = lock_file(path).map_err(io)?;
+    let mut tries = 0;
+    loop {
+        match lock.try_lock() {
+            Ok(()) => break,
+            Err(std::fs::TryLockError::WouldBlock) if tries < 15 => {
+                tries += 1;
+                tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+            }
+            Err(std::fs::TryLockError::WouldBlock) => return Err(SocketError::InUse { path: path.to_owned() }),
+            Err(std::fs::TryLockError::Error(e)) => return Err(io(e)),
+        }
+    }
+    // Held for the life of the process.
+    INSTANCE_LOCK.get_or_init(|| lock);
     if path.exists() {
         if tokio::net::UnixStream::connect(path).await.is_ok() {
             return Err(SocketError::InUse { path: path.to_owned() });
@@ -64,6 +85,22 @@ pub async fn bind(path: &Path) -> Result<tokio::net::UnixListener, SocketError> 
     let listener = tokio::net::UnixListener::bind(path).map_err(io)?;
     std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o600)).map_err(io)?;
     Ok(listener)
+}
+
+/// The lock that makes this process the one serving the socket.
+#[cfg(unix)]
+static INSTANCE_LOCK: std::sync::OnceLock<std::fs::File> = std::sync::OnceLock::new();
+
+#[cfg(unix)]
+fn lock_file(socket: &Path) -> std::io::Result<std::fs::File> {
+    use std::os::unix::fs::OpenOptionsExt;
+    std::fs::OpenOptions::new()
+        .read(true)
+        .write(true)
+        .create(true)
+        .truncate(false)
+        .mode(0o600)
+        .open(format!("{}.lock", socket.display()))
 }
 
 /// Serve MCP sessions on `listener` for as long as it accepts.
@@ -89,5 +126,44 @@ pub async fn serve(listener: tokio::net::UnixListener, core: Arc<Core>) {
                 tokio::time::sleep(std::time::Duration::from_millis(200)).await;
             }
         }
+    }
+}
+
+#[cfg(all(test, unix))]
+mod tests {
+    use super::*;
+
+    /// Two copies starting in the same instant, with a stale socket file from a
+    /// killed run in the way: exactly one serves, the other is told one runs.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn two_copies_at_once_over_a_stale_socket_one_serves() {
+        let dir = tempfile::tempdir().expect("dir");
+        let path = dir.path().join("run").join("app.sock");
+        for _ in 0..20 {
+            // The stale file: a socket nobody listens on any more.
+            drop(bind_plain(&path));
+            let (a, b) = tokio::join!(bind(&path), bind(&path));
+            let won = usize::from(a.is_ok()) + usize::from(b.is_ok());
+            let lost = [&a, &b]
+                .iter()
+                .filter(|r| matches!(r, Err(SocketError::InUse { .. })))
+                .count();
+            assert_eq!((won, lost), (1, 1), "{a:?} / {b:?}");
+            let listener = a.or(b).expect("the winner");
+            assert!(
+                tokio::net::UnixStream::connect(&path).await.is_ok(),
+                "the winner answers"
+            );
+            drop(listener);
+            // In one process the lock of the first bind stays held (as in the app);
+            // release it by hand so the next round starts clean.
+            let _ = std::fs::remove_file(format!("{}.lock", path.display()));
+        }
+    }
+
+    fn bind_plain(path: &Path) -> std::os::unix::net::UnixListener {
+        let _ = std::fs::create_dir_all(path.parent().expect("dir"));
+        let _ = std::fs::remove_file(path);
+        std::os::unix::net::UnixListener::bind(path).expect("stale socket")
     }
 }

@@ -353,6 +353,30 @@ impl SimulatedAccount {
         self.phone().connect_failures.extend(reasons);
     }
 
+    /// A bad network and a busy server, for the fault campaign (and a demo
+    /// that wants it): every `every` (±50%), one of: the connection drops; it
+    /// drops and the next two connects get a 503; the next two history
+    /// requests are refused as too many. Runs until the process ends; `seed`
+    /// makes the sequence repeatable.
+    pub fn misbehave(self: &Arc<Self>, every: Duration, seed: u64) {
+        let phone = Arc::downgrade(self);
+        tokio::spawn(async move {
+            let mut rng = fastrand::Rng::with_seed(seed);
+            loop {
+                tokio::time::sleep(every.mul_f64(0.5 + rng.f64())).await;
+                let Some(phone) = phone.upgrade() else { return };
+                match rng.u8(0..3) {
+                    0 => phone.drop_connection(),
+                    1 => {
+                        phone.fail_next_connects([ConnectFailureReason::ServiceUnavailable; 2]);
+                        phone.drop_connection();
+                    }
+                    _ => phone.rate_limit_next_requests(2),
+                }
+            }
+        });
+    }
+
     /// The next `n` "older messages" requests are refused as too many.
     pub fn rate_limit_next_requests(&self, n: u32) {
         self.phone().rate_limited_requests += n;

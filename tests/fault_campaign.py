@@ -1,0 +1,249 @@
+"""Fault campaign: the whole app (headless, on the demo's simulated account)
+through a long history sync while it is killed, its network misbehaves, its
+clock jumps and a second copy starts beside it. The archive is encrypted (a
+passphrase here: no keychain in this environment) and read with SQLCipher's
+own Python binding.
+
+    fault_campaign.py HELPER APP [--kills N]
+
+Bounded run (./dev test): 100 kills. Long run: --kills 1000 (see docs/testing.md).
+
+After every kill: SQLite's integrity_check passes; every message the archive
+held before is still there (nothing acknowledged is lost); no message is
+stored twice; the sync job is still open, or done. At the end, with the faults
+off, the job finishes and the archive holds exactly the messages of a control
+run that had no faults (each once), and the app says it is connected.
+"""
+
+import asyncio
+import os
+import random
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+
+from mcp import ClientSession, StdioServerParameters
+from mcp.client.stdio import stdio_client
+
+import archive
+from checks import check, finish
+
+PASSPHRASE = "fault campaign passphrase"
+KEY = "passphrase:" + PASSPHRASE
+FAKETIME = "/usr/lib/x86_64-linux-gnu/faketime/libfaketime.so.1"
+
+
+def env_for(home, app, faults=False, clock=None):
+    env = {
+        "HOME": home,
+        "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
+        "WHATSAPP_MCP_DATA_DIR": os.path.join(home, "data"),
+        "WHATSAPP_MCP_SOCKET": os.path.join(home, "run", "app.sock"),
+        "WHATSAPP_MCP_APP": app,
+        "WHATSAPP_MCP_DEMO": "1",
+        "WHATSAPP_MCP_LOG": "info",
+        "WHATSAPP_MCP_PASSPHRASE": PASSPHRASE,
+    }
+    if faults:
+        # The demo phone drops the connection, answers 503 or refuses history
+        # requests as too many, every 2 s on average.
+        env["WHATSAPP_MCP_DEMO_FAULTS"] = "2"
+    if clock:
+        # The wall clock jumps (timers keep the monotonic clock, as on a real machine).
+        env.update(LD_PRELOAD=FAKETIME, FAKETIME=clock, FAKETIME_DONT_FAKE_MONOTONIC="1")
+    return env
+
+
+def db_path(home):
+    return os.path.join(home, "data", "demo", "messages.db")
+
+
+def start(home, app, log, **kw):
+    return subprocess.Popen([app, "--headless", "--demo"], env=env_for(home, app, **kw), stdout=log,
+                            stderr=subprocess.STDOUT)
+
+
+def query(home, sql):
+    with archive.connect(db_path(home), KEY, read_only=True) as conn:
+        return conn.execute(sql).fetchall()
+
+
+def keys(home):
+    rows = query(home, "SELECT c.jid, m.msg_id, s.jid FROM messages m JOIN chats c ON c.id = m.chat_id "
+                       "JOIN contacts s ON s.id = m.sender_id")
+    return rows
+
+
+def wait_for(predicate, timeout, interval=0.5):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            found = predicate()
+        except Exception:  # noqa: BLE001 - not there yet (file missing, app starting)
+            found = None
+        if found:
+            return found
+        time.sleep(interval)
+    return None
+
+
+def job_state(home):
+    rows = query(home, "SELECT state FROM sync_jobs WHERE kind = 'full' ORDER BY id DESC LIMIT 1")
+    return rows[0][0] if rows else None
+
+
+async def start_full_sync(helper, home, app):
+    params = StdioServerParameters(command=helper, args=[], env=env_for(home, app))
+    async with stdio_client(params) as (read, write):
+        async with ClientSession(read, write) as session:
+            await session.initialize()
+            out = await session.call_tool("start_history_sync", {})
+            return not out.is_error
+
+
+def linked_and_syncing(helper, home, app, log, **kw):
+    """Start the app, wait until the demo phone linked it, start the full sync."""
+    proc = start(home, app, log, **kw)
+    linked = wait_for(lambda: query(home, "SELECT 1 FROM settings WHERE key = 'demo.linked'"), 60)
+    # The job starts while the phone's first history is still landing, as when
+    # a person chooses "everything" in the wizard: chats that arrive later are
+    # the job's too.
+    time.sleep(1)
+    started = linked and asyncio.run(start_full_sync(helper, home, app))
+    return proc, bool(started)
+
+
+def run_to_the_end(home, app, log, timeout):
+    """Run until the job is over and nothing more arrives (the phone's own
+    history push may still be landing when the job ends)."""
+    proc = start(home, app, log)
+    done = wait_for(lambda: job_state(home) in ("done", "failed"), timeout, 1)
+    last, quiet_since = -1, time.monotonic()
+    deadline = time.monotonic() + 180
+    while done and time.monotonic() < deadline and time.monotonic() - quiet_since < 10:
+        count = query(home, "SELECT count(*) FROM messages")[0][0]
+        if count != last:
+            last, quiet_since = count, time.monotonic()
+        time.sleep(1)
+    return proc, done and job_state(home)
+
+
+def stop(proc):
+    if proc.poll() is None:
+        proc.send_signal(signal.SIGTERM)
+        try:
+            proc.wait(30)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait(10)
+
+
+def control_run(helper, app, artifacts):
+    home = tempfile.mkdtemp(prefix="wamcp-control-")
+    log = open(os.path.join(artifacts, "faults-control.log"), "w")
+    try:
+        proc, started = linked_and_syncing(helper, home, app, log)
+        stop(proc)
+        check("control: the demo phone links and a full history sync starts", started)
+        began = time.monotonic()
+        proc, state = run_to_the_end(home, app, log, 900)
+        stop(proc)
+        check(f"control: the full sync finishes without faults ({time.monotonic() - began:.0f} s)", state == "done",
+              str(state))
+        return set(keys(home))
+    finally:
+        log.close()
+        shutil.rmtree(home, ignore_errors=True)
+
+
+def campaign(helper, app, artifacts, kills, expected):
+    home = tempfile.mkdtemp(prefix="wamcp-faults-")
+    log = open(os.path.join(artifacts, "faults-campaign.log"), "w")
+    rng = random.Random(20261126)
+    problems = {"integrity": [], "lost": [], "duplicates": [], "job": []}
+    try:
+        proc, started = linked_and_syncing(helper, home, app, log, faults=True)
+        check("campaign: linked and a full history sync started on a bad network", started)
+        before = set()
+        clock_jumps = 0
+        for i in range(kills):
+            if i:
+                clock = None
+                if i % 10 == 4:
+                    clock, clock_jumps = "+8h", clock_jumps + 1
+                elif i % 10 == 7:
+                    clock, clock_jumps = "-8h", clock_jumps + 1
+                proc = start(home, app, log, faults=True, clock=clock)
+            time.sleep(rng.uniform(0.4, 3.0))
+            proc.kill()  # SIGKILL: no shutdown, no flush
+            proc.wait(30)
+            integrity = query(home, "PRAGMA integrity_check")
+            if integrity != [("ok",)]:
+                problems["integrity"].append((i, integrity[:3]))
+            now = keys(home)
+            if len(now) != len(set(now)):
+                problems["duplicates"].append((i, len(now) - len(set(now))))
+            lost = before - set(now)
+            if lost:
+                problems["lost"].append((i, len(lost)))
+            if job_state(home) not in ("queued", "running", "paused", "done"):
+                problems["job"].append((i, job_state(home)))
+            before = set(now)
+        print(f"     {kills} kills, {clock_jumps} starts with the clock 8 h off, {len(before)} messages at the last kill",
+              flush=True)
+        check(f"after each of {kills} SIGKILLs the archive passes integrity_check", not problems["integrity"],
+              str(problems["integrity"][:3]))
+        check("after each kill every message stored before is still there", not problems["lost"],
+              str(problems["lost"][:3]))
+        check("no message is ever stored twice", not problems["duplicates"], str(problems["duplicates"][:3]))
+        check("the sync job survives every kill (open, or done)", not problems["job"], str(problems["job"][:3]))
+        check("the campaign made progress between kills", len(before) > 0)
+
+        # Two copies at once: one runs, the other says so and leaves.
+        first = start(home, app, log)
+        second = subprocess.Popen([app, "--headless", "--demo"], env=env_for(home, app), stdout=subprocess.PIPE,
+                                  stderr=subprocess.STDOUT, text=True)
+        try:
+            said = second.communicate(timeout=60)[0]
+        except subprocess.TimeoutExpired:
+            second.kill()
+            said = second.communicate()[0]
+        check("two copies started at once: the second stops and says one is running", second.returncode not in
+              (0, None) and "already" in said.lower() and first.poll() is None, said[-300:])
+        stop(first)
+
+        # The faults stop: the sync resumes from its checkpoints and finishes.
+        proc, state = run_to_the_end(home, app, log, 900)
+        check("with the faults gone the interrupted sync resumes and finishes", state == "done", str(state))
+        doctor = subprocess.run([helper, "doctor"], env=env_for(home, app), capture_output=True, text=True,
+                                timeout=60)
+        check("the app says it is connected", "WhatsApp: Connected" in doctor.stdout, doctor.stdout[-400:])
+        stop(proc)
+        final = keys(home)
+        check("the archive holds exactly the control run's messages, each once", len(final) == len(set(final))
+              and set(final) == expected, f"{len(set(final))} vs {len(expected)}; "
+              f"missing {len(expected - set(final))}, extra {len(set(final) - expected)}")
+        check("and passes integrity_check at the end", query(home, "PRAGMA integrity_check") == [("ok",)])
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+        log.close()
+        shutil.rmtree(home, ignore_errors=True)
+
+
+def main():
+    helper, app = (os.path.abspath(p) for p in sys.argv[1:3])
+    kills = int(sys.argv[sys.argv.index("--kills") + 1]) if "--kills" in sys.argv else 100
+    artifacts = os.path.abspath("artifacts")
+    os.makedirs(artifacts, exist_ok=True)
+    expected = control_run(helper, app, artifacts)
+    check("control: the full history is in the archive", len(expected) > 5_000, str(len(expected)))
+    campaign(helper, app, artifacts, kills, expected)
+    finish("fault campaign")
+
+
+if __name__ == "__main__":
+    main()
