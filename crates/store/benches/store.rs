@@ -100,6 +100,26 @@ async fn ingest(store: &Store, corpus: &Corpus, size: usize, limit: usize) -> an
 
 /// The same messages into a plain table (no FTS, no secondary index), multi-row
 /// inserts of 500 in transactions of 5,000: what SQLite does without our work.
+/// `case` searched `reps` times (first page of 20): each time taken, and the hits.
+async fn timed_searches(store: &Store, case: &Case, reps: usize) -> anyhow_free::Result<(Vec<Duration>, usize)> {
+    let mut samples = Vec::new();
+    let mut found = 0;
+    for _ in 0..reps {
+        let start = Instant::now();
+        let page = store
+            .search(&SearchQuery {
+                text: case.text.into(),
+                filter: case.filter.clone(),
+                limit: 20,
+                ..Default::default()
+            })
+            .await?;
+        samples.push(start.elapsed());
+        found = page.items.len();
+    }
+    Ok((samples, found))
+}
+
 /// The same ingest (batches of 5,000) and searches on an encrypted archive,
 /// against the plain figures of this run. Goal: within 20%.
 async fn encryption_cost(
@@ -117,18 +137,7 @@ async fn encryption_cost(
     let ingest = ingest(&store, corpus, 5_000, usize::MAX).await?;
     let mut samples = Vec::new();
     for case in cases {
-        for _ in 0..10 {
-            let start = Instant::now();
-            store
-                .search(&SearchQuery {
-                    text: case.text.into(),
-                    filter: case.filter.clone(),
-                    limit: 20,
-                    ..Default::default()
-                })
-                .await?;
-            samples.push(start.elapsed());
-        }
+        samples.extend(timed_searches(&store, case, 10).await?.0);
     }
     store.close().await;
     let (p50, p95) = (percentile(&mut samples, 0.5), percentile(&mut samples, 0.95));
@@ -502,21 +511,7 @@ async fn run(config: Config) -> anyhow_free::Result {
     let mut ours = Vec::new();
     let mut per_case = Vec::new();
     for case in &cases {
-        let mut samples = Vec::new();
-        let mut found = 0;
-        for _ in 0..reps {
-            let start = Instant::now();
-            let page = store
-                .search(&SearchQuery {
-                    text: case.text.into(),
-                    filter: case.filter.clone(),
-                    limit: 20,
-                    ..Default::default()
-                })
-                .await?;
-            samples.push(start.elapsed());
-            found = page.items.len();
-        }
+        let (mut samples, found) = timed_searches(&store, case, reps).await?;
         ours.extend(samples.iter().copied());
         per_case.push((case, percentile(&mut samples, 0.5), found));
     }
