@@ -234,14 +234,72 @@ def campaign(helper, app, artifacts, kills, expected):
         shutil.rmtree(home, ignore_errors=True)
 
 
+def as_root(*cmd):
+    return subprocess.run(([] if os.geteuid() == 0 else ["sudo"]) + list(cmd), capture_output=True, text=True,
+                          timeout=60)
+
+
+def disk_phase(helper, app, artifacts):
+    """The data folder on a small disk (tmpfs) that fills up in the middle of
+    the sync; then it grows; then it is made read-only."""
+    home = tempfile.mkdtemp(prefix="wamcp-disk-")
+    data = os.path.join(home, "data")
+    os.makedirs(data)
+    mounted = as_root("mount", "-t", "tmpfs", "-o", "size=3m,mode=0700", "tmpfs", data)
+    if not check("a 3 MB disk for the data folder (tmpfs)", mounted.returncode == 0, mounted.stderr):
+        return
+    log = open(os.path.join(artifacts, "faults-disk.log"), "w")
+    proc = None
+    try:
+        proc, started = linked_and_syncing(helper, home, app, log)
+        check("disk: linked and a full sync started on the small disk", started)
+        full = wait_for(lambda: "disk" in open(log.name).read().lower() and "full" in open(log.name).read().lower(),
+                        120, 1)
+        check("disk: the app notices the disk is full", full)
+        time.sleep(3)
+        check("disk: a full disk does not stop the app", proc.poll() is None, str(proc.poll()))
+        check("disk: the archive on the full disk is sound", query(home, "PRAGMA integrity_check") == [("ok",)])
+        doctor = subprocess.run([helper, "doctor"], env=env_for(home, app), capture_output=True, text=True,
+                                timeout=60)
+        check("disk: the app's status says the disk is full and what to do (doctor)", doctor.returncode == 1
+              and "is full. Free some space" in doctor.stdout, doctor.stdout[-800:])
+        before = set(keys(home))
+        grown = as_root("mount", "-o", "remount,size=256m", data)
+        check("disk: the disk grows (remount)", grown.returncode == 0, grown.stderr)
+        done = wait_for(lambda: job_state(home) == "done", 300, 1)
+        check("disk: with space again the sync finishes by itself", done, str(query(
+            home, "SELECT state, last_error FROM sync_jobs ORDER BY id DESC LIMIT 1")))
+        check("disk: and the status is back to normal", "is full" not in subprocess.run(
+            [helper, "doctor"], env=env_for(home, app), capture_output=True, text=True, timeout=60).stdout)
+        check("disk: nothing stored before was lost", before <= set(keys(home)))
+        stop(proc)
+        sealed = open(db_path(home), "rb").read()
+        as_root("mount", "-o", "remount,ro", data)
+        ro = subprocess.run([app, "--headless", "--demo"], env=env_for(home, app), capture_output=True, text=True,
+                            timeout=60)
+        check("read-only disk: the app refuses to start and says why", ro.returncode != 0
+              and ("read-only" in ro.stderr or "cannot be written" in ro.stderr), ro.stderr[-400:])
+        check("read-only disk: the archive is untouched", open(db_path(home), "rb").read() == sealed)
+    finally:
+        if proc is not None and proc.poll() is None:
+            proc.kill()
+        log.close()
+        as_root("umount", "-l", data)
+        shutil.rmtree(home, ignore_errors=True)
+
+
 def main():
     helper, app = (os.path.abspath(p) for p in sys.argv[1:3])
     kills = int(sys.argv[sys.argv.index("--kills") + 1]) if "--kills" in sys.argv else 100
     artifacts = os.path.abspath("artifacts")
     os.makedirs(artifacts, exist_ok=True)
+    if "--disk-only" in sys.argv:
+        disk_phase(helper, app, artifacts)
+        finish("fault campaign (disk)")
     expected = control_run(helper, app, artifacts)
     check("control: the full history is in the archive", len(expected) > 5_000, str(len(expected)))
     campaign(helper, app, artifacts, kills, expected)
+    disk_phase(helper, app, artifacts)
     finish("fault campaign")
 
 

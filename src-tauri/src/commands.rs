@@ -89,8 +89,12 @@ pub async fn app_status(state: State<'_, AppState>) -> Result<AppStatus, Error> 
         data_dir: state.data_dir.display().to_string(),
         demo: state.demo.is_some(),
         setup_done,
-        state_text: engine_state.describe_now(),
-        needs_attention: engine_state.needs_attention(),
+        // A full disk (or a read-only archive) comes first: nothing new is saved.
+        state_text: match state.engine.storage_problem() {
+            Some(problem) => format!("{problem} {}", engine_state.describe_now()),
+            None => engine_state.describe_now(),
+        },
+        needs_attention: engine_state.needs_attention() || state.engine.storage_problem().is_some(),
         fix: connection_fix(&engine_state),
         state: engine_state,
         qr_svg: qr,
@@ -476,6 +480,14 @@ pub async fn diagnostic_checks(state: State<'_, AppState>) -> Result<Vec<DiagChe
         },
         fix: None,
     });
+    if let Some(problem) = state.engine.storage_problem() {
+        checks.push(DiagCheck {
+            id: "storage",
+            ok: false,
+            text: format!("{problem} New messages wait in memory and are saved as soon as there is room."),
+            fix: None,
+        });
+    }
     let engine_state = state.engine.state().borrow().clone();
     checks.push(DiagCheck {
         id: "whatsapp",

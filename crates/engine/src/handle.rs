@@ -157,6 +157,9 @@ pub(crate) struct Inner {
     pub groups_refresh: Mutex<u32>,
     /// Set when the engine shuts down: its loop stops taking events.
     pub closed: watch::Sender<bool>,
+    /// Why what the phone sent cannot be stored right now (a full disk, a
+    /// read-only file), in words; `None` when all is well.
+    pub storage_problem: watch::Sender<Option<String>>,
 }
 
 /// Lock a std mutex; a panic elsewhere never leaves these maps half-written.
@@ -211,6 +214,7 @@ impl Engine {
                 phone: Semaphore::new(1),
                 groups_refresh: Mutex::new(0),
                 closed: watch::channel(false).0,
+                storage_problem: watch::channel(None).0,
             }),
         };
         let looping = engine.clone();
@@ -228,6 +232,12 @@ impl Engine {
     /// How far history sync is.
     pub fn progress(&self) -> watch::Receiver<SyncProgress> {
         self.inner.progress.subscribe()
+    }
+
+    /// Why messages cannot be stored right now (disk full, read-only), in
+    /// words with what to do; `None` when all is well.
+    pub fn storage_problem(&self) -> Option<String> {
+        self.inner.storage_problem.borrow().clone()
     }
 
     /// State changes, progress, job updates and stored messages, as they happen.
@@ -370,32 +380,70 @@ impl Engine {
             self.answer(request, Answer::default());
             return;
         }
-        match self.inner.store.apply(&items).await {
-            Ok(report) => {
-                let chats = items.iter().filter_map(|i| match i {
-                    Item::Message(m) => Some(m.chat_jid.as_str()),
-                    _ => None,
-                });
-                let messages = items.iter().filter(|i| matches!(i, Item::Message(_))).count() as u64;
-                // On-demand answers are counted by their job; the tracker follows
-                // the phone's own push (initial and recent history).
-                if request.is_none() {
-                    self.record_progress(now, report.inserted, chats, phone_progress);
-                }
-                if report.inserted > 0 {
-                    let _ = self.inner.events.send(EngineEvent::Stored {
-                        messages: report.inserted,
-                    });
-                }
-                self.answer(
-                    request,
-                    Answer {
-                        messages,
-                        inserted: report.inserted,
-                    },
-                );
+        let stored = match self.inner.store.apply(&items).await {
+            Ok(report) => Some(report),
+            Err(e) => self.store_when_possible(&items, e).await,
+        };
+        if let Some(report) = stored {
+            let chats = items.iter().filter_map(|i| match i {
+                Item::Message(m) => Some(m.chat_jid.as_str()),
+                _ => None,
+            });
+            let messages = items.iter().filter(|i| matches!(i, Item::Message(_))).count() as u64;
+            // On-demand answers are counted by their job; the tracker follows
+            // the phone's own push (initial and recent history).
+            if request.is_none() {
+                self.record_progress(now, report.inserted, chats, phone_progress);
             }
-            Err(e) => tracing::error!(error = %e, items = items.len(), "could not store a batch"),
+            if report.inserted > 0 {
+                let _ = self.inner.events.send(EngineEvent::Stored {
+                    messages: report.inserted,
+                });
+            }
+            self.answer(
+                request,
+                Answer {
+                    messages,
+                    inserted: report.inserted,
+                },
+            );
+        }
+    }
+
+    /// A batch that cannot be stored because of the disk (full, or the file
+    /// made read-only) or a busy database is kept and tried again, 2 s then up
+    /// to 30 s apart, until it is stored or the engine stops: nothing the phone
+    /// sent is dropped. Meanwhile later events wait behind it, in order, and the
+    /// status says why (`storage_problem`). Other errors are logged and the
+    /// batch is skipped (the next sync fetches it again).
+    async fn store_when_possible(&self, items: &[Item], first: StoreError) -> Option<wa_store::BatchReport> {
+        if !matches!(
+            first,
+            StoreError::DiskFull { .. } | StoreError::ReadOnly { .. } | StoreError::Busy
+        ) {
+            tracing::error!(error = %first, items = items.len(), "could not store a batch");
+            return None;
+        }
+        tracing::error!(error = %first, items = items.len(), "could not store a batch; it is kept and tried again");
+        self.inner.storage_problem.send_replace(Some(first.to_string()));
+        let mut closed = self.inner.closed.subscribe();
+        let mut delay = Duration::from_secs(2);
+        loop {
+            tokio::select! {
+                () = tokio::time::sleep(delay) => {}
+                _ = closed.wait_for(|c| *c) => return None,
+            }
+            match self.inner.store.apply(items).await {
+                Ok(report) => {
+                    self.inner.storage_problem.send_replace(None);
+                    tracing::info!(items = items.len(), "the batch that was waiting is stored");
+                    return Some(report);
+                }
+                Err(e) => {
+                    self.inner.storage_problem.send_replace(Some(e.to_string()));
+                    delay = (delay * 2).min(Duration::from_secs(30));
+                }
+            }
         }
     }
 

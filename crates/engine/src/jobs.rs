@@ -237,12 +237,21 @@ impl Engine {
         };
         // Chats that arrive while a full or community job runs (the first
         // history is often still landing) are covered too: after each pass the
-        // list is read again, until a pass finds nothing new.
+        // list is read again. A chat with nothing stored yet has no message to
+        // ask "older than" from: it waits (not marked complete) and is taken
+        // up again once its newest messages have landed. The job ends when a
+        // pass, and one short wait after it, bring nothing new.
         let mut covered = std::collections::HashSet::new();
         let mut chats = chats;
         let mut total = total;
+        let mut waiting: Vec<String> = Vec::new();
+        let mut waited = false;
         while !chats.is_empty() {
             for chat in &chats {
+                if job.kind != JobKind::MarkRead && !self.has_anchor(chat).await {
+                    waiting.push(chat.clone());
+                    continue;
+                }
                 let fetched = match job.kind {
                     JobKind::MarkRead if job.max_messages.is_none() => Ok(0),
                     _ => self.fetch_chat(job.id, chat, per_chat_limit, &mut control).await,
@@ -281,17 +290,42 @@ impl Engine {
                     .await?;
                 self.publish_job_by_id(job.id).await;
             }
-            if matches!(job.kind, JobKind::Chat | JobKind::MarkRead) {
+            if job.kind == JobKind::MarkRead {
                 break;
             }
-            covered.extend(chats.drain(..));
-            chats = self
-                .job_chats(&job)
-                .await?
-                .into_iter()
-                .filter(|c| !covered.contains(c))
-                .collect();
-            total = i64::try_from(covered.len() + chats.len()).unwrap_or(i64::MAX);
+            covered.extend(chats.drain(..).filter(|c| !waiting.contains(c)));
+            loop {
+                let mut next: Vec<String> = Vec::new();
+                if job.kind != JobKind::Chat {
+                    let listed = self.job_chats(&job).await?;
+                    next.extend(
+                        listed
+                            .into_iter()
+                            .filter(|c| !covered.contains(c) && !waiting.contains(c)),
+                    );
+                }
+                let mut still = Vec::new();
+                for chat in waiting.drain(..) {
+                    if self.has_anchor(&chat).await {
+                        next.push(chat);
+                    } else {
+                        still.push(chat);
+                    }
+                }
+                waiting = still;
+                if !next.is_empty() || waiting.is_empty() || waited {
+                    chats = next;
+                    break;
+                }
+                // Only chats with nothing stored are left: give their first
+                // messages a moment to land (once per job), then look again.
+                waited = true;
+                tokio::select! {
+                    () = tokio::time::sleep(self.inner.options.phone_timeout.min(Duration::from_secs(10))) => {}
+                    _ = control.changed() => {}
+                }
+            }
+            total = i64::try_from(covered.len() + chats.len() + waiting.len()).unwrap_or(i64::MAX);
         }
         store
             .update_job(job.id, JobState::Done, (done_messages, done_chats, Some(total)), None)
@@ -350,6 +384,15 @@ impl Engine {
 
     /// Fetch older messages of `chat` until the phone has no more or `limit` is
     /// reached. Returns the messages added.
+    /// Whether `chat` has a stored message to ask "older than" from.
+    async fn has_anchor(&self, chat: &str) -> bool {
+        self.inner
+            .store
+            .refresh_checkpoint(chat)
+            .await
+            .is_ok_and(|c| c.oldest.is_some() || c.state == CheckpointState::Complete)
+    }
+
     async fn fetch_chat(
         &self,
         job: i64,
@@ -377,8 +420,9 @@ impl Engine {
             let (Some(oldest), Some(from_me), Some(ts)) =
                 (checkpoint.oldest, checkpoint.oldest_from_me, checkpoint.oldest_ts)
             else {
-                // Nothing stored to continue from: WhatsApp needs an anchor message.
-                let _ = store.set_checkpoint_state(chat, CheckpointState::Complete, None).await;
+                // Nothing stored to continue from (WhatsApp needs an anchor
+                // message): not complete, the chat's first messages may be on
+                // their way (run_job takes it up again when they land).
                 return Ok(added);
             };
             let anchor = HistoryAnchor {
@@ -465,6 +509,15 @@ impl Engine {
                         return Ok(added);
                     }
                     let _ = store.set_checkpoint_state(chat, CheckpointState::Idle, None).await;
+                }
+                // Not the phone: its answer waits behind a batch that cannot be
+                // stored (a full disk). Wait for room instead of blaming the phone.
+                Err(PortError::PhoneOffline) if self.inner.storage_problem.borrow().is_some() => {
+                    let mut storage = self.inner.storage_problem.subscribe();
+                    tokio::select! {
+                        _ = storage.wait_for(Option::is_none) => {}
+                        _ = control.changed() => {}
+                    }
                 }
                 Err(PortError::PhoneOffline) => {
                     unanswered += 1;

@@ -50,11 +50,21 @@ impl Store {
         if items.is_empty() {
             return Ok(BatchReport::default());
         }
-        let mut tx = self
-            .writer()?
-            .begin_with("BEGIN IMMEDIATE")
-            .await
-            .map_err(|e| self.err(e))?;
+        let writer = self.writer()?;
+        let mut tx = match writer.begin_with("BEGIN IMMEDIATE").await {
+            Ok(tx) => tx,
+            // A batch that failed on a full disk could not be rolled back either,
+            // which leaves the writer connection inside its transaction (SQLite
+            // rolled it back when the statement failed). Replace the connection.
+            Err(sqlx::Error::InvalidSavePointStatement) => {
+                tracing::warn!("the writer connection was left mid-transaction; opening a new one");
+                if let Ok(mut stuck) = writer.acquire().await {
+                    stuck.close_on_drop();
+                }
+                writer.begin_with("BEGIN IMMEDIATE").await.map_err(|e| self.err(e))?
+            }
+            Err(e) => return Err(self.err(e)),
+        };
         let mut batch = Batch {
             store: self,
             ids: LocalIds::default(),
