@@ -324,6 +324,21 @@ impl Engine {
                     () = tokio::time::sleep(self.inner.options.phone_timeout.min(Duration::from_secs(10))) => {}
                     _ = control.changed() => {}
                 }
+                // Pause and Cancel count here too (a pause waits for Resume).
+                if let Err(stop) = self.checkpoint_control(job.id, &mut control).await {
+                    if matches!(stop, Stop::Cancelled) {
+                        store
+                            .update_job(
+                                job.id,
+                                JobState::Cancelled,
+                                (done_messages, done_chats, Some(total)),
+                                None,
+                            )
+                            .await?;
+                        self.publish_job_by_id(job.id).await;
+                    }
+                    return Ok(());
+                }
             }
             total = i64::try_from(covered.len() + chats.len() + waiting.len()).unwrap_or(i64::MAX);
         }
