@@ -226,10 +226,8 @@ impl Engine {
         let total = i64::try_from(chats.len()).unwrap_or(i64::MAX);
         let mut done_messages = job.messages_done;
         let mut done_chats = 0;
-        store
-            .update_job(job.id, JobState::Running, (done_messages, 0, Some(total)), None)
+        self.set_job(job.id, JobState::Running, (done_messages, 0, Some(total)), None)
             .await?;
-        self.publish_job_by_id(job.id).await;
         // A chat job's limit counts across restarts; the others' is per chat.
         let per_chat_limit = match job.kind {
             JobKind::Chat => job.max_messages.map(|m| (m - job.messages_done).max(0)),
@@ -264,15 +262,13 @@ impl Engine {
                             Stop::Shutdown => return Ok(()),
                         };
                         let error = store.job(job.id).await?.and_then(|j| j.last_error);
-                        store
-                            .update_job(
-                                job.id,
-                                state,
-                                (done_messages, done_chats, Some(total)),
-                                error.as_deref(),
-                            )
-                            .await?;
-                        self.publish_job_by_id(job.id).await;
+                        self.set_job(
+                            job.id,
+                            state,
+                            (done_messages, done_chats, Some(total)),
+                            error.as_deref(),
+                        )
+                        .await?;
                         return Ok(());
                     }
                 }
@@ -280,15 +276,13 @@ impl Engine {
                     self.mark_read(chat).await?;
                 }
                 done_chats += 1;
-                store
-                    .update_job(
-                        job.id,
-                        JobState::Running,
-                        (done_messages, done_chats, Some(total)),
-                        None,
-                    )
-                    .await?;
-                self.publish_job_by_id(job.id).await;
+                self.set_job(
+                    job.id,
+                    JobState::Running,
+                    (done_messages, done_chats, Some(total)),
+                    None,
+                )
+                .await?;
             }
             if job.kind == JobKind::MarkRead {
                 break;
@@ -327,25 +321,21 @@ impl Engine {
                 // Pause and Cancel count here too (a pause waits for Resume).
                 if let Err(stop) = self.checkpoint_control(job.id, &mut control).await {
                     if matches!(stop, Stop::Cancelled) {
-                        store
-                            .update_job(
-                                job.id,
-                                JobState::Cancelled,
-                                (done_messages, done_chats, Some(total)),
-                                None,
-                            )
-                            .await?;
-                        self.publish_job_by_id(job.id).await;
+                        self.set_job(
+                            job.id,
+                            JobState::Cancelled,
+                            (done_messages, done_chats, Some(total)),
+                            None,
+                        )
+                        .await?;
                     }
                     return Ok(());
                 }
             }
             total = i64::try_from(covered.len() + chats.len() + waiting.len()).unwrap_or(i64::MAX);
         }
-        store
-            .update_job(job.id, JobState::Done, (done_messages, done_chats, Some(total)), None)
+        self.set_job(job.id, JobState::Done, (done_messages, done_chats, Some(total)), None)
             .await?;
-        self.publish_job_by_id(job.id).await;
         Ok(())
     }
 
@@ -399,6 +389,19 @@ impl Engine {
 
     /// Fetch older messages of `chat` until the phone has no more or `limit` is
     /// reached. Returns the messages added.
+    /// Record a job's state and progress, and tell the window and assistants.
+    async fn set_job(
+        &self,
+        id: i64,
+        state: JobState,
+        progress: (i64, i64, Option<i64>),
+        error: Option<&str>,
+    ) -> Result<()> {
+        self.inner.store.update_job(id, state, progress, error).await?;
+        self.publish_job_by_id(id).await;
+        Ok(())
+    }
+
     /// Whether `chat` has a stored message to ask "older than" from.
     async fn has_anchor(&self, chat: &str) -> bool {
         self.inner
