@@ -413,15 +413,14 @@ pub async fn restore_backup<R: Runtime>(
     state: State<'_, AppState>,
     path: String,
 ) -> Result<Check, Error> {
-    let backups = state.data_dir.join("backups");
-    let listed = wa_store::restore::list_backups(&backups, state.store.key()).await;
-    let Some(chosen) = listed.iter().find(|b| b.path == std::path::Path::new(&path)) else {
+    let chosen = std::path::PathBuf::from(path);
+    if !wa_store::restore::is_listed(&state.data_dir.join("backups"), &chosen) {
         return Err(Error::Said(
             "That backup is no longer in the backups folder; open Diagnostics again to see the list.".into(),
         ));
-    };
+    }
     let messages =
-        wa_store::restore::stage_restore(&state.data_dir.join("messages.db"), &chosen.path, state.store.key()).await?;
+        wa_store::restore::stage_restore(&state.data_dir.join("messages.db"), &chosen, state.store.key()).await?;
     // Restart once the page has its answer; the exit closes the archive first.
     let handle = app.clone();
     tauri::async_runtime::spawn(async move {

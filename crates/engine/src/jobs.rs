@@ -387,8 +387,6 @@ impl Engine {
         }
     }
 
-    /// Fetch older messages of `chat` until the phone has no more or `limit` is
-    /// reached. Returns the messages added.
     /// Record a job's state and progress, and tell the window and assistants.
     async fn set_job(
         &self,
@@ -411,6 +409,8 @@ impl Engine {
             .is_ok_and(|c| c.oldest.is_some() || c.state == CheckpointState::Complete)
     }
 
+    /// Fetch older messages of `chat` until the phone has no more or `limit` is
+    /// reached. Returns the messages added.
     async fn fetch_chat(
         &self,
         job: i64,

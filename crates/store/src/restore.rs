@@ -54,6 +54,13 @@ pub async fn list_backups(dir: &Path, key: &ArchiveKey) -> Vec<BackupInfo> {
     found
 }
 
+/// Whether `path` is one of the backups in `dir` (by name; nothing is opened).
+pub fn is_listed(dir: &Path, path: &Path) -> bool {
+    crate::maintenance::backups_in(dir)
+        .iter()
+        .any(|(_, listed, _)| listed == path)
+}
+
 /// Where a restore waits for the next start.
 pub fn staged_path(archive: &Path) -> PathBuf {
     PathBuf::from(format!("{}.restore", archive.display()))
