@@ -14,6 +14,10 @@ use wa_store::Store;
 
 /// The store setting that remembers the demo phone was linked.
 const DEMO_LINKED: &str = "demo.linked";
+/// How far the demo phone's history push got into the archive (its percent).
+/// WhatsApp's servers deliver again the history this computer never stored;
+/// the demo phone lives in this process, so the archive remembers for it.
+const DEMO_PUSHED: &str = "demo.history_percent";
 
 /// The folder for this mode's archive.
 pub fn data_dir_for(base: &Path, demo: bool) -> PathBuf {
@@ -29,7 +33,13 @@ fn demo_account(linked: bool) -> std::sync::Arc<SimulatedAccount> {
     let config = SimConfig {
         conversations_per_chunk: 10,
         initial_per_chat: Some(150),
-        latency: Duration::from_millis(300),
+        // The phone's pace (tests quicken it: WHATSAPP_MCP_DEMO_LATENCY_MS).
+        latency: Duration::from_millis(
+            std::env::var("WHATSAPP_MCP_DEMO_LATENCY_MS")
+                .ok()
+                .and_then(|s| s.parse().ok())
+                .unwrap_or(300),
+        ),
         auto_scan: (std::env::var_os("WHATSAPP_MCP_DEMO_AUTOSCAN").is_none_or(|v| v != "0"))
             .then_some(Duration::from_secs(8)),
         // How long the first code lasts (later ones a third of it); tests shorten it
@@ -59,6 +69,10 @@ pub async fn start(
         let linked = store.setting::<bool>(DEMO_LINKED).await?.unwrap_or(false);
         options.linked = linked;
         let phone = demo_account(linked);
+        if linked {
+            let pushed = store.setting::<u32>(DEMO_PUSHED).await?.unwrap_or(0);
+            phone.resume_history_after(pushed);
+        }
         // The fault campaign (tests/fault_campaign.py) runs the demo phone on a
         // bad network: drops, 503s and rate limits every few seconds.
         if let Some(every) = std::env::var("WHATSAPP_MCP_DEMO_FAULTS")
@@ -82,6 +96,8 @@ pub async fn start(
 
 fn remember_demo_link(engine: &Engine, store: Store) {
     let mut state = engine.state();
+    let mut progress = engine.progress();
+    let pushed = store.clone();
     tokio::spawn(async move {
         if state
             .wait_for(|s| matches!(s, EngineState::Connected { .. }))
@@ -90,6 +106,21 @@ fn remember_demo_link(engine: &Engine, store: Store) {
             && let Err(e) = store.set_setting(DEMO_LINKED, &true).await
         {
             tracing::warn!(error = %e, "could not remember the demo link");
+        }
+    });
+    // The phone's progress is reported once a chunk is stored.
+    tokio::spawn(async move {
+        let mut last = None;
+        while progress.changed().await.is_ok() {
+            let percent = progress.borrow_and_update().percent;
+            if let Some(p) = percent
+                && percent != last
+            {
+                last = percent;
+                if let Err(e) = pushed.set_setting(DEMO_PUSHED, &u32::from(p)).await {
+                    tracing::warn!(error = %e, "could not remember the demo history's progress");
+                }
+            }
         }
     });
 }

@@ -11,6 +11,7 @@
 
 use std::collections::HashMap;
 use std::path::PathBuf;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
 
@@ -160,6 +161,9 @@ pub(crate) struct Inner {
     /// Why what the phone sent cannot be stored right now (a full disk, a
     /// read-only file), in words; `None` when all is well.
     pub storage_problem: watch::Sender<Option<String>>,
+    /// This computer was linked in this run: the phone's first history is on
+    /// its way even before its first chunk says how far it got.
+    pub history_expected: AtomicBool,
 }
 
 /// Lock a std mutex; a panic elsewhere never leaves these maps half-written.
@@ -215,6 +219,7 @@ impl Engine {
                 groups_refresh: Mutex::new(0),
                 closed: watch::channel(false).0,
                 storage_problem: watch::channel(None).0,
+                history_expected: AtomicBool::new(false),
             }),
         };
         let looping = engine.clone();
@@ -348,6 +353,10 @@ impl Engine {
             self.schedule_reconnect(delay);
         }
         self.publish_state();
+        if matches!(&**event, Event::PairSuccess(_)) {
+            // WhatsApp sends a new device the phone's history next.
+            self.inner.history_expected.store(true, Ordering::Relaxed);
+        }
         if matches!(&**event, Event::Connected(_) | Event::GroupUpdate(_)) {
             self.refresh_groups();
         }

@@ -20,7 +20,7 @@ use wa_store::{ChatFilter, CheckpointState, Item, JobKind, JobState, SyncJob};
 
 use crate::handle::{Engine, EngineError, Result, lock, now_ms};
 use crate::port::{HistoryAnchor, PortError};
-use crate::sync::{JobCommand, next_state};
+use crate::sync::{JobCommand, SyncProgress, next_state};
 
 /// What a person or an assistant asks to sync.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -238,13 +238,14 @@ impl Engine {
         // list is read again. A chat with nothing stored yet has no message to
         // ask "older than" from: it waits (not marked complete) and is taken
         // up again once its newest messages have landed. The job ends when a
-        // pass, and one short wait after it, bring nothing new.
+        // pass, and one short wait after it, bring nothing new, and the phone's
+        // push is not moving any more.
         let mut covered = std::collections::HashSet::new();
         let mut chats = chats;
         let mut total = total;
         let mut waiting: Vec<String> = Vec::new();
         let mut waited = false;
-        while !chats.is_empty() {
+        loop {
             for chat in &chats {
                 if job.kind != JobKind::MarkRead && !self.has_anchor(chat).await {
                     waiting.push(chat.clone());
@@ -307,16 +308,40 @@ impl Engine {
                     }
                 }
                 waiting = still;
-                if !next.is_empty() || waiting.is_empty() || waited {
+                // The phone's own history push is still under way: its next
+                // chunks bring chats no pass has seen. Wait while it moves.
+                let push = if next.is_empty() && waiting.is_empty() && job.kind != JobKind::Chat {
+                    self.push_under_way()
+                } else {
+                    None
+                };
+                if push.is_none() && (!next.is_empty() || waiting.is_empty() || waited) {
                     chats = next;
                     break;
                 }
-                // Only chats with nothing stored are left: give their first
-                // messages a moment to land (once per job), then look again.
-                waited = true;
-                tokio::select! {
-                    () = tokio::time::sleep(self.inner.options.phone_timeout.min(Duration::from_secs(10))) => {}
-                    _ = control.changed() => {}
+                if let Some(mut progress) = push {
+                    let before = progress.borrow_and_update().percent;
+                    let moved = tokio::select! {
+                        moved = tokio::time::timeout(
+                            self.inner.options.phone_timeout,
+                            progress.wait_for(|p| p.percent != before),
+                        ) => moved.is_ok_and(|r| r.is_ok()),
+                        _ = control.changed() => true,
+                    };
+                    if !moved {
+                        // The phone stopped sending (it may go on later:
+                        // a next sync covers what it brings).
+                        chats = next;
+                        break;
+                    }
+                } else {
+                    // Only chats with nothing stored are left: give their first
+                    // messages a moment to land (once per job), then look again.
+                    waited = true;
+                    tokio::select! {
+                        () = tokio::time::sleep(self.inner.options.phone_timeout.min(Duration::from_secs(10))) => {}
+                        _ = control.changed() => {}
+                    }
                 }
                 // Pause and Cancel count here too (a pause waits for Resume).
                 if let Err(stop) = self.checkpoint_control(job.id, &mut control).await {
@@ -333,6 +358,9 @@ impl Engine {
                 }
             }
             total = i64::try_from(covered.len() + chats.len() + waiting.len()).unwrap_or(i64::MAX);
+            if chats.is_empty() {
+                break;
+            }
         }
         self.set_job(job.id, JobState::Done, (done_messages, done_chats, Some(total)), None)
             .await?;
@@ -398,6 +426,18 @@ impl Engine {
         self.inner.store.update_job(id, state, progress, error).await?;
         self.publish_job_by_id(id).await;
         Ok(())
+    }
+
+    /// While the phone's own history push is under way (it said how far it
+    /// got, and not yet 100%; or this computer was just linked and it has not
+    /// started yet): a receiver of its progress.
+    fn push_under_way(&self) -> Option<watch::Receiver<SyncProgress>> {
+        let progress = self.inner.progress.subscribe();
+        let under_way = match progress.borrow().percent {
+            Some(p) => p < 100,
+            None => self.inner.history_expected.load(std::sync::atomic::Ordering::Relaxed),
+        };
+        under_way.then_some(progress)
     }
 
     /// Whether `chat` has a stored message to ask "older than" from.

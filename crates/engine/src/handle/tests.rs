@@ -472,6 +472,73 @@ async fn everything_the_phone_gives_lands_exactly_and_a_second_run_asks_nothing(
     assert_eq!(account.history_requests(), asked);
 }
 
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_full_sync_started_while_the_first_history_lands_and_the_connection_drops_gets_everything() {
+    // As in the wizard: the person chooses "everything" right after linking,
+    // while the phone's first history is landing, and the network drops
+    // in the middle of that push (the phone goes on at the next connection).
+    let sim = SimConfig {
+        conversations_per_chunk: 4,
+        initial_per_chat: Some(20),
+        latency: Duration::from_millis(40),
+        ..SimConfig::default()
+    };
+    let account = SimulatedAccount::with_config(Corpus::new(Config::phone()), sim);
+    let dir = tempfile::tempdir().expect("dir");
+    let options = EngineOptions {
+        history_batch: 400,
+        ..fast_options(dir.path(), false)
+    };
+    let engine = Engine::start(account.clone(), store_in(dir.path()).await, options);
+    let store = engine.store().clone();
+    let mut state = engine.state();
+    let showing = wait_for(&mut state, "a QR code", |s| matches!(s, EngineState::ShowingQr { .. })).await;
+    let EngineState::ShowingQr { code, .. } = showing else {
+        unreachable!()
+    };
+    assert!(account.scan(&code));
+    wait_for(&mut state, "connected", |s| matches!(s, EngineState::Connected { .. })).await;
+    let job = engine.start_sync(SyncRequest::Everything).await.expect("job");
+    let mut progress = engine.progress();
+    let cut = wait_for(&mut progress, "a part of the push", |p| {
+        p.percent.is_some_and(|p| p >= 20)
+    })
+    .await;
+    account.drop_connection();
+    assert!(cut.percent < Some(100), "cut mid-push: {cut:?}");
+
+    let done = wait_job(&engine, job.id, "the full sync", |j| j.state.is_finished()).await;
+    assert_eq!(done.state, JobState::Done, "{done:?}");
+    assert_eq!(
+        engine.progress().borrow().percent,
+        Some(100),
+        "the push went on after the drop"
+    );
+    let expected = expected_messages(account.corpus());
+    let stored = stored_messages(&store).await;
+    let stored: Vec<(&str, &str)> = stored
+        .iter()
+        .map(|m| (m.chat_jid.as_str(), m.msg_id.as_str()))
+        .collect();
+    let expected: Vec<(&str, &str)> = expected
+        .iter()
+        .map(|m| (m.chat_jid.as_str(), m.msg_id.as_str()))
+        .collect();
+    assert_eq!(stored.len(), expected.len(), "every message of every chat, once");
+    assert_eq!(stored, expected);
+    assert_eq!(
+        store.statistics().await.expect("stats").chats as usize,
+        account.corpus().chats.len()
+    );
+
+    // Nothing was marked complete early: a second "everything" asks nothing.
+    let asked = account.history_requests();
+    let again = engine.start_sync(SyncRequest::Everything).await.expect("job");
+    let again = wait_job(&engine, again.id, "the second sync", |j| j.state.is_finished()).await;
+    assert_eq!((again.state, again.messages_done), (JobState::Done, 0));
+    assert_eq!(account.history_requests(), asked);
+}
+
 /// The chat with the most messages, and how many it has.
 fn busiest_chat(corpus: &Corpus) -> (String, usize) {
     let busiest = (0..corpus.chats.len())

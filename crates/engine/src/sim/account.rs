@@ -102,6 +102,12 @@ struct Phone {
     history_requests: u32,
     /// Pairing codes asked for on this connection (WhatsApp allows a few).
     codes_asked: u32,
+    /// The history push's next chunk while one is under way (`None`: none).
+    /// Like WhatsApp's offline queue, a push cut by a lost connection goes on
+    /// at the next connection.
+    push_next: Option<usize>,
+    /// A thread is sending the push now.
+    pushing: bool,
 }
 
 /// A file the server holds, and whether its link has expired.
@@ -251,8 +257,7 @@ impl SimulatedAccount {
                 .build(),
         ));
         self.emit(Event::Connected(Connected::builder().build()));
-        let account = Arc::clone(self);
-        std::thread::spawn(move || account.send_history());
+        self.start_push(0);
     }
 
     /// A message arrives from someone (or from this account's phone).
@@ -285,8 +290,46 @@ impl SimulatedAccount {
 
     /// The phone sends its history push again (as after linking).
     pub fn push_history(self: &Arc<Self>) {
+        self.start_push(0);
+    }
+
+    /// The push chunks this computer never stored are delivered again at the
+    /// next connection, as WhatsApp's servers do with unacknowledged history
+    /// notifications: those after the one that brought the phone's progress to
+    /// `percent` (0: all of them; 100: none). For an account made with
+    /// [`SimulatedAccount::linked`], whose earlier run ended mid-push.
+    pub fn resume_history_after(&self, percent: u32) {
+        let chunks = self.push_chunks();
+        let next = (0..chunks).find(|&n| chunk_percent(n, chunks) > percent);
+        self.phone().push_next = next;
+    }
+
+    fn push_chunks(&self) -> usize {
+        self.corpus.chats.len().div_ceil(self.config.conversations_per_chunk)
+    }
+
+    /// Send the push from chunk `from` (a push under way starts over there).
+    fn start_push(self: &Arc<Self>, from: usize) {
+        {
+            let mut phone = self.phone();
+            phone.push_next = Some(from);
+            if std::mem::replace(&mut phone.pushing, true) {
+                return;
+            }
+        }
         let account = Arc::clone(self);
         std::thread::spawn(move || account.send_history());
+    }
+
+    /// At a connection: go on with a push that was cut.
+    fn continue_push(self: &Arc<Self>) {
+        let next = {
+            let phone = self.phone();
+            phone.push_next.filter(|_| !phone.pushing)
+        };
+        if let Some(next) = next {
+            self.start_push(next);
+        }
     }
 
     /// How many of each chat's newest messages the push carries (`None`: all).
@@ -424,8 +467,58 @@ impl SimulatedAccount {
 
     // ----- what the phone sends -----
 
-    /// After linking: contact names, then the newest part of each chat.
+    /// After linking: contact names, then the newest part of each chat, chunk
+    /// by chunk from `push_next`. Stops when the connection is lost (the rest
+    /// goes at the next connection, [`Self::continue_push`]).
     fn send_history(&self) {
+        let chunks = self.push_chunks();
+        loop {
+            std::thread::sleep(self.config.latency);
+            let n = {
+                let mut phone = self.phone();
+                match phone.push_next {
+                    Some(n) if n < chunks && phone.connected => {
+                        phone.push_next = Some(n + 1);
+                        n
+                    }
+                    next => {
+                        if next.is_some_and(|n| n >= chunks) {
+                            phone.push_next = None;
+                        }
+                        phone.pushing = false;
+                        return;
+                    }
+                }
+            };
+            if n == 0 {
+                self.send_contact_names();
+            }
+            let size = self.config.conversations_per_chunk;
+            let chats = n * size..((n + 1) * size).min(self.corpus.chats.len());
+            let sync = wa::HistorySync {
+                sync_type: if n == 0 {
+                    HistorySyncType::INITIAL_BOOTSTRAP
+                } else {
+                    HistorySyncType::RECENT
+                },
+                conversations: chats
+                    .map(|c| {
+                        let items = self.corpus.chat_items(c).collect::<Vec<_>>();
+                        let start = window_start(&items, items.len(), self.config.initial_per_chat);
+                        self.conversation(c, &items[start..])
+                    })
+                    .collect(),
+                pushnames: if n == 0 { self.push_names() } else { Vec::new() },
+                chunk_order: u32::try_from(n).ok(),
+                progress: Some(chunk_percent(n, chunks)),
+                ..Default::default()
+            };
+            self.emit(Event::HistorySync(Box::new(compress(&sync, None))));
+        }
+    }
+
+    /// Saved contact names, from the phone's app state.
+    fn send_contact_names(&self) {
         let now = Utc::now();
         for contact in &self.corpus.contacts {
             let (Some(name), Ok(jid)) = (contact.saved_name.clone(), contact.jid.parse::<Jid>()) else {
@@ -443,36 +536,6 @@ impl SimulatedAccount {
                     .from_full_sync(true)
                     .build(),
             ));
-        }
-        let chats: Vec<usize> = (0..self.corpus.chats.len()).collect();
-        let chunks = chats.chunks(self.config.conversations_per_chunk).count();
-        for (n, chunk) in chats.chunks(self.config.conversations_per_chunk).enumerate() {
-            std::thread::sleep(self.config.latency);
-            if !self.phone().connected {
-                // The transfer resumes on the next connection in real life; the
-                // simulated phone simply stops, and on-demand fetches fill the gap.
-                return;
-            }
-            let sync = wa::HistorySync {
-                sync_type: if n == 0 {
-                    HistorySyncType::INITIAL_BOOTSTRAP
-                } else {
-                    HistorySyncType::RECENT
-                },
-                conversations: chunk
-                    .iter()
-                    .map(|&c| {
-                        let items = self.corpus.chat_items(c).collect::<Vec<_>>();
-                        let start = window_start(&items, items.len(), self.config.initial_per_chat);
-                        self.conversation(c, &items[start..])
-                    })
-                    .collect(),
-                pushnames: if n == 0 { self.push_names() } else { Vec::new() },
-                chunk_order: u32::try_from(n).ok(),
-                progress: u32::try_from((n + 1) * 100 / chunks).ok(),
-                ..Default::default()
-            };
-            self.emit(Event::HistorySync(Box::new(compress(&sync, None))));
         }
     }
 
@@ -612,6 +675,11 @@ impl SimulatedAccount {
     }
 }
 
+/// The phone's progress once chunk `n` of `chunks` has been sent.
+fn chunk_percent(n: usize, chunks: usize) -> u32 {
+    u32::try_from((n + 1) * 100 / chunks.max(1)).unwrap_or(100)
+}
+
 /// Where the window of the newest `count` messages before `end` starts in
 /// `items` (changes in between included). `None`: from the start.
 fn window_start(items: &[Item], end: usize, count: Option<usize>) -> usize {
@@ -686,7 +754,10 @@ impl WhatsAppPort for Arc<SimulatedAccount> {
             )),
             Next::Outdated => self.emit(Event::ClientOutdated(ClientOutdated::builder().build())),
             Next::Qr(generation) => self.start_qr_rotation(generation),
-            Next::Connected => self.emit(Event::Connected(Connected::builder().build())),
+            Next::Connected => {
+                self.emit(Event::Connected(Connected::builder().build()));
+                self.continue_push();
+            }
         }
         Ok(())
     }
