@@ -35,6 +35,14 @@ pub(crate) async fn open(path: &Path, mode: Mode, key: &ArchiveKey) -> Result<St
         });
     }
     let mut key = key.clone();
+    // Nothing stored yet (not in the file, not in its write-ahead log): a
+    // `.keyid` beside it is left from an archive deleted earlier, not this one's.
+    let new_file = is_empty(&path) && is_empty(Path::new(&format!("{}-wal", path.display())));
+    let recorded = if new_file {
+        None
+    } else {
+        cipher::keyid_matches(&path, &key)
+    };
     if !key.encrypts() {
         check_header(&path)?;
     } else if cipher::is_plain_sqlite(&path) {
@@ -45,13 +53,12 @@ pub(crate) async fn open(path: &Path, mode: Mode, key: &ArchiveKey) -> Result<St
             // Reading only, it is read as it is; the app encrypts it.
             key = ArchiveKey::None;
         }
-    } else if cipher::keyid_matches(&path, &key) == Some(false) {
+    } else if recorded == Some(false) {
         return Err(StoreError::Locked {
             path,
             reason: LOCKED_OTHER_KEY.into(),
         });
     }
-    let new_file = std::fs::metadata(&path).map_or(true, |m| m.len() == 0);
     let store = connect(path.clone(), mode, key.clone()).await.map_err(|e| match e {
         StoreError::NotADatabase { path } if matches!(key, ArchiveKey::Passphrase(_)) => StoreError::Locked {
             path,
@@ -65,10 +72,15 @@ pub(crate) async fn open(path: &Path, mode: Mode, key: &ArchiveKey) -> Result<St
         },
         other => other,
     })?;
-    if mode == Mode::ReadWrite && key.encrypts() && (new_file || cipher::keyid_matches(&path, &key).is_none()) {
+    if mode == Mode::ReadWrite && key.encrypts() && recorded.is_none() {
         cipher::write_keyid(&path, &key)?;
     }
     Ok(store)
+}
+
+/// Whether the file at `path` is absent or empty.
+fn is_empty(path: &Path) -> bool {
+    std::fs::metadata(path).map_or(true, |m| m.len() == 0)
 }
 
 const LOCKED_OTHER_KEY: &str = "it was locked with a key that this computer's keychain no longer holds \

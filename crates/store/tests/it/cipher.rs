@@ -110,6 +110,34 @@ async fn an_encrypted_archive_holds_no_readable_text_and_opens_only_with_its_key
 }
 
 #[tokio::test]
+async fn a_new_archive_beside_a_left_over_key_fingerprint_takes_the_new_key() {
+    // The person deleted the archive (not its `.keyid`) and the keychain's key
+    // changed since: the fresh archive is not "locked", it takes the new key.
+    let dir = tempfile::tempdir().expect("dir");
+    let path = dir.path().join("messages.db");
+    let keyid = Path::new(&format!("{}.keyid", path.display())).to_path_buf();
+    let (_c, items) = small_corpus();
+    let old = Store::open_with(&path, &key(7)).await.expect("create");
+    apply_all(&old, &items[..100], 100).await;
+    old.close().await;
+    let old_fingerprint = std::fs::read_to_string(&keyid).expect("fingerprint");
+    for suffix in ["", "-wal", "-shm"] {
+        let _ = std::fs::remove_file(format!("{}{suffix}", path.display()));
+    }
+    let fresh = Store::open_with(&path, &key(8)).await.expect("a new archive");
+    assert_eq!(fresh.statistics().await.expect("stats").messages, 0);
+    fresh.close().await;
+    assert_ne!(
+        std::fs::read_to_string(&keyid).expect("fingerprint"),
+        old_fingerprint,
+        "the fingerprint is the new key's"
+    );
+    let wrong = Store::open_with(&path, &key(7)).await.expect_err("the old key");
+    assert!(matches!(wrong, StoreError::Locked { .. }), "{wrong:?}");
+    Store::open_with(&path, &key(8)).await.expect("the new key opens it");
+}
+
+#[tokio::test]
 async fn a_passphrase_locks_the_archive_and_a_wrong_one_is_refused() {
     let dir = tempfile::tempdir().expect("dir");
     let path = dir.path().join("messages.db");
