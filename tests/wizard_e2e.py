@@ -17,6 +17,11 @@ notification and the archive stays.
 Run 2: the phone's linked-device list is full, scans fail until the codes run
 out, the device-limit guide opens; after a device is removed, Retry; then
 linking by phone number with the code the page shows.
+Run 3 (restore): Diagnostics' backups, restore one across the app's restart.
+Run 4 (unlock): no keychain; the unlock page asks to choose a passphrase (an
+assistant connecting meanwhile is told the app is locked), a mismatch is
+refused, the archive is encrypted with it (SQLCipher checks); at the next start
+a wrong passphrase is refused in words and the right one opens the app.
 Screenshots of every step and page go to artifacts/ui-*.png.
 """
 
@@ -96,10 +101,11 @@ class UpdateServer:
 class Run:
     """One app run under tauri-driver with its own HOME and data folder."""
 
-    def __init__(self, app, name, qr_secs=6):
+    def __init__(self, app, name, qr_secs=6, home=None, **extra_env):
         self.app = app
-        self.home = tempfile.mkdtemp(prefix=f"wamcp-ui-{name}-")
-        os.makedirs(os.path.join(self.home, ".config", "Claude"))
+        self.home = home or tempfile.mkdtemp(prefix=f"wamcp-ui-{name}-")
+        self.keep_home = home is not None
+        os.makedirs(os.path.join(self.home, ".config", "Claude"), exist_ok=True)
         self.updates = UpdateServer()
         # The desktop's notification server, recording what the app shows.
         self.notified = os.path.join(self.home, "notifications.jsonl")
@@ -108,7 +114,8 @@ class Run:
         self.env = dict(os.environ, HOME=self.home, WHATSAPP_MCP_DATA_DIR=os.path.join(self.home, "data"),
                         WHATSAPP_MCP_SOCKET=os.path.join(self.home, "run", "app.sock"), WHATSAPP_MCP_DEMO="1",
                         WHATSAPP_MCP_DEMO_AUTOSCAN="0", WHATSAPP_MCP_DEMO_QR_SECS=str(qr_secs), WHATSAPP_MCP_LOG="info",
-                        WHATSAPP_MCP_UPDATE_URL=self.updates.url, XDG_CONFIG_HOME=os.path.join(self.home, ".config"))
+                        WHATSAPP_MCP_UPDATE_URL=self.updates.url, XDG_CONFIG_HOME=os.path.join(self.home, ".config"),
+                        **extra_env)
         self.port, native = free_port(), free_port()
         self.log = open(os.path.join(ARTIFACTS, f"ui-{name}-driver.log"), "w")
         self.driver_proc = subprocess.Popen(["tauri-driver", "--port", str(self.port), "--native-port",
@@ -148,7 +155,8 @@ class Run:
         self.notifier.wait(10)
         self.updates.server.shutdown()
         self.log.close()
-        shutil.rmtree(self.home, ignore_errors=True)
+        if not self.keep_home:
+            shutil.rmtree(self.home, ignore_errors=True)
 
     def shot(self, name):
         time.sleep(0.4)
@@ -483,6 +491,83 @@ def run_restore(app):
         r.close()
 
 
+def assistant_told(env, helper):
+    """What an assistant (the official MCP SDK through the helper) is told at its first request."""
+    from mcp import ClientSession, StdioServerParameters
+    from mcp.client.stdio import stdio_client
+
+    async def go():
+        params = StdioServerParameters(command=helper, args=[], env=env)
+        async with stdio_client(params) as (read, write):
+            async with ClientSession(read, write) as session:
+                await asyncio.wait_for(session.initialize(), 20)
+                return "initialized"
+
+    try:
+        return asyncio.run(go())
+    except BaseException as e:  # noqa: BLE001 - the error is the answer looked for (an ExceptionGroup too)
+        return repr(e)
+
+
+def run_unlock(app, helper):
+    """No keychain on this computer: the window asks for a passphrase (typed
+    twice the first time), encrypts the archive with it, and asks for it at the
+    next start, where a wrong one is refused in words."""
+    passphrase = "blue tortoise 42"
+    home = tempfile.mkdtemp(prefix="wamcp-ui-unlock-")
+    db = os.path.join(home, "data", "demo", "messages.db")
+    r = Run(app, "unlock", home=home, WHATSAPP_MCP_KEYCHAIN="off")
+    try:
+        title = wait_for("the unlock page", lambda: r.visible("#unlock-title") and r.text("#unlock-title"), 60)
+        check("no keychain: the window asks to choose a passphrase", title and "Choose a passphrase" in title, title)
+        check("and offers not to encrypt", r.visible("#dont-encrypt") is not None)
+        check("and says why there is no keychain", "WHATSAPP_MCP_KEYCHAIN=off" in r.text("#unlock-why"),
+              r.text("#unlock-why"))
+        told = assistant_told(r.env, helper)
+        check("an assistant that connects meanwhile is told at once that the app is locked",
+              "locked" in told and "passphrase" in told, told[:300])
+        r.shot("0-unlock-choose")
+        r.find("#passphrase").send_keys(passphrase)
+        r.find("#passphrase-again").send_keys(passphrase + "!")
+        r.click("#unlock")
+        said = wait_for("the mismatch", lambda: "not the same" in r.text("#unlock-out"), 10)
+        check("two different passphrases are refused", said, r.text("#unlock-out"))
+        r.find("#passphrase-again").clear()
+        r.find("#passphrase-again").send_keys(passphrase)
+        r.click("#unlock")
+        check("the right pair starts the app: the wizard opens", wait_for("welcome", lambda: r.step() == "1", 60),
+              r.text("body")[:300])
+        def opens(key):
+            try:
+                with archive.connect(db, key, read_only=True) as conn:
+                    return conn.execute("SELECT count(*) FROM settings").fetchone() is not None
+            except Exception:  # noqa: BLE001 - not readable with this key
+                return False
+        check("the archive is encrypted with that passphrase (SQLCipher opens it with it, not with another)",
+              wait_for("the archive", lambda: opens("passphrase:" + passphrase), 30)
+              and not opens("passphrase:blue tortoise 43"))
+    finally:
+        r.close()
+    r = Run(app, "unlock-again", home=home, WHATSAPP_MCP_KEYCHAIN="off")
+    try:
+        title = wait_for("the unlock page", lambda: r.visible("#unlock-title") and r.text("#unlock-title"), 60)
+        check("at the next start it asks for the passphrase (one field, no opting out)", title
+              and "Unlock" in title and not r.visible("#passphrase-again") and not r.visible("label[for=passphrase-again]")
+              and not r.visible("#dont-encrypt"), title)
+        r.find("#passphrase").send_keys("blue tortoise 43")
+        r.click("#unlock")
+        said = wait_for("refused", lambda: "does not open" in r.text("#unlock-out"), 30)
+        check("a wrong passphrase is refused in words", said, r.text("#unlock-out"))
+        r.shot("0-unlock-wrong")
+        r.find("#passphrase").clear()
+        r.find("#passphrase").send_keys(passphrase)
+        r.click("#unlock")
+        check("the right one opens it", wait_for("welcome", lambda: r.step() == "1", 60), r.text("body")[:300])
+    finally:
+        r.close()
+        shutil.rmtree(home, ignore_errors=True)
+
+
 def give_up(_signum, _frame):
     """A hung WebDriver call must not hold CI for an hour: fail in words, clean up."""
     print("FAIL the wizard test did not finish within 15 minutes (a WebDriver call hung)", flush=True)
@@ -498,9 +583,9 @@ def main():
     signal.alarm(15 * 60)
     # The app keeps its archive key in the system keychain: a real one in this D-Bus session.
     check("a real keychain (GNOME Keyring's Secret Service) runs in this D-Bus session", archive.start_keyring())
-    for flow in (run_qr, run_device_limit, run_restore):
+    for flow in (run_qr, run_device_limit, run_restore, run_unlock):
         try:
-            flow(app, helper) if flow is run_qr else flow(app)
+            flow(app, helper) if flow in (run_qr, run_unlock) else flow(app)
         except Exception as e:  # noqa: BLE001 - a crash is a failure, the next flow still runs
             check(f"{flow.__name__} ran to the end", False, repr(e))
     finish("wizard e2e")

@@ -9,6 +9,7 @@ pub mod commands;
 pub mod desktop;
 pub mod engine;
 pub mod error;
+pub mod unlock;
 pub mod updates;
 
 use std::sync::Arc;
@@ -68,11 +69,13 @@ pub fn with_commands<R: tauri::Runtime>(builder: tauri::Builder<R>) -> tauri::Bu
         updates::check_for_update,
         updates::install_update,
         updates::restart_app,
+        unlock::lock_state,
+        unlock::unlock,
     ])
 }
 
 /// The helper installed beside the app.
-fn helper_path() -> std::path::PathBuf {
+pub fn helper_path() -> std::path::PathBuf {
     let exe = std::env::current_exe().unwrap_or_default();
     exe.with_file_name(format!("whatsapp-mcp{}", std::env::consts::EXE_SUFFIX))
 }
@@ -141,16 +144,16 @@ fn options() -> anyhow::Result<Options> {
 /// Remote use (off unless `--remote` or the setting asks for it). A failure is
 /// fatal when the person asked on the command line, and a warning otherwise
 /// (the local socket still serves this computer's assistants).
-async fn start_remote(
-    options: &Options,
+pub(crate) async fn start_remote(
+    boot: &unlock::Boot,
     store: &wa_store::Store,
-    data_dir: &std::path::Path,
     core: Arc<wa_mcp::Core>,
     stop: tokio_util::sync::CancellationToken,
 ) -> anyhow::Result<()> {
     use wa_mcp::remote;
+    let data_dir = &boot.data_dir;
     let started = async {
-        let Some(config) = remote::RemoteConfig::load(store, data_dir, options.remote.as_deref()).await? else {
+        let Some(config) = remote::RemoteConfig::load(store, data_dir, boot.remote.as_deref()).await? else {
             return Ok::<_, remote::RemoteError>(());
         };
         let listener = remote::bind(&config).await?;
@@ -168,7 +171,7 @@ async fn start_remote(
     };
     match started.await {
         Ok(()) => Ok(()),
-        Err(e) if options.remote.is_some() => Err(e.into()),
+        Err(e) if boot.remote.is_some() => Err(e.into()),
         Err(e) => {
             tracing::warn!(error = %e, "remote use is off for this run");
             Ok(())
@@ -180,7 +183,7 @@ async fn start_remote(
 /// `<data>/backups` (next to the copies made before upgrades and by "Back up
 /// now"). Checked at start and every 6 hours, so a computer that sleeps a lot
 /// still gets its daily copy.
-async fn keep_backups(store: wa_store::Store, dir: std::path::PathBuf) {
+pub(crate) async fn keep_backups(store: wa_store::Store, dir: std::path::PathBuf) {
     const KEEP: usize = 7;
     const EVERY: std::time::Duration = std::time::Duration::from_hours(24);
     // Let the start (linking, the first sync) go first.
@@ -272,86 +275,64 @@ pub fn run() -> anyhow::Result<()> {
         }
         Err(e) => return Err(e.into()),
     };
+    let boot = unlock::Boot {
+        base: base.clone(),
+        data_dir,
+        demo: options.demo,
+        headless: options.headless,
+        remote: options.remote.clone(),
+        helper: helper_path(),
+        clients: wa_clients::Env::from_system(),
+    };
     // The archive and the session are encrypted with a key from the system
     // keychain (see wa_mcp::archive_key for the other ways and the choices).
-    let (key, source) = wa_mcp::archive_key::archive_key(&base, true).inspect_err(|e| tracing::error!("{e}"))?;
-    tracing::info!(encryption = source.describe(), "archive key ready");
-    // A backup the person chose in Diagnostics takes the archive's place now,
-    // before it is opened (the replaced one is kept).
-    let archive = data_dir.join("messages.db");
-    let restored = wa_store::restore::apply_staged_restore(&archive).inspect_err(|e| tracing::error!("{e}"))?;
-    // A damaged archive is set aside and rebuilt here (saved rows, else the
-    // newest sound backup, else a new one); the person is told below.
-    let (store, recovery) = runtime
-        .block_on(wa_store::Store::open_or_recover(
-            &data_dir.join("messages.db"),
-            &data_dir.join("backups"),
-            &key,
-        ))
-        .inspect_err(|e| tracing::error!("{e}"))?;
-    let recovered = recovery
-        .map(|r| ("Your message archive was repaired", r.sentence()))
-        .or_else(|| {
-            restored.map(|aside| {
-                (
-                    "Your backup was restored",
-                    format!(
-                "Your message archive was replaced by the backup you chose; messages newer than it will sync again \
-                 from your phone (the archive it replaced is kept at {}).",
-                aside.display()
-                    ),
-                )
-            })
-        });
-    if let Some((_, text)) = &recovered {
-        tracing::warn!("{text}");
-    }
-    runtime.spawn(keep_backups(store.clone(), data_dir.join("backups")));
-    let (engine, demo_phone) = runtime.block_on(engine::start(&data_dir, store.clone(), options.demo))?;
-    // With a window, "ask before sending" asks the person there; headless, nobody can answer.
-    let approvals = Arc::new(wa_mcp::Approvals::new());
-    approvals.set_can_ask(!options.headless);
-    let approver: Arc<dyn wa_mcp::Approver> = if options.headless {
-        Arc::new(wa_mcp::NobodyToAsk)
-    } else {
-        approvals.clone()
-    };
-    let core = wa_mcp::Core::new(store.clone(), engine.clone(), data_dir.clone(), approver);
-    // Assistants that point at an old copy of the app (moved or updated) follow it.
-    for (client, outcome) in wa_clients::refresh_stale(&wa_clients::Env::from_system(), &helper_path()) {
-        match outcome {
-            Ok(_) => tracing::info!(client = client.name(), "assistant re-connected to this copy of the app"),
-            Err(e) => tracing::warn!(client = client.name(), error = %e, "assistant could not be re-connected"),
+    // With a window and no keychain, the window asks (unlock.rs).
+    let started = match wa_mcp::archive_key::archive_key(&base, true) {
+        Ok((key, source)) => {
+            tracing::info!(encryption = source.describe(), "archive key ready");
+            let (store, recovered) = runtime
+                .block_on(unlock::open_archive(&boot, &key))
+                .inspect_err(|e| tracing::error!("{e}"))?;
+            runtime.block_on(unlock::start_services(&boot, store, recovered, listener))?
         }
-    }
-    runtime.spawn(wa_mcp::socket::serve(listener, Arc::clone(&core)));
-    let stop_remote = tokio_util::sync::CancellationToken::new();
-    runtime.block_on(start_remote(&options, &store, &data_dir, core, stop_remote.clone()))?;
-    tracing::info!(data_dir = %data_dir.display(), socket = %socket_path.display(), demo = options.demo, "starting");
+        Err(wa_mcp::archive_key::KeyError::NoKeychain { detail }) if !options.headless => {
+            tracing::warn!(%detail, "no keychain for the archive's key: the window asks for a passphrase");
+            let lock = runtime.block_on(async { unlock::Lock::waiting(boot.clone(), listener, detail) });
+            return run_desktop(&runtime, &options, socket_path, Err(lock));
+        }
+        Err(e) => {
+            tracing::error!("{e}");
+            return Err(e.into());
+        }
+    };
+    tracing::info!(data_dir = %boot.data_dir.display(), socket = %socket_path.display(), demo = options.demo, "starting");
 
     if options.headless {
         runtime.block_on(async {
             stop_signal().await;
             tracing::info!("stopping");
-            stop_remote.cancel();
-            engine.shutdown().await;
-            store.close().await;
+            started.stop_remote.cancel();
+            started.state.engine.shutdown().await;
+            started.state.store.close().await;
         });
         let _ = std::fs::remove_file(&socket_path);
         return Ok(());
     }
+    run_desktop(&runtime, &options, socket_path, Ok(started))
+}
 
+/// The window and the tray, over a started core or (`Err`) the lock that
+/// waits for the passphrase.
+fn run_desktop(
+    runtime: &tokio::runtime::Runtime,
+    options: &Options,
+    socket_path: std::path::PathBuf,
+    core: Result<unlock::Started, unlock::Lock>,
+) -> anyhow::Result<()> {
     tauri::async_runtime::set(runtime.handle().clone());
-    let hidden = options.hidden;
+    // Locked, the window shows at once whatever the mode: it asks for the passphrase.
+    let hidden = options.hidden && core.is_ok();
     let demo = options.demo;
-    let state = AppState {
-        store,
-        engine,
-        data_dir,
-        demo: demo_phone,
-        approvals,
-        helper: helper_path(),
-    };
     let builder =
         with_commands(tauri::Builder::default()).manage(updates::Updates::new(updates::UpdateSource::from_env()));
     builder
@@ -367,13 +348,12 @@ pub fn run() -> anyhow::Result<()> {
         .plugin(tauri_plugin_updater::Builder::new().build())
         .setup(move |app| {
             desktop::create(app.handle(), demo)?;
-            commands::forward_engine_events(app.handle(), &state);
-            commands::forward_approvals(app.handle(), &state.approvals);
-            updates::check_after_start(app.handle(), state.store.clone());
-            if let Some((title, text)) = &recovered {
-                desktop::notify(app.handle(), title, text);
+            match core {
+                Ok(started) => unlock::attach(app.handle(), started),
+                Err(lock) => {
+                    app.manage(lock);
+                }
             }
-            app.manage(state);
             if hidden && let Some(window) = app.get_webview_window("main") {
                 window.hide()?;
             }
@@ -391,13 +371,16 @@ pub fn run() -> anyhow::Result<()> {
         .build(context())?
         .run(move |app, event| {
             if let tauri::RunEvent::Exit = event {
-                let state = app.state::<AppState>();
-                let (engine, store) = (state.engine.clone(), state.store.clone());
-                tauri::async_runtime::block_on(async move {
-                    engine.shutdown().await;
-                    store.close().await;
-                });
-                stop_remote.cancel();
+                if let Some(stop) = app.try_state::<unlock::RemoteStop>() {
+                    stop.0.cancel();
+                }
+                if let Some(state) = app.try_state::<AppState>() {
+                    let (engine, store) = (state.engine.clone(), state.store.clone());
+                    tauri::async_runtime::block_on(async move {
+                        engine.shutdown().await;
+                        store.close().await;
+                    });
+                }
                 let _ = std::fs::remove_file(&socket_path);
             }
         });

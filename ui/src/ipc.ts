@@ -188,7 +188,17 @@ export const api = {
   checkForUpdate: () => invoke<UpdateOffer | null>("check_for_update"),
   installUpdate: () => invoke<string>("install_update"),
   restartApp: () => invoke<void>("restart_app"),
+  lockState: () => invoke<LockInfo | null>("lock_state"),
+  unlock: (passphrase: string | null, encrypt: boolean) => invoke<void>("unlock", { passphrase, encrypt }),
 };
+
+/** The app waits for its passphrase (no keychain on this computer). */
+export interface LockInfo {
+  /** The archive is encrypted already: type its passphrase. Otherwise choose one, or not to encrypt. */
+  encrypted: boolean;
+  /** Why the keychain is not used (technical, small print). */
+  why: string;
+}
 
 /** Call `changed` whenever the engine reports something (state, progress, jobs). */
 export function onEngineEvent(changed: () => void): Promise<() => void> {

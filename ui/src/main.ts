@@ -6,6 +6,7 @@ import { api, onApprovals, onEngineEvent, onNavigate, onUpdateAvailable, type Ap
 import { ApprovalDialog } from "./approvals";
 import { MainWindow } from "./pages";
 import { strings } from "./strings";
+import { UnlockPage } from "./unlock";
 import { Wizard } from "./wizard";
 
 export class App {
@@ -15,6 +16,8 @@ export class App {
   /** The step the wizard opens on next (the link step when linking again). */
   private wizardStart = 0;
   private main: MainWindow | null = null;
+  /** Shown instead of everything while the app waits for its passphrase. */
+  private unlock: UnlockPage | null = null;
   private dialog = new ApprovalDialog();
   private error = h("p", { class: "error", role: "alert", hidden: true });
   private banner = h("p", { id: "update-banner", class: "note", role: "status", hidden: true });
@@ -37,8 +40,8 @@ export class App {
     const demo = status.demo
       ? h("p", { class: "demo", id: "demo-badge" }, h("strong", { class: "badge", text: strings.demoBadge }), ` ${strings.demoExplained}`)
       : null;
-    if (!this.header.firstChild) {
-      this.header.append(h("h1", { text: strings.appName }), h("p", { class: "tagline", text: strings.tagline }));
+    if (!this.header.firstChild || (demo && !this.header.querySelector("#demo-badge"))) {
+      this.header.replaceChildren(h("h1", { text: strings.appName }), h("p", { class: "tagline", text: strings.tagline }));
       if (demo) this.header.append(demo);
     }
     if (!status.setup_done && !this.wizard) {
@@ -76,6 +79,20 @@ export class App {
     if (this.pending) return;
     this.pending = true;
     try {
+      const lock = await api.lockState();
+      if (lock) {
+        if (!this.unlock) {
+          this.unlock = new UnlockPage(() => void this.refresh());
+          this.header.replaceChildren(h("h1", { text: strings.appName }), h("p", { class: "tagline", text: strings.tagline }));
+          this.body.replaceChildren(this.unlock.node);
+        }
+        this.unlock.update(lock);
+        return;
+      }
+      if (this.unlock) {
+        this.unlock = null;
+        this.body.replaceChildren();
+      }
       this.render(await api.status());
     } catch (error) {
       this.showError(error);

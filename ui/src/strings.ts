@@ -9,6 +9,26 @@ export const strings = {
   errorPrefix: "Something went wrong:",
   demoBadge: "Demo",
   demoExplained: "Demo mode: a simulated WhatsApp account with generated chats. Nothing here is real and nothing is sent.",
+  // The unlock page (no keychain on this computer)
+  choosePassphraseTitle: "Choose a passphrase for your messages",
+  choosePassphraseIntro:
+    "Your messages are kept encrypted on this computer. This computer has no keychain to keep the key for you, so choose a passphrase: you will type it each time the app starts. Nobody can recover it for you.",
+  unlockTitle: "Unlock your messages",
+  unlockIntro: "Your messages are encrypted with the passphrase you chose. Type it to start.",
+  passphraseLabel: "Passphrase",
+  passphraseAgainLabel: "The same passphrase again",
+  encryptWithPassphrase: "Encrypt with this passphrase",
+  unlockButton: "Unlock",
+  unlocking: "Opening your messages…",
+  passphrasesDiffer: "The two passphrases are not the same. Type them again.",
+  dontEncryptTitle: "Or keep them unencrypted",
+  dontEncryptText:
+    "Your data folder can only be opened by your user account either way; without encryption, anyone who gets a copy of the folder (a backup, a stolen disk) can read your messages.",
+  dontEncrypt: "Don't encrypt…",
+  dontEncryptConfirm: "Keep my messages unencrypted",
+  dontEncryptWarning: "Sure? This is remembered; to encrypt later, see the README's \"Encryption at rest\".",
+  unlockWhy: (why: string) => `Why no keychain: ${why}.`,
+
   next: "Next",
   back: "Back",
   stepOf: (n: number, total: number) => `Step ${n} of ${total}`,

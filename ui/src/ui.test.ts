@@ -22,6 +22,7 @@ import { assistantsStep, doneStep, linkStep, syncStep, Wizard } from "./wizard";
 import { ApprovalDialog } from "./approvals";
 import { MainWindow } from "./pages";
 import { formatBytes, person, strings } from "./strings";
+import { UnlockPage } from "./unlock";
 
 function status(over: Partial<AppStatus> = {}): AppStatus {
   return {
@@ -393,6 +394,73 @@ describe("diagnostics backups", () => {
     main.show("diagnostics");
     await flush();
     expect(main.node.querySelector("#backups")!.textContent).toContain("No backup yet");
+  });
+});
+
+describe("unlock page", () => {
+  const mount = (encrypted: boolean, unlocked = () => {}) => {
+    const page = new UnlockPage(unlocked);
+    document.body.append(page.node);
+    page.update({ encrypted, why: "no Secret Service on this desktop" });
+    return page;
+  };
+  const type = (id: string, value: string) => {
+    (document.getElementById(id) as HTMLInputElement).value = value;
+  };
+  const submit = () => (document.getElementById("unlock-form") as HTMLFormElement).requestSubmit();
+
+  it("a new archive: the passphrase twice; different ones are refused before asking the app", async () => {
+    let unlocked = 0;
+    mount(false, () => unlocked++);
+    expect(document.getElementById("unlock-title")?.textContent).toBe(strings.choosePassphraseTitle);
+    expect((document.getElementById("passphrase-again") as HTMLElement).hidden).toBe(false);
+    expect((document.getElementById("opt-out") as HTMLElement).hidden).toBe(false);
+    expect(document.getElementById("unlock-why")?.textContent).toContain("no Secret Service");
+    type("passphrase", "correct horse");
+    type("passphrase-again", "correct horsE");
+    submit();
+    await flush();
+    expect(calls.filter((c) => c.cmd === "unlock")).toEqual([]);
+    expect(document.getElementById("unlock-out")?.textContent).toBe(strings.passphrasesDiffer);
+    type("passphrase-again", "correct horse");
+    submit();
+    await flush();
+    expect(calls.filter((c) => c.cmd === "unlock")).toEqual([{ cmd: "unlock", args: { passphrase: "correct horse", encrypt: true } }]);
+    expect(unlocked).toBe(1);
+    expect((document.getElementById("passphrase") as HTMLInputElement).value).toBe("");
+  });
+
+  it("an encrypted archive: one field, no opt-out, and a wrong passphrase is said in words", async () => {
+    const { invoke } = await import("@tauri-apps/api/core");
+    vi.mocked(invoke).mockImplementationOnce(async (cmd: string, args: unknown) => {
+      calls.push({ cmd, args });
+      throw "That passphrase does not open your message archive.";
+    });
+    let unlocked = 0;
+    mount(true, () => unlocked++);
+    expect(document.getElementById("unlock-title")?.textContent).toBe(strings.unlockTitle);
+    expect((document.getElementById("passphrase-again") as HTMLElement).hidden).toBe(true);
+    expect((document.getElementById("opt-out") as HTMLElement).hidden).toBe(true);
+    type("passphrase", "wrong one");
+    submit();
+    await flush();
+    expect(unlocked).toBe(0);
+    expect(document.getElementById("unlock-out")?.textContent).toContain("does not open");
+    expect(document.getElementById("unlock-out")?.className).toBe("error");
+  });
+
+  it("not encrypting needs a second, explicit click", async () => {
+    let unlocked = 0;
+    mount(false, () => unlocked++);
+    (document.getElementById("dont-encrypt") as HTMLButtonElement).click();
+    await flush();
+    expect(calls.filter((c) => c.cmd === "unlock")).toEqual([]);
+    const confirm = document.getElementById("dont-encrypt-confirm") as HTMLButtonElement;
+    expect(confirm.hidden).toBe(false);
+    confirm.click();
+    await flush();
+    expect(calls.filter((c) => c.cmd === "unlock")).toEqual([{ cmd: "unlock", args: { passphrase: null, encrypt: false } }]);
+    expect(unlocked).toBe(1);
   });
 });
 

@@ -4,13 +4,16 @@
 //!    Manager on Windows) keeps a random 256-bit key, created at the first
 //!    start. Nothing to type, nothing to forget; the key never touches the disk
 //!    in clear.
-//! 2. Where there is no keychain (a server, a bare window manager): a
-//!    passphrase of the person's own in `WHATSAPP_MCP_PASSPHRASE`.
-//! 3. Or the explicit choice not to encrypt: `WHATSAPP_MCP_ENCRYPTION=off`.
-//!    It applies to an archive that is not encrypted yet; an encrypted one is
-//!    never decrypted behind the person's back.
+//! 2. Where there is no keychain (a server, a bare window manager), or the
+//!    person turned it off (`WHATSAPP_MCP_KEYCHAIN=off`): a passphrase of the
+//!    person's own, typed in the window at each start (the app's unlock page),
+//!    or set in `WHATSAPP_MCP_PASSPHRASE` (headless).
+//! 3. Or the explicit choice not to encrypt: the unlock page's "Don't
+//!    encrypt" (remembered as the file `encryption-off` in the data folder),
+//!    or `WHATSAPP_MCP_ENCRYPTION=off`. It applies to an archive that is not
+//!    encrypted yet; an encrypted one is never decrypted behind the person's back.
 //!
-//! Without any of these the app does not start, and says the three ways in
+//! Headless without any of these the app does not start, and says the ways in
 //! one message. An encrypted archive whose key the keychain no longer has is
 //! never given a new key: that would make it unreadable for good.
 
@@ -21,6 +24,8 @@ use wa_store::ArchiveKey;
 /// The keychain entry: service and account name.
 const SERVICE: &str = "WhatsApp MCP Desktop";
 const ACCOUNT: &str = "message-archive-key";
+/// In the data folder: the person chose not to encrypt (the unlock page).
+pub const ENCRYPTION_OFF_FILE: &str = "encryption-off";
 
 /// Where the archive's key came from.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -29,7 +34,9 @@ pub enum KeySource {
     Keychain { created: bool },
     /// `WHATSAPP_MCP_PASSPHRASE`.
     Passphrase,
-    /// `WHATSAPP_MCP_ENCRYPTION=off`: not encrypted, by choice.
+    /// A passphrase typed in the app's unlock page.
+    Typed,
+    /// Not encrypted, by choice (`WHATSAPP_MCP_ENCRYPTION=off`, or the unlock page).
     NotEncrypted,
 }
 
@@ -39,7 +46,8 @@ impl KeySource {
         match self {
             Self::Keychain { .. } => "encrypted, key in the system keychain",
             Self::Passphrase => "encrypted with your passphrase (WHATSAPP_MCP_PASSPHRASE)",
-            Self::NotEncrypted => "not encrypted (WHATSAPP_MCP_ENCRYPTION=off)",
+            Self::Typed => "encrypted with the passphrase typed at start",
+            Self::NotEncrypted => "not encrypted (your choice)",
         }
     }
 }
@@ -50,8 +58,8 @@ pub enum KeyError {
     #[error(
         "Your messages are kept encrypted, and this computer has no keychain to hold the key ({detail}). \
          Either start a keychain (on Linux the Secret Service: GNOME Keyring or KWallet) and open the app \
-         again; or set WHATSAPP_MCP_PASSPHRASE to a passphrase of your own; or set \
-         WHATSAPP_MCP_ENCRYPTION=off to keep the archive unencrypted."
+         again; or open it with a window, which asks for a passphrase of your own; or set \
+         WHATSAPP_MCP_PASSPHRASE to one; or set WHATSAPP_MCP_ENCRYPTION=off to keep the archive unencrypted."
     )]
     NoKeychain { detail: String },
 
@@ -65,6 +73,16 @@ pub enum KeyError {
 
     #[error("The system keychain's entry for the archive key is not a key ({0}). Nothing was changed.")]
     Damaged(String),
+
+    #[error("Your message archive is already encrypted; it stays so. Type its passphrase to open it.")]
+    AlreadyEncrypted,
+
+    #[error("Your choice not to encrypt could not be saved in {path}: {source}")]
+    Io {
+        path: String,
+        #[source]
+        source: std::io::Error,
+    },
 }
 
 /// The archive's key for the data folder `data_dir` (whose `messages.db`,
@@ -73,17 +91,24 @@ pub enum KeyError {
 pub fn archive_key(data_dir: &Path, create: bool) -> Result<(ArchiveKey, KeySource), KeyError> {
     let env = |name: &str| std::env::var(name).ok().filter(|v| !v.is_empty());
     let encrypted = archive_is_encrypted(data_dir);
-    if env("WHATSAPP_MCP_ENCRYPTION").is_some_and(|v| v.eq_ignore_ascii_case("off")) {
+    if env("WHATSAPP_MCP_ENCRYPTION").is_some_and(|v| v.eq_ignore_ascii_case("off"))
+        || data_dir.join(ENCRYPTION_OFF_FILE).exists()
+    {
         if !encrypted {
             return Ok((ArchiveKey::None, KeySource::NotEncrypted));
         }
-        tracing::warn!("WHATSAPP_MCP_ENCRYPTION=off, but the archive is already encrypted: it stays so");
+        tracing::warn!("encryption is turned off, but the archive is already encrypted: it stays so");
     }
     if let Some(passphrase) = env("WHATSAPP_MCP_PASSPHRASE") {
         return Ok((
             ArchiveKey::Passphrase(zeroize::Zeroizing::new(passphrase)),
             KeySource::Passphrase,
         ));
+    }
+    if env("WHATSAPP_MCP_KEYCHAIN").is_some_and(|v| v.eq_ignore_ascii_case("off")) {
+        return Err(KeyError::NoKeychain {
+            detail: "the keychain is turned off with WHATSAPP_MCP_KEYCHAIN=off".into(),
+        });
     }
     let entry = keyring::Entry::new(SERVICE, ACCOUNT).map_err(|e| KeyError::NoKeychain { detail: e.to_string() })?;
     match entry.get_password() {
@@ -119,9 +144,26 @@ pub fn archive_key(data_dir: &Path, create: bool) -> Result<(ArchiveKey, KeySour
     }
 }
 
+/// The person chose, in the unlock page, to keep the archive unencrypted:
+/// remembered in the data folder for the next starts (and the helper).
+pub fn choose_no_encryption(data_dir: &Path) -> Result<(), KeyError> {
+    if archive_is_encrypted(data_dir) {
+        return Err(KeyError::AlreadyEncrypted);
+    }
+    let path = data_dir.join(ENCRYPTION_OFF_FILE);
+    std::fs::write(
+        &path,
+        "The person chose not to encrypt the message archive. Delete this file to encrypt it at the next start.\n",
+    )
+    .map_err(|source| KeyError::Io {
+        path: path.display().to_string(),
+        source,
+    })
+}
+
 /// Whether an archive in `data_dir` (the account's or the demo's) is already
 /// encrypted: a non-empty file that is not plain SQLite.
-fn archive_is_encrypted(data_dir: &Path) -> bool {
+pub fn archive_is_encrypted(data_dir: &Path) -> bool {
     [data_dir.join("messages.db"), data_dir.join("demo").join("messages.db")]
         .iter()
         .any(|p| std::fs::metadata(p).is_ok_and(|m| m.len() > 0) && !wa_store::cipher::is_plain_sqlite(p))

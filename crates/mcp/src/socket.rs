@@ -129,6 +129,56 @@ pub async fn serve(listener: tokio::net::UnixListener, core: Arc<Core>) {
     }
 }
 
+/// While the app waits for its passphrase (the unlock page): an assistant
+/// that connects is answered at once that the app is locked (a JSON-RPC error
+/// to its first request, in words), instead of waiting for answers that would
+/// not come. Gives the listener back when `stop` fires (or is dropped).
+#[cfg(unix)]
+pub async fn serve_locked(
+    listener: tokio::net::UnixListener,
+    message: String,
+    mut stop: tokio::sync::oneshot::Receiver<()>,
+) -> tokio::net::UnixListener {
+    loop {
+        tokio::select! {
+            _ = &mut stop => return listener,
+            accepted = listener.accept() => match accepted {
+                Ok((stream, _)) => {
+                    tokio::spawn(answer_locked(stream, message.clone()));
+                }
+                Err(e) => {
+                    tracing::warn!(error = %e, "the socket stopped accepting");
+                    tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+                }
+            },
+        }
+    }
+}
+
+#[cfg(unix)]
+async fn answer_locked(stream: tokio::net::UnixStream, message: String) {
+    use tokio::io::{AsyncBufReadExt, AsyncWriteExt};
+    let (read, mut write) = stream.into_split();
+    // The first request (initialize), newline-delimited as MCP's stdio transport.
+    let mut line = String::new();
+    let mut reader = tokio::io::BufReader::new(tokio::io::AsyncReadExt::take(read, 1 << 20));
+    let read = tokio::time::timeout(std::time::Duration::from_secs(10), reader.read_line(&mut line)).await;
+    let id = match read {
+        Ok(Ok(n)) if n > 0 => serde_json::from_str::<serde_json::Value>(&line)
+            .ok()
+            .and_then(|v| v.get("id").cloned())
+            .unwrap_or(serde_json::Value::Null),
+        _ => serde_json::Value::Null,
+    };
+    let answer = serde_json::json!({
+        "jsonrpc": "2.0",
+        "id": id,
+        "error": { "code": -32000, "message": message },
+    });
+    let _ = write.write_all(format!("{answer}\n").as_bytes()).await;
+    let _ = write.shutdown().await;
+}
+
 #[cfg(all(test, unix))]
 mod tests {
     use super::*;
@@ -159,6 +209,50 @@ mod tests {
             // release it by hand so the next round starts clean.
             let _ = std::fs::remove_file(format!("{}.lock", path.display()));
         }
+    }
+
+    /// Locked: an MCP client's initialize gets an error in words at once, with
+    /// its own id; after the unlock the same listener is given back.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_locked_app_answers_at_once_that_it_is_locked() {
+        use tokio::io::{AsyncBufReadExt, AsyncWriteExt};
+        let dir = tempfile::tempdir().expect("dir");
+        let path = dir.path().join("run").join("app.sock");
+        let listener = bind(&path).await.expect("bind");
+        let (stop, stopped) = tokio::sync::oneshot::channel();
+        let serving = tokio::spawn(serve_locked(
+            listener,
+            "It is locked: type the passphrase.".into(),
+            stopped,
+        ));
+        for id in [serde_json::json!(7), serde_json::json!("a")] {
+            let mut stream = tokio::net::UnixStream::connect(&path).await.expect("connect");
+            let request = serde_json::json!({"jsonrpc": "2.0", "id": id, "method": "initialize", "params": {}});
+            stream
+                .write_all(format!("{request}\n").as_bytes())
+                .await
+                .expect("write");
+            let mut answer = String::new();
+            tokio::io::BufReader::new(stream)
+                .read_line(&mut answer)
+                .await
+                .expect("read");
+            let answer: serde_json::Value = serde_json::from_str(&answer).expect("json");
+            assert_eq!(answer["id"], id);
+            assert_eq!(answer["error"]["message"], "It is locked: type the passphrase.");
+        }
+        // Not JSON at all: still an answer, not a hang.
+        let mut stream = tokio::net::UnixStream::connect(&path).await.expect("connect");
+        stream.write_all(b"hello\n").await.expect("write");
+        let mut answer = String::new();
+        tokio::io::BufReader::new(stream)
+            .read_line(&mut answer)
+            .await
+            .expect("read");
+        assert!(answer.contains("It is locked"), "{answer}");
+        let _ = stop.send(());
+        let listener = serving.await.expect("listener back");
+        assert_eq!(listener.local_addr().expect("addr").as_pathname(), Some(path.as_path()));
     }
 
     fn bind_plain(path: &Path) -> std::os::unix::net::UnixListener {

@@ -76,16 +76,7 @@ impl TestApp {
 
     /// Call a command as the window does; `Err` carries the message the window shows.
     pub fn invoke(&self, cmd: &str, args: Value) -> Result<Value, Value> {
-        let request = InvokeRequest {
-            cmd: cmd.into(),
-            callback: tauri::ipc::CallbackFn(0),
-            error: tauri::ipc::CallbackFn(1),
-            url: "tauri://localhost".parse().unwrap(),
-            body: tauri::ipc::InvokeBody::Json(args),
-            headers: tauri::http::HeaderMap::default(),
-            invoke_key: tauri::test::INVOKE_KEY.to_string(),
-        };
-        tauri::test::get_ipc_response(&self.window, request).map(|body| body.deserialize::<Value>().unwrap())
+        invoke(&self.window, cmd, args)
     }
 
     /// Poll `app_status` until `done` holds (or fail after `secs`).
@@ -103,6 +94,20 @@ impl TestApp {
             std::thread::sleep(Duration::from_millis(50));
         }
     }
+}
+
+/// Call a command on `window` as the web view does; `Err` carries the message it shows.
+pub fn invoke(window: &WebviewWindow<MockRuntime>, cmd: &str, args: Value) -> Result<Value, Value> {
+    let request = InvokeRequest {
+        cmd: cmd.into(),
+        callback: tauri::ipc::CallbackFn(0),
+        error: tauri::ipc::CallbackFn(1),
+        url: "tauri://localhost".parse().unwrap(),
+        body: tauri::ipc::InvokeBody::Json(args),
+        headers: tauri::http::HeaderMap::default(),
+        invoke_key: tauri::test::INVOKE_KEY.to_string(),
+    };
+    tauri::test::get_ipc_response(window, request).map(|body| body.deserialize::<Value>().unwrap())
 }
 
 impl Drop for TestApp {

@@ -7,4 +7,5 @@
 mod commands;
 mod harness;
 mod privacy;
+mod unlock;
 mod updates;
