@@ -563,6 +563,10 @@ def run_unlock(app, helper):
         r.find("#passphrase").send_keys(passphrase)
         r.click("#unlock")
         check("the right one opens it", wait_for("welcome", lambda: r.step() == "1", 60), r.text("body")[:300])
+        doctor = subprocess.run([helper, "doctor"], env=r.env, capture_output=True, text=True, timeout=60)
+        check("doctor says the archive is encrypted with the typed passphrase, and the app is running",
+              "typed in the app's window" in doctor.stdout and "key is not available" not in doctor.stdout
+              and "WhatsApp MCP Desktop is running" in doctor.stdout, doctor.stdout[-600:])
     finally:
         r.close()
         shutil.rmtree(home, ignore_errors=True)

@@ -139,46 +139,63 @@ pub async fn run(bundle: bool) -> i32 {
     let key = match wa_mcp::archive_key::archive_key(&data_dir, false) {
         Ok((key, source)) => {
             r.ok(&format!("Message archive: {}.", source.describe()));
-            key
+            Some(key)
+        }
+        // No keychain, an encrypted archive: its passphrase is typed in the
+        // app's window at each start; this check cannot open it without it.
+        Err(wa_mcp::archive_key::KeyError::NoKeychain { .. })
+            if wa_mcp::archive_key::archive_is_encrypted(&data_dir) =>
+        {
+            r.note(
+                "Message archive: encrypted with a passphrase typed in the app's window (no keychain here). \
+                 To let this check read it too, run it with WHATSAPP_MCP_PASSPHRASE set.",
+            );
+            None
         }
         Err(e) => {
             r.bad("The message archive's key is not available.", &e.to_string());
-            wa_store::ArchiveKey::None
+            Some(wa_store::ArchiveKey::None)
         }
     };
     let db = db_dir.join("messages.db");
-    match wa_store::Store::open_read_only_with(&db, &key).await {
-        Ok(store) => {
-            match store.statistics().await {
-                Ok(s) => {
-                    r.ok(&format!(
-                        "Message archive: {} messages in {} chats, {:.1} MB.",
-                        s.messages,
-                        s.chats,
-                        s.database_bytes as f64 / 1_048_576.0
-                    ));
-                    match s.newest_ts.map(wa_mcp::format::iso) {
-                        Some(t) => r.ok(&format!("Newest message: {t}.")),
-                        None => r.note("No messages yet: the first sync has not run."),
+    let opened = match &key {
+        Some(key) => Some(wa_store::Store::open_read_only_with(&db, key).await),
+        None => None,
+    };
+    match opened {
+        None => {}
+        Some(opened) => match opened {
+            Ok(store) => {
+                match store.statistics().await {
+                    Ok(s) => {
+                        r.ok(&format!(
+                            "Message archive: {} messages in {} chats, {:.1} MB.",
+                            s.messages,
+                            s.chats,
+                            s.database_bytes as f64 / 1_048_576.0
+                        ));
+                        match s.newest_ts.map(wa_mcp::format::iso) {
+                            Some(t) => r.ok(&format!("Newest message: {t}.")),
+                            None => r.note("No messages yet: the first sync has not run."),
+                        }
                     }
+                    Err(e) => r.bad(
+                        &format!("The archive cannot be read: {e}"),
+                        "Open the app; it repairs what it can.",
+                    ),
                 }
-                Err(e) => r.bad(
-                    &format!("The archive cannot be read: {e}"),
-                    "Open the app; it repairs what it can.",
-                ),
-            }
-            match store.integrity_check().await {
-                Ok(p) if p.is_empty() => r.ok("The archive passed its integrity check."),
-                Ok(p) => r.bad(
-                    &format!("The archive is damaged: {}", p.join("; ")),
-                    "Open the app: it keeps the damaged file aside and recovers what it can.",
-                ),
-                Err(e) => r.bad(
-                    &format!("The integrity check could not run: {e}"),
-                    "Close other programs using it and retry.",
-                ),
-            }
-            match store.setting::<String>(wa_mcp::remote::ADDRESS).await {
+                match store.integrity_check().await {
+                    Ok(p) if p.is_empty() => r.ok("The archive passed its integrity check."),
+                    Ok(p) => r.bad(
+                        &format!("The archive is damaged: {}", p.join("; ")),
+                        "Open the app: it keeps the damaged file aside and recovers what it can.",
+                    ),
+                    Err(e) => r.bad(
+                        &format!("The integrity check could not run: {e}"),
+                        "Close other programs using it and retry.",
+                    ),
+                }
+                match store.setting::<String>(wa_mcp::remote::ADDRESS).await {
                 Ok(Some(address)) if !address.trim().is_empty() => r.note(&format!(
                     "Remote use is on: assistants on other machines can connect to http://{address}{} with the token in {}.",
                     wa_mcp::remote::PATH,
@@ -190,17 +207,18 @@ pub async fn run(bundle: bool) -> i32 {
                     "Fix it in the app under Settings > Assistants > Remote use.",
                 ),
             }
-            store.close().await;
-        }
-        Err(e @ wa_store::StoreError::Locked { .. }) => r.bad(
-            &e.to_string(),
-            "Give the app the key the archive was locked with (the same keychain, or the same \
+                store.close().await;
+            }
+            Err(e @ wa_store::StoreError::Locked { .. }) => r.bad(
+                &e.to_string(),
+                "Give the app the key the archive was locked with (the same keychain, or the same \
              WHATSAPP_MCP_PASSPHRASE).",
-        ),
-        Err(e) => r.bad(
-            &e.to_string(),
-            "Open WhatsApp MCP Desktop; it creates or repairs the archive.",
-        ),
+            ),
+            Err(e) => r.bad(
+                &e.to_string(),
+                "Open WhatsApp MCP Desktop; it creates or repairs the archive.",
+            ),
+        },
     }
 
     println!("\nApp");
@@ -259,7 +277,14 @@ pub async fn run(bundle: bool) -> i32 {
             demo,
             assistants: states.into_iter().map(|s| s.description).collect(),
         };
-        write_bundle(&mut r, &db_dir, &key, &context).await;
+        // Without the key (a passphrase typed in the window) the bundle says it cannot read the archive.
+        write_bundle(
+            &mut r,
+            &db_dir,
+            key.as_ref().unwrap_or(&wa_store::ArchiveKey::None),
+            &context,
+        )
+        .await;
     }
 
     println!();
