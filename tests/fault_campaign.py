@@ -6,6 +6,10 @@ own Python binding.
 
     fault_campaign.py HELPER APP [--kills N]
 
+Half-way, the phone logs this computer out in the middle of the sync: the
+app keeps running and says so, nothing stored is lost, and the next start
+links again (the demo phone scans the new code).
+
 Bounded run (./dev test): 100 kills. Long run: --kills 1000 (see docs/testing.md).
 
 After every kill: SQLite's integrity_check passes; every message the archive
@@ -38,7 +42,7 @@ KEY = "passphrase:" + PASSPHRASE
 FAKETIME = "/usr/lib/x86_64-linux-gnu/faketime/libfaketime.so.1"
 
 
-def env_for(home, app, faults=False, clock=None):
+def env_for(home, app, faults=False, clock=None, logout_after=None):
     env = {
         "HOME": home,
         "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
@@ -56,6 +60,9 @@ def env_for(home, app, faults=False, clock=None):
         # The demo phone drops the connection, answers 503 or refuses history
         # requests as too many, every 2 s on average.
         env["WHATSAPP_MCP_DEMO_FAULTS"] = "2"
+    if logout_after:
+        # The person removes this computer under Linked devices on the phone.
+        env["WHATSAPP_MCP_DEMO_LOGOUT_AFTER"] = str(logout_after)
     if clock:
         # The wall clock jumps (timers keep the monotonic clock, as on a real machine).
         env.update(LD_PRELOAD=FAKETIME, FAKETIME=clock, FAKETIME_DONT_FAKE_MONOTONIC="1")
@@ -100,6 +107,38 @@ def incomplete_chats(home):
     return query(home, "SELECT count(*) FROM chats c WHERE EXISTS (SELECT 1 FROM messages m WHERE m.chat_id = c.id) "
                        "AND NOT EXISTS (SELECT 1 FROM sync_checkpoints s WHERE s.chat_id = c.id "
                        "AND s.state = 'complete')")[0][0]
+
+
+def demo_linked(home):
+    rows = query(home, "SELECT value FROM settings WHERE key = 'demo.linked'")
+    return rows[0][0] if rows else None
+
+
+def doctor(helper, home, app):
+    return subprocess.run([helper, "doctor"], env=env_for(home, app), capture_output=True, text=True, timeout=60)
+
+
+def logout_episode(helper, home, app, log, before):
+    """The phone logs this computer out in the middle of the sync: the app
+    keeps running and says so, the archive keeps everything; the next start
+    shows a QR code again, which the demo phone scans: linked again."""
+    seen = {}
+    proc = start(home, app, log, faults=True, logout_after=3)
+    said = wait_for(lambda: "unlinked from your phone" in doctor(helper, home, app).stdout, 40, 1)
+    seen["told"] = bool(said)
+    seen["running"] = proc.poll() is None
+    seen["unlinked"] = bool(wait_for(lambda: demo_linked(home) == "false", 10))
+    now = keys(home)
+    seen["sound"] = query(home, "PRAGMA integrity_check") == [("ok",)]
+    seen["kept"] = before <= set(now) and len(now) == len(set(now))
+    seen["job"] = job_state(home)
+    proc.kill()
+    proc.wait(30)
+    proc = start(home, app, log)
+    seen["relinked"] = bool(wait_for(lambda: demo_linked(home) == "true", 120, 1))
+    proc.kill()
+    proc.wait(30)
+    return seen, set(keys(home))
 
 
 def job_state(home):
@@ -205,7 +244,10 @@ def campaign(helper, app, artifacts, kills, expected):
         check("campaign: linked and a full history sync started on a bad network", started)
         before = set()
         clock_jumps = 0
+        episode = None
         for i in range(kills):
+            if i and i == kills // 2:
+                episode, before = logout_episode(helper, home, app, log, before)
             if i:
                 clock = None
                 if i % 10 == 4:
@@ -237,6 +279,15 @@ def campaign(helper, app, artifacts, kills, expected):
         check("no message is ever stored twice", not problems["duplicates"], str(problems["duplicates"][:3]))
         check("the sync job survives every kill (open, or done)", not problems["job"], str(problems["job"][:3]))
         check("the campaign made progress between kills", len(before) > 0)
+        if episode is not None:
+            check("logout from the phone mid-sync: the app keeps running and says so (doctor)",
+                  episode["told"] and episode["running"], str(episode))
+            check("logout: the archive is sound and keeps every message, once", episode["sound"] and episode["kept"],
+                  str(episode))
+            check("logout: the sync job stays open, waiting for a link", episode["job"] in ("running", "paused"),
+                  str(episode))
+            check("logout: the next start shows a code again, and the phone links it", episode["unlinked"]
+                  and episode["relinked"], str(episode))
 
         # Two copies at once: one runs, the other says so and leaves.
         copies = [subprocess.Popen([app, "--headless", "--demo"], env=env_for(home, app), stdout=subprocess.PIPE,
@@ -253,9 +304,8 @@ def campaign(helper, app, artifacts, kills, expected):
         # The faults stop: the sync resumes from its checkpoints and finishes.
         proc, state = run_to_the_end(home, app, log, 900)
         check("with the faults gone the interrupted sync resumes and finishes", state == "done", str(state))
-        doctor = subprocess.run([helper, "doctor"], env=env_for(home, app), capture_output=True, text=True,
-                                timeout=60)
-        check("the app says it is connected", "WhatsApp: Connected" in doctor.stdout, doctor.stdout[-400:])
+        said = doctor(helper, home, app)
+        check("the app says it is connected", "WhatsApp: Connected" in said.stdout, said.stdout[-400:])
         check("a second full sync settles it, as in the control run", settle(helper, home, app) == "done")
         stop(proc)
         final = keys(home)
@@ -299,18 +349,16 @@ def disk_phase(helper, app, artifacts):
         time.sleep(3)
         check("disk: a full disk does not stop the app", proc.poll() is None, str(proc.poll()))
         check("disk: the archive on the full disk is sound", query(home, "PRAGMA integrity_check") == [("ok",)])
-        doctor = subprocess.run([helper, "doctor"], env=env_for(home, app), capture_output=True, text=True,
-                                timeout=60)
-        check("disk: the app's status says the disk is full and what to do (doctor)", doctor.returncode == 1
-              and "is full. Free some space" in doctor.stdout, doctor.stdout[-800:])
+        said = doctor(helper, home, app)
+        check("disk: the app's status says the disk is full and what to do (doctor)", said.returncode == 1
+              and "is full. Free some space" in said.stdout, said.stdout[-800:])
         before = set(keys(home))
         grown = as_root("mount", "-o", "remount,size=256m", data)
         check("disk: the disk grows (remount)", grown.returncode == 0, grown.stderr)
         done = wait_for(lambda: job_state(home) == "done", 300, 1)
         check("disk: with space again the sync finishes by itself", done, str(query(
             home, "SELECT state, last_error FROM sync_jobs ORDER BY id DESC LIMIT 1")))
-        check("disk: and the status is back to normal", "is full" not in subprocess.run(
-            [helper, "doctor"], env=env_for(home, app), capture_output=True, text=True, timeout=60).stdout)
+        check("disk: and the status is back to normal", "is full" not in doctor(helper, home, app).stdout)
         check("disk: nothing stored before was lost", before <= set(keys(home)))
         stop(proc)
         sealed = open(db_path(home), "rb").read()

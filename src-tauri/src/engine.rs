@@ -83,6 +83,19 @@ pub async fn start(
             tracing::warn!(every_secs = every, "demo phone: faults injected (test mode)");
             phone.misbehave(Duration::from_secs_f64(every), std::process::id().into());
         }
+        // The campaign's logout from the phone in the middle of a sync.
+        if let Some(after) = std::env::var("WHATSAPP_MCP_DEMO_LOGOUT_AFTER")
+            .ok()
+            .and_then(|s| s.parse::<f64>().ok())
+            .filter(|s| *s > 0.0)
+        {
+            tracing::warn!(after_secs = after, "demo phone: logs this computer out (test mode)");
+            let phone = phone.clone();
+            tokio::spawn(async move {
+                tokio::time::sleep(Duration::from_secs_f64(after)).await;
+                phone.log_out_from_phone();
+            });
+        }
         let engine = Engine::start(phone.clone(), store.clone(), options);
         remember_demo_link(&engine, store);
         tracing::info!("demo mode: simulated WhatsApp account");
@@ -98,14 +111,31 @@ fn remember_demo_link(engine: &Engine, store: Store) {
     let mut state = engine.state();
     let mut progress = engine.progress();
     let pushed = store.clone();
+    // Linked once connected; unlinked by a logout from the phone (the next
+    // start shows a QR code again, and the next link pushes the history anew).
     tokio::spawn(async move {
-        if state
-            .wait_for(|s| matches!(s, EngineState::Connected { .. }))
-            .await
-            .is_ok()
-            && let Err(e) = store.set_setting(DEMO_LINKED, &true).await
-        {
-            tracing::warn!(error = %e, "could not remember the demo link");
+        let mut linked = None;
+        loop {
+            let now = match &*state.borrow_and_update() {
+                EngineState::Connected { .. } => Some(true),
+                EngineState::LoggedOut { .. } => Some(false),
+                _ => None,
+            };
+            if let Some(now) = now
+                && Some(now) != linked
+            {
+                linked = Some(now);
+                let mut saved = store.set_setting(DEMO_LINKED, &now).await;
+                if !now && saved.is_ok() {
+                    saved = store.set_setting(DEMO_PUSHED, &0u32).await;
+                }
+                if let Err(e) = saved {
+                    tracing::warn!(error = %e, "could not remember the demo link");
+                }
+            }
+            if state.changed().await.is_err() {
+                break;
+            }
         }
     });
     // The phone's progress is reported once a chunk is stored.

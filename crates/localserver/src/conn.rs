@@ -305,6 +305,13 @@ async fn run(
                         let owned = node.to_owned();
                         if let Err(e) = crate::messages::from_device(shared, id, &owned).await {
                             tracing::warn!(error = %e, "local server: a message from the device could not be handled");
+                            shared.saw(Seen::MessageNotHandled { error: e.to_string() });
+                        }
+                        Vec::new()
+                    }
+                    "receipt" if attr(&node, "type") == "retry" => {
+                        if let Err(e) = crate::messages::retry(shared, id, &node.to_owned()).await {
+                            tracing::warn!(error = %e, "local server: a retry receipt could not be answered");
                         }
                         Vec::new()
                     }

@@ -105,6 +105,11 @@ pub enum Seen {
     MediaReuploaded { id: String },
     /// The phone answered a request for older messages of `chat` with `messages`.
     OnDemandHistory { chat: String, messages: usize },
+    /// A message from the device could not be handled (for example, not decrypted).
+    MessageNotHandled { error: String },
+    /// A device could not decrypt message `id` and asked for it again
+    /// (a retry receipt); it was sent again over a new session.
+    Resent { id: String },
 }
 
 /// A file on the media host, and the HTTP status that replaces it when set.
@@ -122,6 +127,9 @@ pub(crate) struct Shared {
     /// Media people sent, by message id: the key and the file's direct path
     /// (a re-upload after the file expired moves it to a new path).
     sent_media: Mutex<HashMap<String, ([u8; 32], String)>>,
+    /// Every pairwise message a person sent the devices, by id: sent again,
+    /// over a new session, when a device answers with a retry receipt.
+    delivered: Mutex<HashMap<String, (String, wa::Message)>>,
     /// What the phone holds of each chat, oldest first, for on-demand
     /// history requests ("load older messages").
     on_demand: Mutex<HashMap<String, Vec<wa::WebMessageInfo>>>,
@@ -289,6 +297,7 @@ impl LocalServer {
             received: Mutex::new(Vec::new()),
             media: Mutex::new(HashMap::new()),
             on_demand: Mutex::new(HashMap::new()),
+            delivered: Mutex::new(HashMap::new()),
             sent_media: Mutex::new(HashMap::new()),
             state: Mutex::new(State {
                 account,

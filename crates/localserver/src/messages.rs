@@ -82,31 +82,84 @@ pub(crate) async fn deliver(shared: &Arc<Shared>, from: &str, message: &wa::Mess
     if devices.is_empty() {
         return Err(Error::NotConnected);
     }
+    shared
+        .delivered
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner)
+        .insert(id.clone(), (from.to_owned(), message.clone()));
     let mut people = shared.people.lock().await;
     let person = people
         .get_mut(from)
         .ok_or_else(|| Error::Protocol(format!("{from} is not a contact of this account")))?;
     for device in devices {
-        let (jid, mut bundle) = session_start(shared, device)?;
-        let enc = person.encrypt_for(&jid, &mut bundle, message).await?;
-        let stanza = NodeBuilder::new("message")
-            .attr("from", person.jid.clone())
-            .attr("id", id.clone())
-            .attr("t", now().to_string())
-            .attr(
-                "type",
-                if message.conversation.is_some() || message.extended_text_message.is_set() {
-                    "text"
-                } else {
-                    "media"
-                },
-            )
-            .attr("notify", person.name.clone())
-            .children([enc])
-            .build();
-        shared.send_to_device(device, stanza);
+        send_pairwise(shared, person, device, &id, message).await?;
     }
     Ok(id)
+}
+
+/// One person's message to one device, encrypted for it.
+async fn send_pairwise(
+    shared: &Arc<Shared>,
+    person: &mut crate::signal::Person,
+    device: u16,
+    id: &str,
+    message: &wa::Message,
+) -> Result<(), Error> {
+    let (jid, mut bundle) = session_start(shared, device)?;
+    let enc = person.encrypt_for(&jid, &mut bundle, message).await?;
+    let stanza = NodeBuilder::new("message")
+        .attr("from", person.jid.clone())
+        .attr("id", id.to_owned())
+        .attr("t", now().to_string())
+        .attr(
+            "type",
+            if message.conversation.is_some() || message.extended_text_message.is_set() {
+                "text"
+            } else {
+                "media"
+            },
+        )
+        .attr("notify", person.name.clone())
+        .children([enc])
+        .build();
+    shared.send_to_device(device, stanza);
+    Ok(())
+}
+
+/// The device on connection `conn` could not decrypt message `id` (its side
+/// of the session is gone or behind, for example after the app was killed
+/// before saving it) and sent a retry receipt: as a phone does, the sender
+/// drops its session with that device, starts a new one from the device's
+/// keys, and sends the same message again under the same id.
+pub(crate) async fn retry(shared: &Arc<Shared>, conn: u64, receipt: &Node) -> Result<(), Error> {
+    let receipt = receipt.as_node_ref();
+    let id = attr(&receipt, "id");
+    let Some(device) = shared.state().conns.get(&conn).and_then(|c| c.device) else {
+        return Err(Error::Protocol("a retry receipt before login".into()));
+    };
+    let Some((from, message)) = shared
+        .delivered
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner)
+        .get(&id)
+        .cloned()
+    else {
+        return Err(Error::Protocol(format!("a retry receipt for {id}, which nobody sent")));
+    };
+    let jid: Jid = shared
+        .state()
+        .account
+        .jid(device)
+        .parse()
+        .map_err(|_| Error::Protocol("device JID".into()))?;
+    let mut people = shared.people.lock().await;
+    let person = people
+        .get_mut(&from)
+        .ok_or_else(|| Error::Protocol(format!("{from} is not a contact of this account")))?;
+    person.forget_session(&jid);
+    send_pairwise(shared, person, device, &id, &message).await?;
+    shared.saw(Seen::Resent { id });
+    Ok(())
 }
 
 /// Person `from` writes `message` in `group` to every linked device.

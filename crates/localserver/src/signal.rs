@@ -244,6 +244,12 @@ impl Person {
             .build()
     }
 
+    /// Drop the session with `device`: the next message starts a new one
+    /// (after the device asked for a message again: it lost its side).
+    pub fn forget_session(&mut self, device: &Jid) {
+        self.sessions.0.remove(&key(&device.to_protocol_address()));
+    }
+
     /// Encrypt `message` for `device` (a linked device whose uploaded `bundle`
     /// starts a session if there is none): the `<enc>` node.
     pub async fn encrypt_for(

@@ -681,10 +681,77 @@ async fn group_messages_both_ways_with_sender_keys() {
 /// The account's history, sent by its phone the way WhatsApp sends it after
 /// linking: `HistorySync` chunks, compressed and encrypted on the media host,
 /// announced by history-sync notifications the client downloads and opens.
+/// Each chat as the phone's history describes it, oldest first (media
+/// descriptions only: the files are not on this host).
+fn described(corpus: &wa_corpus::Corpus, c: usize) -> Vec<wa::WebMessageInfo> {
+    use wa_engine::wire::{change_message, web_message};
+    use wa_store::Item;
+    corpus
+        .chat_items(c)
+        .filter_map(|item| match &item {
+            Item::Message(m) => Some(web_message(m, &corpus.own_jid)),
+            other => change_message(other, &corpus.own_jid),
+        })
+        .collect()
+}
+
+/// The chat with the most messages.
+fn busiest(corpus: &wa_corpus::Corpus) -> usize {
+    (0..corpus.chats.len())
+        .max_by_key(|&c| corpus.chats[c].messages)
+        .expect("chats")
+}
+
+/// The phone's first history push, 8 chats a chunk: every chat whole, except
+/// `cut`, of which only its newest `keep` entries (the rest it gives when
+/// asked for older messages).
+fn first_push(corpus: &wa_corpus::Corpus, cut: usize, keep: usize) -> Vec<wa::HistorySync> {
+    let chats: Vec<usize> = (0..corpus.chats.len()).collect();
+    let chunks: Vec<&[usize]> = chats.chunks(8).collect();
+    chunks
+        .iter()
+        .enumerate()
+        .map(|(n, chunk)| {
+            let conversations = chunk
+                .iter()
+                .map(|&c| {
+                    let plan = &corpus.chats[c];
+                    let mut infos = described(corpus, c);
+                    if c == cut {
+                        infos.drain(..infos.len() - keep);
+                    }
+                    wa::Conversation {
+                        id: plan.jid.clone(),
+                        name: plan.name.clone(),
+                        messages: infos
+                            .into_iter()
+                            .map(|info| wa::HistorySyncMsg {
+                                message: MessageField::some(info),
+                                ..Default::default()
+                            })
+                            .collect(),
+                        ..Default::default()
+                    }
+                })
+                .collect();
+            wa::HistorySync {
+                sync_type: if n == 0 {
+                    wa::history_sync::HistorySyncType::INITIAL_BOOTSTRAP
+                } else {
+                    wa::history_sync::HistorySyncType::RECENT
+                },
+                conversations,
+                chunk_order: u32::try_from(n).ok(),
+                progress: u32::try_from((n + 1) * 100 / chunks.len()).ok(),
+                ..Default::default()
+            }
+        })
+        .collect()
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn history_from_the_phone_lands_exactly_in_the_archive() {
     use wa_corpus::{Config, Corpus};
-    use wa_engine::wire::{change_message, web_message};
     use wa_store::Item;
 
     let corpus = Corpus::new(Config::small());
@@ -695,60 +762,12 @@ async fn history_from_the_phone_lands_exactly_in_the_archive() {
     let app = open_app(&server, dir.path()).await;
     link_by_qr(&server, &app).await;
 
-    // Each chat as the phone's history describes it, oldest first. The phone
-    // sends only the newest 20 entries of the busiest chat after linking; the
-    // rest it gives when asked for older messages.
-    let described = |c: usize| -> Vec<wa::WebMessageInfo> {
-        corpus
-            .chat_items(c)
-            .filter_map(|item| match &item {
-                // Media descriptions only: the files are not on this host.
-                Item::Message(m) => Some(web_message(m, &own)),
-                other => change_message(other, &own),
-            })
-            .collect()
-    };
-    let busiest = (0..corpus.chats.len())
-        .max_by_key(|&c| corpus.chats[c].messages)
-        .expect("chats");
+    // The phone sends only the newest 20 entries of the busiest chat after
+    // linking; the rest it gives when asked for older messages.
+    let busiest = busiest(&corpus);
     let busiest_jid = corpus.chats[busiest].jid.clone();
-    server.set_phone_history(&busiest_jid, described(busiest));
-    let chats: Vec<usize> = (0..corpus.chats.len()).collect();
-    let chunks: Vec<&[usize]> = chats.chunks(8).collect();
-    for (n, chunk) in chunks.iter().enumerate() {
-        let conversations = chunk
-            .iter()
-            .map(|&c| {
-                let plan = &corpus.chats[c];
-                let mut infos = described(c);
-                if c == busiest {
-                    infos.drain(..infos.len() - 20);
-                }
-                wa::Conversation {
-                    id: plan.jid.clone(),
-                    name: plan.name.clone(),
-                    messages: infos
-                        .into_iter()
-                        .map(|info| wa::HistorySyncMsg {
-                            message: MessageField::some(info),
-                            ..Default::default()
-                        })
-                        .collect(),
-                    ..Default::default()
-                }
-            })
-            .collect();
-        let sync = wa::HistorySync {
-            sync_type: if n == 0 {
-                wa::history_sync::HistorySyncType::INITIAL_BOOTSTRAP
-            } else {
-                wa::history_sync::HistorySyncType::RECENT
-            },
-            conversations,
-            chunk_order: u32::try_from(n).ok(),
-            progress: u32::try_from((n + 1) * 100 / chunks.len()).ok(),
-            ..Default::default()
-        };
+    server.set_phone_history(&busiest_jid, described(&corpus, busiest));
+    for sync in first_push(&corpus, busiest, 20) {
         server.send_history(&sync).await.expect("history sent");
     }
 
@@ -847,4 +866,171 @@ fn now_ms() -> i64 {
     std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .map_or(0, |d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX))
+}
+
+/// Set in the child process of the SIGKILL test: its data folder.
+const KILL_CHILD_DIR: &str = "WAMCP_REAL_KILL_CHILD_DIR";
+
+/// The child: link through the local server (the parent scans the code and
+/// sends the phone's first history), then fetch the busiest chat's older
+/// messages in small batches, printing progress until the parent kills it.
+async fn killed_child(dir: &Path) {
+    let var = |name: &str| std::env::var(name).unwrap_or_else(|_| panic!("{name} set by the parent"));
+    let store = Store::open_with(&dir.join("messages.db"), &test_key())
+        .await
+        .expect("store");
+    let account = RealAccount::open_at(
+        &dir.join("whatsapp-session.db"),
+        store.clone(),
+        Endpoints {
+            chat_url: Some(var("WAMCP_TEST_CHAT_URL")),
+            https_to: Some(var("WAMCP_TEST_HTTPS_TO")),
+        },
+    )
+    .await
+    .expect("client");
+    let mut options = EngineOptions::new(dir);
+    options.backoff_base = Duration::from_millis(200);
+    options.history_batch = 20;
+    let engine = Engine::start(account, store.clone(), options);
+    let shown = wait_state(&engine, "a QR code", |s| matches!(s, EngineState::ShowingQr { .. })).await;
+    let EngineState::ShowingQr { code, .. } = shown else {
+        unreachable!()
+    };
+    println!("QR {code}");
+    wait_state(&engine, "connected", is_connected).await;
+    println!("LINKED");
+    let chats: i64 = var("WAMCP_TEST_CHATS").parse().expect("a number");
+    eventually(Duration::from_mins(1), || async {
+        let now = store.statistics().await.expect("statistics").chats;
+        if now >= chats {
+            Ok(())
+        } else {
+            Err(format!("{now} of {chats} chats"))
+        }
+    })
+    .await;
+    let job = engine
+        .start_sync(wa_engine::SyncRequest::Chat {
+            jid: var("WAMCP_TEST_CHAT"),
+            count: 100_000,
+        })
+        .await
+        .expect("job");
+    println!("JOB {}", job.id);
+    loop {
+        let now = engine.job(job.id).await.expect("job");
+        println!("PROGRESS {}", now.messages_done);
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_sync_killed_with_sigkill_on_the_real_client_resumes_exactly() {
+    use std::io::{BufRead, BufReader};
+    use wa_corpus::{Config, Corpus};
+    if let Some(dir) = std::env::var_os(KILL_CHILD_DIR) {
+        killed_child(Path::new(&dir)).await;
+        return;
+    }
+    let corpus = Corpus::new(Config::small());
+    let number = corpus.own_jid.split('@').next().expect("number").to_owned();
+    let server = LocalServer::start(&number).await.expect("server");
+    let busiest = busiest(&corpus);
+    let busiest_jid = corpus.chats[busiest].jid.clone();
+    server.set_phone_history(&busiest_jid, described(&corpus, busiest));
+    let dir = tempfile::tempdir().expect("dir");
+    let mut child = std::process::Command::new(std::env::current_exe().expect("test binary"))
+        .args([
+            "--exact",
+            "real_client::a_sync_killed_with_sigkill_on_the_real_client_resumes_exactly",
+            "--nocapture",
+            "--test-threads=1",
+        ])
+        .env(KILL_CHILD_DIR, dir.path())
+        .env("WAMCP_TEST_CHAT_URL", server.chat_url())
+        .env("WAMCP_TEST_HTTPS_TO", server.http_base())
+        .env("WAMCP_TEST_CHAT", &busiest_jid)
+        .env("WAMCP_TEST_CHATS", corpus.chats.len().to_string())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .expect("spawn the child");
+    let stdout = child.stdout.take().expect("stdout");
+    let (lines, mut said) = tokio::sync::mpsc::unbounded_channel();
+    std::thread::spawn(move || {
+        for line in BufReader::new(stdout).lines().map_while(Result::ok) {
+            if lines.send(line).is_err() {
+                break;
+            }
+        }
+    });
+    // libtest prints "test <name> ... " on the line of the child's first output.
+    let (mut job, mut done_at_kill) = (None, 0);
+    let deadline = tokio::time::Instant::now() + Duration::from_mins(2);
+    while let Ok(Some(line)) = tokio::time::timeout_at(deadline, said.recv()).await {
+        if let Some((_, code)) = line.split_once("QR ") {
+            server.scan_qr(code.trim()).expect("the phone reads the code");
+        } else if line.contains("LINKED") {
+            for sync in first_push(&corpus, busiest, 20) {
+                server.send_history(&sync).await.expect("history sent");
+            }
+        } else if let Some((_, id)) = line.split_once("JOB ") {
+            job = id.trim().parse::<i64>().ok();
+        } else if let Some(n) = line
+            .split_once("PROGRESS ")
+            .and_then(|(_, n)| n.trim().parse::<i64>().ok())
+            && n >= 60
+        {
+            done_at_kill = n;
+            break;
+        }
+    }
+    // SIGKILL in the middle of the on-demand sync: no shutdown, no flush.
+    child.kill().expect("SIGKILL");
+    child.wait().expect("reap");
+    let job = job.expect("the child started a job");
+    assert!(done_at_kill >= 60, "the child made progress before the kill");
+    let total = corpus
+        .chat_items(busiest)
+        .filter(|i| matches!(i, wa_store::Item::Message(_)))
+        .count() as i64;
+    assert!(
+        done_at_kill < total - 20,
+        "killed in the middle: {done_at_kill} of {total}"
+    );
+
+    let store = Store::open_with(&dir.path().join("messages.db"), &test_key())
+        .await
+        .expect("the archive opens after the kill");
+    assert!(
+        store.integrity_check().await.expect("check").is_empty(),
+        "sound after the kill"
+    );
+    let open = store.open_jobs().await.expect("open jobs");
+    assert!(
+        open.iter().any(|j| j.id == job),
+        "the killed job is still open: {open:?}"
+    );
+    store.close().await;
+
+    // The next start logs in with the saved (encrypted) session, resumes the
+    // job from its checkpoint, and ends with every message once.
+    let app = open_app(&server, dir.path()).await;
+    wait_state(&app.engine, "logged in again", is_connected).await;
+    eventually(Duration::from_mins(2), || async {
+        let now = app.engine.job(job).await.expect("job");
+        if now.state == wa_store::JobState::Done {
+            Ok(())
+        } else {
+            Err(format!("not finished: {now:?}"))
+        }
+    })
+    .await;
+    let expected = corpus.messages().count() as i64;
+    let stats = app.store.statistics().await.expect("statistics");
+    assert_eq!(stats.messages, expected, "every message of the history, once");
+    assert_eq!(stats.chats, corpus.chats.len() as i64);
+    assert!(app.store.integrity_check().await.expect("check").is_empty());
+    app.engine.shutdown().await;
 }
