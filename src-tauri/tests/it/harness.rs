@@ -58,12 +58,7 @@ impl TestApp {
         };
         let builder = extend(wa_desktop::with_commands(mock_builder()).manage(state));
         let app = builder.build(wa_desktop::context()).unwrap();
-        let window = match app.get_webview_window("main") {
-            Some(window) => window,
-            None => tauri::WebviewWindowBuilder::new(&app, "main", tauri::WebviewUrl::default())
-                .build()
-                .unwrap(),
-        };
+        let window = main_window(&app);
         Self {
             app,
             window,
@@ -93,6 +88,16 @@ impl TestApp {
             );
             std::thread::sleep(Duration::from_millis(50));
         }
+    }
+}
+
+/// The app's main window (made when the configuration does not make it).
+pub fn main_window(app: &App<MockRuntime>) -> WebviewWindow<MockRuntime> {
+    match app.get_webview_window("main") {
+        Some(window) => window,
+        None => tauri::WebviewWindowBuilder::new(app, "main", tauri::WebviewUrl::default())
+            .build()
+            .unwrap(),
     }
 }
 

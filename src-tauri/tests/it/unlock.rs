@@ -12,7 +12,7 @@ use tokio::io::{AsyncBufReadExt, AsyncWriteExt};
 use wa_desktop::unlock::{Boot, Lock};
 use wa_store::{ArchiveKey, Store};
 
-use crate::harness::{RUNTIME, invoke};
+use crate::harness::{RUNTIME, invoke, main_window};
 
 const PASSPHRASE: &str = "correct horse 'battery'";
 
@@ -52,12 +52,7 @@ fn locked(prepare: impl FnOnce(&Path)) -> Locked {
         .manage(lock)
         .build(wa_desktop::context())
         .unwrap();
-    let window = match app.get_webview_window("main") {
-        Some(window) => window,
-        None => tauri::WebviewWindowBuilder::new(&app, "main", tauri::WebviewUrl::default())
-            .build()
-            .unwrap(),
-    };
+    let window = main_window(&app);
     Locked {
         app,
         window,
