@@ -164,14 +164,14 @@ def stored_messages(db):
     return archive.count_with(os.environ.get("WAMCP_PY", sys.executable), db, "keychain")
 
 
-def start_app(app, artifacts, log_name, args, prepare=None):
+def start_app(app, artifacts, log_name, args, prepare=None, **extra_env):
     home = tempfile.mkdtemp(prefix="wamcp-smoke-")
     data_dir = os.path.join(home, "data")
     if prepare:
         prepare(data_dir)
     # A socket of its own, so a copy of the app the developer runs is not disturbed.
     env = dict(os.environ, WHATSAPP_MCP_DATA_DIR=data_dir, HOME=home, WHATSAPP_MCP_LOG="info",
-               WHATSAPP_MCP_SOCKET=os.path.join(home, "run", "app.sock"))
+               WHATSAPP_MCP_SOCKET=os.path.join(home, "run", "app.sock"), **extra_env)
     log = open(os.path.join(artifacts, log_name), "w")
     proc = subprocess.Popen([app, *args], env=env, stdout=log, stderr=subprocess.STDOUT)
     return home, data_dir, log, proc
@@ -356,6 +356,33 @@ def damaged_archive_run(app, artifacts, bus, watcher, notifications):
         stop_app(home, log, proc)
 
 
+def locked_run(app, artifacts, bus, watcher):
+    """No keychain (turned off here): the app waits for its passphrase. The
+    tray says so and the window shows, even for a start in the tray."""
+    def visible_window():
+        found = subprocess.run(["xdotool", "search", "--onlyvisible", "--name", "WhatsApp MCP Desktop"],
+                               capture_output=True, text=True, timeout=10)
+        return found.stdout.split()
+
+    before = len(watcher.items)
+    home, data_dir, log, proc = start_app(app, artifacts, "app-locked.log", ["--demo", "--hidden"],
+                                          WHATSAPP_MCP_KEYCHAIN="off")
+    try:
+        registered = pump_until(lambda: len(watcher.items) > before, 60)
+        check("locked: the app starts (tray icon registers)", registered)
+        if registered:
+            item = watcher.items[-1]
+            told = pump_until(lambda: any(label.startswith("Locked") for label in tray_labels(bus, item)[1]), 30)
+            check("locked: the tray says it waits for the passphrase", told, str(tray_labels(bus, item)[1]))
+        check("locked: the window shows even when started in the tray (it asks for the passphrase)",
+              pump_until(visible_window, 30))
+        check("locked: no archive is created before the passphrase",
+              not os.path.exists(os.path.join(data_dir, "demo", "messages.db")))
+        check("locked: the app is still running", proc.poll() is None, f"exit code {proc.poll()}")
+    finally:
+        stop_app(home, log, proc)
+
+
 def main():
     if sys.argv[1] == "--notifications":
         record_notifications(sys.argv[2])
@@ -372,6 +399,7 @@ def main():
     real_account_run(app, artifacts, bus, watcher)
     demo_run(app, artifacts, bus, watcher, notifications)
     damaged_archive_run(app, artifacts, bus, watcher, notifications)
+    locked_run(app, artifacts, bus, watcher)
 
     bad = subprocess.run([app, "--no-such-option"], capture_output=True, text=True, timeout=30)
     check("an unknown option is refused in words", bad.returncode != 0 and "Unknown option" in bad.stderr,

@@ -111,7 +111,12 @@ pub fn create<R: Runtime>(app: &AppHandle<R>, demo: bool) -> tauri::Result<()> {
             // The About page checks at once when opened this way.
             "updates" => open_page(app, "about:check"),
             "pause" => {
-                let engine = app.state::<AppState>().engine.clone();
+                // Nothing runs yet while the app waits for its passphrase.
+                let Some(state) = app.try_state::<AppState>() else {
+                    show_main_window(app);
+                    return;
+                };
+                let engine = state.engine.clone();
                 tauri::async_runtime::spawn(async move {
                     if let Err(e) = crate::commands::pause_or_resume_all(&engine).await {
                         tracing::warn!(error = %e, "could not pause or resume");
@@ -136,6 +141,15 @@ pub fn create<R: Runtime>(app: &AppHandle<R>, demo: bool) -> tauri::Result<()> {
 
 fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
     m.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
+}
+
+/// The tray while the app waits for its passphrase (no keychain).
+pub fn show_locked<R: Runtime>(app: &AppHandle<R>) {
+    if let Some(tray) = app.try_state::<Tray<R>>()
+        && let Err(e) = tray.status.set_text("Locked: type your passphrase in the window")
+    {
+        tracing::debug!(error = %e, "could not update the tray status");
+    }
 }
 
 /// Keep the tray (status line, icon, pause item) in step with the engine, and

@@ -352,6 +352,7 @@ fn run_desktop(
                 Ok(started) => unlock::attach(app.handle(), started),
                 Err(lock) => {
                     app.manage(lock);
+                    desktop::show_locked(app.handle());
                 }
             }
             if hidden && let Some(window) = app.get_webview_window("main") {
