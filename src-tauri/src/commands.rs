@@ -84,17 +84,14 @@ pub async fn app_status(state: State<'_, AppState>) -> Result<AppStatus, Error> 
     let setup_done = state.store.setting::<bool>(SETUP_DONE).await?.unwrap_or(false);
     let jobs = state.engine.open_jobs().await?;
     let progress = state.engine.progress().borrow().clone();
+    let (state_text, needs_attention) = state.engine.describe(&engine_state);
     Ok(AppStatus {
         version: env!("CARGO_PKG_VERSION"),
         data_dir: state.data_dir.display().to_string(),
         demo: state.demo.is_some(),
         setup_done,
-        // A full disk (or a read-only archive) comes first: nothing new is saved.
-        state_text: match state.engine.storage_problem() {
-            Some(problem) => format!("{problem} {}", engine_state.describe_now()),
-            None => engine_state.describe_now(),
-        },
-        needs_attention: engine_state.needs_attention() || state.engine.storage_problem().is_some(),
+        state_text,
+        needs_attention,
         fix: connection_fix(&engine_state),
         state: engine_state,
         qr_svg: qr,

@@ -245,6 +245,16 @@ impl Engine {
         self.inner.storage_problem.borrow().clone()
     }
 
+    /// `state` in words for people, and whether they need to act. A storage
+    /// problem (a full disk, a read-only archive) comes first: nothing new is
+    /// saved until it is solved. What the window and assistants show.
+    pub fn describe(&self, state: &EngineState) -> (String, bool) {
+        match self.storage_problem() {
+            Some(problem) => (format!("{problem} {}", state.describe_now()), true),
+            None => (state.describe_now(), state.needs_attention()),
+        }
+    }
+
     /// State changes, progress, job updates and stored messages, as they happen.
     pub fn events(&self) -> broadcast::Receiver<EngineEvent> {
         self.inner.events.subscribe()

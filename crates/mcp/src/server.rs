@@ -1282,10 +1282,7 @@ impl WhatsAppMcp {
                     .ok()
                     .and_then(|v| v["state"].as_str().map(str::to_owned))
                     .unwrap_or_default();
-                let (description, attention) = match engine.storage_problem() {
-                    Some(problem) => (format!("{problem} {}", state.describe_now()), true),
-                    None => (state.describe_now(), state.needs_attention()),
-                };
+                let (description, attention) = engine.describe(&state);
                 (
                     name,
                     description,
