@@ -289,62 +289,12 @@ impl Engine {
                 break;
             }
             covered.extend(chats.drain(..).filter(|c| !waiting.contains(c)));
-            loop {
-                let mut next: Vec<String> = Vec::new();
-                if job.kind != JobKind::Chat {
-                    let listed = self.job_chats(&job).await?;
-                    next.extend(
-                        listed
-                            .into_iter()
-                            .filter(|c| !covered.contains(c) && !waiting.contains(c)),
-                    );
-                }
-                let mut still = Vec::new();
-                for chat in waiting.drain(..) {
-                    if self.has_anchor(&chat).await {
-                        next.push(chat);
-                    } else {
-                        still.push(chat);
-                    }
-                }
-                waiting = still;
-                // The phone's own history push is still under way: its next
-                // chunks bring chats no pass has seen. Wait while it moves.
-                let push = if next.is_empty() && waiting.is_empty() && job.kind != JobKind::Chat {
-                    self.push_under_way()
-                } else {
-                    None
-                };
-                if push.is_none() && (!next.is_empty() || waiting.is_empty() || waited) {
-                    chats = next;
-                    break;
-                }
-                if let Some(mut progress) = push {
-                    let before = progress.borrow_and_update().percent;
-                    let moved = tokio::select! {
-                        moved = tokio::time::timeout(
-                            self.inner.options.phone_timeout,
-                            progress.wait_for(|p| p.percent != before),
-                        ) => moved.is_ok_and(|r| r.is_ok()),
-                        _ = control.changed() => true,
-                    };
-                    if !moved {
-                        // The phone stopped sending (it may go on later:
-                        // a next sync covers what it brings).
-                        chats = next;
-                        break;
-                    }
-                } else {
-                    // Only chats with nothing stored are left: give their first
-                    // messages a moment to land (once per job), then look again.
-                    waited = true;
-                    tokio::select! {
-                        () = tokio::time::sleep(self.inner.options.phone_timeout.min(Duration::from_secs(10))) => {}
-                        _ = control.changed() => {}
-                    }
-                }
-                // Pause and Cancel count here too (a pause waits for Resume).
-                if let Err(stop) = self.checkpoint_control(job.id, &mut control).await {
+            chats = match self
+                .next_pass(&job, &covered, &mut waiting, &mut waited, &mut control)
+                .await?
+            {
+                Ok(next) => next,
+                Err(stop) => {
                     if matches!(stop, Stop::Cancelled) {
                         self.set_job(
                             job.id,
@@ -356,7 +306,7 @@ impl Engine {
                     }
                     return Ok(());
                 }
-            }
+            };
             total = i64::try_from(covered.len() + chats.len() + waiting.len()).unwrap_or(i64::MAX);
             if chats.is_empty() {
                 break;
@@ -365,6 +315,78 @@ impl Engine {
         self.set_job(job.id, JobState::Done, (done_messages, done_chats, Some(total)), None)
             .await?;
         Ok(())
+    }
+
+    /// After a pass of `run_job`: the chats of the next pass (none: the job
+    /// is done), or why to stop. Chats that arrived meanwhile are listed
+    /// again; chats still without a stored message wait in `waiting` (one short
+    /// wait per job, `waited`); while the phone's own push moves, it waits for
+    /// that.
+    async fn next_pass(
+        &self,
+        job: &SyncJob,
+        covered: &std::collections::HashSet<String>,
+        waiting: &mut Vec<String>,
+        waited: &mut bool,
+        control: &mut watch::Receiver<JobState>,
+    ) -> Result<Result<Vec<String>, Stop>> {
+        loop {
+            let mut next: Vec<String> = Vec::new();
+            if job.kind != JobKind::Chat {
+                let listed = self.job_chats(job).await?;
+                next.extend(
+                    listed
+                        .into_iter()
+                        .filter(|c| !covered.contains(c) && !waiting.contains(c)),
+                );
+            }
+            let mut still = Vec::new();
+            for chat in waiting.drain(..) {
+                if self.has_anchor(&chat).await {
+                    next.push(chat);
+                } else {
+                    still.push(chat);
+                }
+            }
+            *waiting = still;
+            // The phone's own history push is still under way: its next
+            // chunks bring chats no pass has seen. Wait while it moves.
+            let push = if next.is_empty() && waiting.is_empty() && job.kind != JobKind::Chat {
+                self.push_under_way()
+            } else {
+                None
+            };
+            if push.is_none() && (!next.is_empty() || waiting.is_empty() || *waited) {
+                return Ok(Ok(next));
+            }
+            if let Some(mut progress) = push {
+                let before = progress.borrow_and_update().percent;
+                let moved = tokio::select! {
+                    moved = tokio::time::timeout(
+                        self.inner.options.phone_timeout,
+                        progress.wait_for(|p| p.percent != before),
+                    ) => moved.is_ok_and(|r| r.is_ok()),
+                    _ = control.changed() => true,
+                };
+                if !moved {
+                    // The phone stopped sending (it may go on later:
+                    // a next sync covers what it brings).
+                    return Ok(Ok(next));
+                }
+            } else {
+                // Only chats with nothing stored are left: give their first
+                // messages a moment to land (once per job), then look again.
+                *waited = true;
+                tokio::select! {
+                    () = tokio::time::sleep(self.inner.options.phone_timeout.min(Duration::from_secs(10))) => {}
+                    _ = control.changed() => {}
+                }
+            }
+            // Pause and Cancel count here too (a pause waits for Resume).
+            if let Err(stop) = self.checkpoint_control(job.id, control).await {
+                return Ok(Err(stop));
+            }
+        }
     }
 
     /// Wait here while the job is paused; `Err` when it must stop.
