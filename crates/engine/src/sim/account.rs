@@ -321,12 +321,10 @@ impl SimulatedAccount {
         std::thread::spawn(move || account.send_history());
     }
 
-    /// At a connection: go on with a push that was cut.
+    /// At a connection: go on with a push that was cut (a push still being
+    /// sent just goes on).
     fn continue_push(self: &Arc<Self>) {
-        let next = {
-            let phone = self.phone();
-            phone.push_next.filter(|_| !phone.pushing)
-        };
+        let next = self.phone().push_next;
         if let Some(next) = next {
             self.start_push(next);
         }
