@@ -158,13 +158,8 @@ pub async fn run(bundle: bool) -> i32 {
         }
     };
     let db = db_dir.join("messages.db");
-    let opened = match &key {
-        Some(key) => Some(wa_store::Store::open_read_only_with(&db, key).await),
-        None => None,
-    };
-    match opened {
-        None => {}
-        Some(opened) => match opened {
+    if let Some(key) = &key {
+        match wa_store::Store::open_read_only_with(&db, key).await {
             Ok(store) => {
                 match store.statistics().await {
                     Ok(s) => {
@@ -218,7 +213,7 @@ pub async fn run(bundle: bool) -> i32 {
                 &e.to_string(),
                 "Open WhatsApp MCP Desktop; it creates or repairs the archive.",
             ),
-        },
+        }
     }
 
     println!("\nApp");
