@@ -24,6 +24,11 @@ pub fn data_dir_for(base: &Path, demo: bool) -> PathBuf {
     if demo { base.join("demo") } else { base.to_path_buf() }
 }
 
+/// A demo setting from the environment (the tests' knobs), when set and valid.
+fn demo_env<T: std::str::FromStr>(name: &str) -> Option<T> {
+    std::env::var(name).ok().and_then(|s| s.parse().ok())
+}
+
 /// The simulated phone as the demo shows it: realistic pace, and it scans the
 /// code by itself after 8 s unless `WHATSAPP_MCP_DEMO_AUTOSCAN=0` (the wizard's
 /// tests scan the code the page shows, through the "Scan with the demo phone" button).
@@ -34,20 +39,12 @@ fn demo_account(linked: bool) -> std::sync::Arc<SimulatedAccount> {
         conversations_per_chunk: 10,
         initial_per_chat: Some(150),
         // The phone's pace (tests quicken it: WHATSAPP_MCP_DEMO_LATENCY_MS).
-        latency: Duration::from_millis(
-            std::env::var("WHATSAPP_MCP_DEMO_LATENCY_MS")
-                .ok()
-                .and_then(|s| s.parse().ok())
-                .unwrap_or(300),
-        ),
+        latency: Duration::from_millis(demo_env("WHATSAPP_MCP_DEMO_LATENCY_MS").unwrap_or(300)),
         auto_scan: (std::env::var_os("WHATSAPP_MCP_DEMO_AUTOSCAN").is_none_or(|v| v != "0"))
             .then_some(Duration::from_secs(8)),
         // How long the first code lasts (later ones a third of it); tests shorten it
         // to reach "the codes ran out" quickly.
-        first_qr_timeout: std::env::var("WHATSAPP_MCP_DEMO_QR_SECS")
-            .ok()
-            .and_then(|s| s.parse().ok())
-            .map_or(Duration::from_mins(1), Duration::from_secs),
+        first_qr_timeout: demo_env("WHATSAPP_MCP_DEMO_QR_SECS").map_or(Duration::from_mins(1), Duration::from_secs),
         ..SimConfig::default()
     };
     if linked {
@@ -75,20 +72,12 @@ pub async fn start(
         }
         // The fault campaign (tests/fault_campaign.py) runs the demo phone on a
         // bad network: drops, 503s and rate limits every few seconds.
-        if let Some(every) = std::env::var("WHATSAPP_MCP_DEMO_FAULTS")
-            .ok()
-            .and_then(|s| s.parse::<f64>().ok())
-            .filter(|s| *s > 0.0)
-        {
+        if let Some(every) = demo_env::<f64>("WHATSAPP_MCP_DEMO_FAULTS").filter(|s| *s > 0.0) {
             tracing::warn!(every_secs = every, "demo phone: faults injected (test mode)");
             phone.misbehave(Duration::from_secs_f64(every), std::process::id().into());
         }
         // The campaign's logout from the phone in the middle of a sync.
-        if let Some(after) = std::env::var("WHATSAPP_MCP_DEMO_LOGOUT_AFTER")
-            .ok()
-            .and_then(|s| s.parse::<f64>().ok())
-            .filter(|s| *s > 0.0)
-        {
+        if let Some(after) = demo_env::<f64>("WHATSAPP_MCP_DEMO_LOGOUT_AFTER").filter(|s| *s > 0.0) {
             tracing::warn!(after_secs = after, "demo phone: logs this computer out (test mode)");
             let phone = phone.clone();
             tokio::spawn(async move {
