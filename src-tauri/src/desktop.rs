@@ -9,9 +9,8 @@ use tauri::menu::{Menu, MenuItem, PredefinedMenuItem};
 use tauri::tray::TrayIconBuilder;
 use tauri::{AppHandle, Emitter, Manager, Runtime};
 use tauri_plugin_notification::NotificationExt as _;
-use wa_engine::{Engine, EngineEvent, EngineState};
-
-use crate::AppState;
+use wa_app::Services;
+use wa_app::types::{EngineEvent, EngineState, JobState, SyncJob};
 
 pub const TRAY_ID: &str = "main";
 
@@ -38,14 +37,14 @@ impl TrayLook {
     }
 
     /// The look for an engine state, its open jobs and the history progress.
-    pub fn of(state: &EngineState, jobs: &[wa_store::SyncJob], percent: Option<u8>) -> Self {
+    pub fn of(state: &EngineState, jobs: &[SyncJob], percent: Option<u8>) -> Self {
         if state.needs_attention() {
             return TrayLook::Attention;
         }
         if !matches!(state, EngineState::Connected { .. }) {
             return TrayLook::Starting;
         }
-        if jobs.iter().any(|j| j.state == wa_store::JobState::Paused) {
+        if jobs.iter().any(|j| j.state == JobState::Paused) {
             TrayLook::Paused
         } else if !jobs.is_empty() || percent.is_some_and(|p| p < 100) {
             TrayLook::Syncing
@@ -62,7 +61,7 @@ struct Tray<R: Runtime> {
     demo: bool,
     look: Mutex<Option<TrayLook>>,
     /// Open sync jobs as last read; read again only when a job or the state changes.
-    jobs: Mutex<Option<Vec<wa_store::SyncJob>>>,
+    jobs: Mutex<Option<Vec<SyncJob>>>,
     /// A link is being finished (the next "connected" is worth a notification).
     linking: Mutex<bool>,
     /// The first full history was announced in this run.
@@ -112,13 +111,13 @@ pub fn create<R: Runtime>(app: &AppHandle<R>, demo: bool) -> tauri::Result<()> {
             "updates" => open_page(app, "about:check"),
             "pause" => {
                 // Nothing runs yet while the app waits for its passphrase.
-                let Some(state) = app.try_state::<AppState>() else {
+                let Some(state) = app.try_state::<Services>() else {
                     show_main_window(app);
                     return;
                 };
                 let engine = state.engine.clone();
                 tauri::async_runtime::spawn(async move {
-                    if let Err(e) = crate::commands::pause_or_resume_all(&engine).await {
+                    if let Err(e) = wa_app::services::pause_or_resume_all(&engine).await {
                         tracing::warn!(error = %e, "could not pause or resume");
                     }
                 });
@@ -154,12 +153,12 @@ pub fn show_locked<R: Runtime>(app: &AppHandle<R>) {
 
 /// Keep the tray (status line, icon, pause item) in step with the engine, and
 /// send the notifications a person wants: linked, first sync done, logged out.
-pub async fn on_engine_event<R: Runtime>(app: &AppHandle<R>, engine: &Engine, event: &EngineEvent) {
+pub async fn on_engine_event<R: Runtime>(app: &AppHandle<R>, services: &Services, event: &EngineEvent) {
     let Some(tray) = app.try_state::<Tray<R>>() else {
         return;
     };
-    let state = engine.state().borrow().clone();
-    let percent = { engine.progress().borrow().percent };
+    let state = services.engine_state();
+    let percent = services.history_percent();
     if let EngineEvent::State { text, state } = event {
         let first = text.split_inclusive(". ").next().unwrap_or(text).trim_end();
         let shown = if tray.demo {
@@ -185,15 +184,12 @@ pub async fn on_engine_event<R: Runtime>(app: &AppHandle<R>, engine: &Engine, ev
         }
     }
     if percent == Some(100) && !std::mem::replace(&mut *lock(&tray.synced_seen), true) {
-        let store = engine.store();
-        let told = store.setting::<bool>("app.first_sync_notified").await.ok().flatten();
-        if told != Some(true) {
+        if services.first_history_ready().await {
             notify(
                 app,
                 "Your WhatsApp history is ready",
                 "Assistants can now search and read it.",
             );
-            let _ = store.set_setting("app.first_sync_notified", &true).await;
         }
     }
     // Progress arrives up to 10 times a second: the store is asked for jobs
@@ -206,14 +202,18 @@ pub async fn on_engine_event<R: Runtime>(app: &AppHandle<R>, engine: &Engine, ev
     let jobs = if let Some(jobs) = cached {
         jobs
     } else {
-        let jobs = engine.open_jobs().await.unwrap_or_default();
+        let jobs = services.open_jobs().await;
         *lock(&tray.jobs) = Some(jobs.clone());
         jobs
     };
     let look = TrayLook::of(&state, &jobs, percent);
-    let paused = jobs.iter().any(|j| j.state == wa_store::JobState::Paused);
-    let _ = tray.pause.set_enabled(!jobs.is_empty());
-    let _ = tray.pause.set_text(if paused { "Resume sync" } else { "Pause sync" });
+    let paused = jobs.iter().any(|j| j.state == JobState::Paused);
+    if let Err(e) = tray.pause.set_enabled(!jobs.is_empty()) {
+        tracing::debug!(error = %e, "could not update the tray's pause item");
+    }
+    if let Err(e) = tray.pause.set_text(if paused { "Resume sync" } else { "Pause sync" }) {
+        tracing::debug!(error = %e, "could not update the tray's pause item");
+    }
     let mut current = lock(&tray.look);
     if *current != Some(look) {
         *current = Some(look);
@@ -234,7 +234,7 @@ pub fn notify<R: Runtime>(app: &AppHandle<R>, title: &str, body: &str) {
 }
 
 /// "An assistant wants to send": the person answers in the window.
-pub fn notify_approval<R: Runtime>(app: &AppHandle<R>, request: &wa_mcp::PendingApproval) {
+pub fn notify_approval<R: Runtime>(app: &AppHandle<R>, request: &wa_app::types::PendingApproval) {
     notify(
         app,
         "An assistant is waiting for your approval",
@@ -278,4 +278,20 @@ pub fn open_page<R: Runtime>(app: &AppHandle<R>, page: &str) {
     if let Err(e) = app.emit("navigate", page) {
         tracing::debug!(error = %e, "could not reach the window");
     }
+}
+
+/// Open `folder` in the system's file manager.
+pub fn open_in_file_manager(folder: &std::path::Path) -> Result<(), crate::error::Error> {
+    let opener = if cfg!(target_os = "macos") {
+        "open"
+    } else if cfg!(windows) {
+        "explorer"
+    } else {
+        "xdg-open"
+    };
+    std::process::Command::new(opener)
+        .arg(folder)
+        .spawn()
+        .map(drop)
+        .map_err(|e| crate::error::Error::Said(format!("{opener} could not open {}: {e}", folder.display())))
 }

@@ -4,17 +4,7 @@
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
     #[error(transparent)]
-    Store(#[from] wa_store::StoreError),
-    #[error(transparent)]
-    Engine(#[from] wa_engine::EngineError),
-    #[error(transparent)]
-    Approval(#[from] wa_mcp::approvals::AnswerError),
-    #[error(transparent)]
-    Update(#[from] crate::updates::UpdateError),
-    #[error("This works only in demo mode (the simulated phone).")]
-    NotDemo,
-    #[error("A file could not be written: {0}")]
-    Io(String),
+    App(#[from] wa_app::AppError),
     /// Already a sentence for the person.
     #[error("{0}")]
     Said(String),

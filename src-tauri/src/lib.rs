@@ -7,27 +7,17 @@
 
 pub mod commands;
 pub mod desktop;
-pub mod engine;
 pub mod error;
+pub mod events;
 pub mod unlock;
 pub mod updates;
 
-use std::sync::Arc;
-
 use tauri::Manager;
-
-/// State shared by commands: the engine, its store and where the data lives.
-pub struct AppState {
-    pub store: wa_store::Store,
-    pub engine: wa_engine::Engine,
-    pub data_dir: std::path::PathBuf,
-    /// The simulated phone, in demo mode.
-    pub demo: Option<Arc<wa_engine::sim::account::SimulatedAccount>>,
-    /// Sends waiting for the person's approval.
-    pub approvals: Arc<wa_mcp::Approvals>,
-    /// The `whatsapp-mcp` helper that assistant configs launch (beside this program).
-    pub helper: std::path::PathBuf,
-}
+use wa_app::channel::{self, ChannelError};
+use wa_app::key::{self, KeyError};
+use wa_app::lock::Lock;
+use wa_app::paths::{self, Layout};
+use wa_app::start::{self, Boot, Started};
 
 /// The app's configuration (`tauri.conf.json`) and web assets, for any runtime
 /// (the real one, or the mock one in tests).
@@ -83,7 +73,7 @@ pub fn helper_path() -> std::path::PathBuf {
 /// Another copy is running: with a desktop, bring its window forward (the
 /// single-instance plugin tells it over D-Bus and ends this process); if it
 /// runs without a window, say so.
-fn focus_running_copy(error: &wa_mcp::socket::SocketError) -> anyhow::Result<()> {
+fn focus_running_copy(error: &ChannelError) -> anyhow::Result<()> {
     let message = error.to_string();
     tauri::Builder::default()
         .plugin(tauri_plugin_single_instance::init(|_, _, _| {}))
@@ -141,66 +131,6 @@ fn options() -> anyhow::Result<Options> {
     Ok(options)
 }
 
-/// Remote use (off unless `--remote` or the setting asks for it). A failure is
-/// fatal when the person asked on the command line, and a warning otherwise
-/// (the local socket still serves this computer's assistants).
-pub(crate) async fn start_remote(
-    boot: &unlock::Boot,
-    store: &wa_store::Store,
-    core: Arc<wa_mcp::Core>,
-    stop: tokio_util::sync::CancellationToken,
-) -> anyhow::Result<()> {
-    use wa_mcp::remote;
-    let data_dir = &boot.data_dir;
-    let started = async {
-        let Some(config) = remote::RemoteConfig::load(store, data_dir, boot.remote.as_deref()).await? else {
-            return Ok::<_, remote::RemoteError>(());
-        };
-        let listener = remote::bind(&config).await?;
-        tracing::info!(
-            url = %config.url(),
-            token_file = %data_dir.join(remote::TOKEN_FILE).display(),
-            "remote use is on"
-        );
-        tokio::spawn(async move {
-            if let Err(e) = remote::serve(listener, config, core, stop).await {
-                tracing::warn!(error = %e, "remote MCP stopped");
-            }
-        });
-        Ok(())
-    };
-    match started.await {
-        Ok(()) => Ok(()),
-        Err(e) if boot.remote.is_some() => Err(e.into()),
-        Err(e) => {
-            tracing::warn!(error = %e, "remote use is off for this run");
-            Ok(())
-        }
-    }
-}
-
-/// Rolling backups of the archive: one a day, the newest 7 kept, in
-/// `<data>/backups` (next to the copies made before upgrades and by "Back up
-/// now"). Checked at start and every 6 hours, so a computer that sleeps a lot
-/// still gets its daily copy.
-pub(crate) async fn keep_backups(store: wa_store::Store, dir: std::path::PathBuf) {
-    const KEEP: usize = 7;
-    const EVERY: std::time::Duration = std::time::Duration::from_hours(24);
-    // Let the start (linking, the first sync) go first.
-    tokio::time::sleep(std::time::Duration::from_secs(20)).await;
-    loop {
-        let now = std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .map_or(0, |d| d.as_secs());
-        match store.rolling_backup(&dir, KEEP, EVERY, now).await {
-            Ok(Some(path)) => tracing::info!(backup = %path.display(), "daily backup of the archive written"),
-            Ok(None) => {}
-            Err(e) => tracing::warn!(error = %e, "the daily backup could not be written"),
-        }
-        tokio::time::sleep(std::time::Duration::from_hours(6)).await;
-    }
-}
-
 /// Wait for Ctrl-C or SIGTERM.
 async fn stop_signal() {
     #[cfg(unix)]
@@ -220,37 +150,9 @@ async fn stop_signal() {
 
 /// Logs go to stderr and to `<logs folder>/app.log` (what Diagnostics opens
 /// and the diagnostic report quotes), with phone numbers and chat IDs masked
-/// on the way out. Only our own `tracing` events are recorded: the WhatsApp
-/// client's crates log through `log`, which is not collected, since their
-/// Signal code writes identifiers and key material at WARN.
+/// on the way out (see `wa_app::logging`).
 fn init_logging() {
-    install_logging(wa_mcp::paths::open_log("app.log"), "info");
-}
-
-/// The app's logging, installed for the whole process: stderr and `file`
-/// (the data folder's `app.log`), both through the redacting writer, at
-/// `level` unless `WHATSAPP_MCP_LOG` says otherwise. The WhatsApp client's own
-/// `log` records are not collected. Public so that the test of what reaches the
-/// log in a real-client session uses exactly these layers.
-pub fn install_logging(file: Option<std::fs::File>, level: &str) {
-    use tracing_subscriber::prelude::*;
-    use wa_mcp::diagnostics::{LogTime, Redacting};
-    let filter = tracing_subscriber::EnvFilter::try_from_env("WHATSAPP_MCP_LOG")
-        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(level));
-    let stderr = tracing_subscriber::fmt::layer()
-        .with_timer(LogTime)
-        .with_writer(|| Redacting(std::io::stderr()));
-    let file = file.map(|file| {
-        tracing_subscriber::fmt::layer()
-            .with_timer(LogTime)
-            .with_ansi(false)
-            .with_writer(std::sync::Mutex::new(Redacting(file)))
-    });
-    tracing_subscriber::registry()
-        .with(filter)
-        .with(stderr)
-        .with(file)
-        .init();
+    wa_app::logging::install(paths::open_log("app.log"), "info", true);
 }
 
 /// The app: parse options, open the store, start the engine and the socket,
@@ -259,45 +161,45 @@ pub fn run() -> anyhow::Result<()> {
     init_logging();
 
     let options = options()?;
-    let base = wa_mcp::paths::data_dir()?;
+    let base = paths::data_dir()?;
     // The data folder holds everything (the demo's archive sits inside it): this user's alone.
-    wa_mcp::paths::ensure_private(&base)?;
-    let data_dir = engine::data_dir_for(&base, options.demo);
+    paths::ensure_private(&base)?;
+    let data_dir = Layout::for_mode(&base, options.demo).dir().to_path_buf();
     let runtime = tokio::runtime::Runtime::new()?;
     // The socket first: if another copy of the app answers there, this one stops
     // before touching the database or WhatsApp.
-    let socket_path = wa_mcp::socket::default_path(&base);
-    let listener = match runtime.block_on(wa_mcp::socket::bind(&socket_path)) {
+    let socket_path = channel::default_path(&base);
+    let listener = match runtime.block_on(channel::bind(&socket_path)) {
         Ok(listener) => listener,
-        Err(e @ wa_mcp::socket::SocketError::InUse { .. }) if !options.headless => {
+        Err(e @ ChannelError::InUse { .. }) if !options.headless => {
             focus_running_copy(&e)?;
             return Err(e.into());
         }
         Err(e) => return Err(e.into()),
     };
-    let boot = unlock::Boot {
+    let boot = Boot {
         base: base.clone(),
         data_dir,
         demo: options.demo,
         headless: options.headless,
         remote: options.remote.clone(),
         helper: helper_path(),
-        clients: wa_clients::Env::from_system(),
+        clients: wa_app::types::AssistantsEnv::from_system(),
     };
     // The archive and the session are encrypted with a key from the system
-    // keychain (see wa_mcp::archive_key for the other ways and the choices).
-    // With a window and no keychain, the window asks (unlock.rs).
-    let started = match wa_mcp::archive_key::archive_key(&base, true) {
+    // keychain (see wa_app::key for the other ways and the choices).
+    // With a window and no keychain, the window asks (wa_app::lock).
+    let started = match key::archive_key(&base, true) {
         Ok((key, source)) => {
             tracing::info!(encryption = source.describe(), "archive key ready");
             let (store, recovered) = runtime
-                .block_on(unlock::open_archive(&boot, &key))
+                .block_on(start::open_archive(&boot, &key))
                 .inspect_err(|e| tracing::error!("{e}"))?;
-            runtime.block_on(unlock::start_services(&boot, store, recovered, listener))?
+            runtime.block_on(start::start_services(&boot, store, recovered, listener))?
         }
-        Err(wa_mcp::archive_key::KeyError::NoKeychain { detail }) if !options.headless => {
+        Err(KeyError::NoKeychain { detail }) if !options.headless => {
             tracing::warn!(%detail, "no keychain for the archive's key: the window asks for a passphrase");
-            let lock = runtime.block_on(async { unlock::Lock::waiting(boot.clone(), listener, detail) });
+            let lock = runtime.block_on(async { Lock::waiting(boot.clone(), listener, detail) });
             return run_desktop(&runtime, &options, socket_path, Err(lock));
         }
         Err(e) => {
@@ -312,10 +214,9 @@ pub fn run() -> anyhow::Result<()> {
             stop_signal().await;
             tracing::info!("stopping");
             started.stop_remote.cancel();
-            started.state.engine.shutdown().await;
-            started.state.store.close().await;
+            started.services.shutdown().await;
         });
-        let _ = std::fs::remove_file(&socket_path);
+        remove_socket(&socket_path);
         return Ok(());
     }
     run_desktop(&runtime, &options, socket_path, Ok(started))
@@ -327,7 +228,7 @@ fn run_desktop(
     runtime: &tokio::runtime::Runtime,
     options: &Options,
     socket_path: std::path::PathBuf,
-    core: Result<unlock::Started, unlock::Lock>,
+    core: Result<Started, Lock>,
 ) -> anyhow::Result<()> {
     tauri::async_runtime::set(runtime.handle().clone());
     // Locked, the window shows at once whatever the mode: it asks for the passphrase.
@@ -349,7 +250,7 @@ fn run_desktop(
         .setup(move |app| {
             desktop::create(app.handle(), demo)?;
             match core {
-                Ok(started) => unlock::attach(app.handle(), started),
+                Ok(started) => events::attach(app.handle(), started),
                 Err(lock) => {
                     app.manage(lock);
                     desktop::show_locked(app.handle());
@@ -372,18 +273,23 @@ fn run_desktop(
         .build(context())?
         .run(move |app, event| {
             if let tauri::RunEvent::Exit = event {
-                if let Some(stop) = app.try_state::<unlock::RemoteStop>() {
+                if let Some(stop) = app.try_state::<events::RemoteStop>() {
                     stop.0.cancel();
                 }
-                if let Some(state) = app.try_state::<AppState>() {
-                    let (engine, store) = (state.engine.clone(), state.store.clone());
-                    tauri::async_runtime::block_on(async move {
-                        engine.shutdown().await;
-                        store.close().await;
-                    });
+                if let Some(services) = app.try_state::<wa_app::Services>() {
+                    tauri::async_runtime::block_on(services.shutdown());
                 }
-                let _ = std::fs::remove_file(&socket_path);
+                remove_socket(&socket_path);
             }
         });
     Ok(())
+}
+
+/// The socket file goes with the app (a stale one is replaced at the next start anyway).
+fn remove_socket(path: &std::path::Path) {
+    if let Err(e) = std::fs::remove_file(path)
+        && e.kind() != std::io::ErrorKind::NotFound
+    {
+        tracing::debug!(error = %e, "the socket file stays until the next start");
+    }
 }

@@ -21,11 +21,6 @@ use serde::Serialize;
 use tauri::{AppHandle, Emitter, Manager, Runtime, State};
 use tauri_plugin_updater::{Update, UpdaterExt};
 
-use crate::error::Error;
-
-/// The setting that turns the check at start off (it is on unless set to false).
-pub const CHECK_ON_START: &str = "app.check_updates";
-
 /// How long after start the first check waits (the app has better things to do first).
 const FIRST_CHECK_DELAY: Duration = Duration::from_secs(20);
 
@@ -134,6 +129,13 @@ pub enum UpdateError {
     BuiltFromSource,
 }
 
+/// The window gets the sentence, not a debug dump.
+impl serde::Serialize for UpdateError {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.serialize_str(&self.to_string())
+    }
+}
+
 impl From<tauri_plugin_updater::Error> for UpdateError {
     fn from(e: tauri_plugin_updater::Error) -> Self {
         use tauri_plugin_updater::Error as E;
@@ -203,7 +205,9 @@ pub async fn install<R: Runtime>(app: &AppHandle<R>, updates: &Updates) -> Resul
                 // At most 10 events a second, like every progress the window shows.
                 if last_sent.is_none_or(|t| t.elapsed() >= Duration::from_millis(100)) || total == Some(received) {
                     last_sent = Some(std::time::Instant::now());
-                    let _ = app.emit("update-progress", UpdateProgress { received, total });
+                    if let Err(e) = app.emit("update-progress", UpdateProgress { received, total }) {
+                        tracing::debug!(error = %e, "could not reach the window");
+                    }
                 }
             },
             || {},
@@ -220,13 +224,13 @@ pub async fn install<R: Runtime>(app: &AppHandle<R>, updates: &Updates) -> Resul
 pub async fn check_for_update<R: Runtime>(
     app: AppHandle<R>,
     updates: State<'_, Updates>,
-) -> Result<Option<UpdateOffer>, Error> {
-    Ok(check(&app, &updates).await?)
+) -> Result<Option<UpdateOffer>, UpdateError> {
+    check(&app, &updates).await
 }
 
 #[tauri::command]
-pub async fn install_update<R: Runtime>(app: AppHandle<R>, updates: State<'_, Updates>) -> Result<String, Error> {
-    Ok(install(&app, &updates).await?)
+pub async fn install_update<R: Runtime>(app: AppHandle<R>, updates: State<'_, Updates>) -> Result<String, UpdateError> {
+    install(&app, &updates).await
 }
 
 /// Start the installed (new) version.
@@ -240,11 +244,14 @@ pub fn restart_app<R: Runtime>(app: AppHandle<R>) {
 /// Check once, a little after start, unless the person turned it off: an offer
 /// becomes a notification and an `update-available` event; a failure (no
 /// network, say) is only logged, since nobody asked.
-pub fn check_after_start<R: Runtime>(app: &AppHandle<R>, store: wa_store::Store) {
+pub fn check_after_start<R: Runtime>(app: &AppHandle<R>) {
     let app = app.clone();
     tauri::async_runtime::spawn(async move {
         tokio::time::sleep(FIRST_CHECK_DELAY).await;
-        if store.setting::<bool>(CHECK_ON_START).await.ok().flatten() == Some(false) {
+        let Some(services) = app.try_state::<wa_app::Services>() else {
+            return;
+        };
+        if matches!(wa_app::settings::check_updates(&services.store).await, Ok(false)) {
             return;
         }
         let Some(updates) = app.try_state::<Updates>() else {
@@ -257,7 +264,9 @@ pub fn check_after_start<R: Runtime>(app: &AppHandle<R>, store: wa_store::Store)
                     &format!("WhatsApp MCP Desktop {} is available", offer.version),
                     "Open About to install it. Your messages and the link to WhatsApp are kept.",
                 );
-                let _ = app.emit("update-available", &offer);
+                if let Err(e) = app.emit("update-available", &offer) {
+                    tracing::debug!(error = %e, "could not reach the window");
+                }
             }
             Ok(None) => tracing::info!("no update available"),
             Err(UpdateError::BuiltFromSource) => tracing::debug!("built from source: no update check"),

@@ -15,31 +15,17 @@ use std::time::{Duration, Instant};
 
 mod doctor;
 
-use anyhow::Context;
-use rmcp::ServiceExt;
+use wa_app::assistants::{self, Client, Env};
+use wa_app::{channel, paths};
 
 const WAIT_FOR_APP: Duration = Duration::from_secs(10);
 
+/// Logs go to `<logs folder>/helper.log`, masked (see `wa_app::logging`);
+/// to stderr only when there is no logs folder. Never stdout: it is the protocol channel.
 fn init_logging() {
-    use wa_mcp::diagnostics::{LogTime, Redacting};
-    let file = wa_mcp::paths::open_log("helper.log");
-    let filter = tracing_subscriber::EnvFilter::try_from_env("WHATSAPP_MCP_LOG")
-        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
-    // Phone numbers and chat IDs are masked on the way out (privacy: logs get shared).
-    match file {
-        Some(file) => tracing_subscriber::fmt()
-            .with_env_filter(filter)
-            .with_timer(LogTime)
-            .with_ansi(false)
-            .with_writer(std::sync::Mutex::new(Redacting(file)))
-            .init(),
-        // Never stdout: it is the protocol channel.
-        None => tracing_subscriber::fmt()
-            .with_env_filter(filter)
-            .with_timer(LogTime)
-            .with_writer(|| Redacting(std::io::stderr()))
-            .init(),
-    }
+    let file = paths::open_log("helper.log");
+    let stderr = file.is_none();
+    wa_app::logging::install(file, "info", stderr);
 }
 
 /// The app's program: `$WHATSAPP_MCP_APP`, else beside this helper (how the
@@ -92,7 +78,7 @@ fn start_app() -> Result<(), String> {
 
 #[cfg(unix)]
 async fn connect(socket: &Path) -> Option<tokio::net::UnixStream> {
-    tokio::net::UnixStream::connect(socket).await.ok()
+    channel::connect(socket).await.ok()
 }
 
 /// The app's socket, starting the app when nobody answers.
@@ -139,54 +125,30 @@ async fn pipe(stream: tokio::net::UnixStream) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// The app cannot run: answer from the database, read-only.
-async fn serve_read_only(data_dir: &Path, why: String) -> anyhow::Result<()> {
-    tracing::warn!(reason = %why, "serving read tools from the database");
-    let demo = std::env::var_os("WHATSAPP_MCP_DEMO").is_some_and(|v| v == "1");
-    let db_dir = if demo {
-        data_dir.join("demo")
-    } else {
-        data_dir.to_path_buf()
-    };
-    let (key, _) = wa_mcp::archive_key::archive_key(data_dir, false)
-        .with_context(|| format!("{why} The message archive could not be unlocked either."))?;
-    let store = wa_store::Store::open_read_only_with(db_dir.join("messages.db"), &key)
-        .await
-        .with_context(|| format!("{why} The message archive could not be opened either."))?;
-    let reason = format!("{why} Reading and searching still work; sending needs the app running.");
-    let core = wa_mcp::Core::read_only(store, db_dir, reason);
-    let session = wa_mcp::WhatsAppMcp::new(core)
-        .serve(wa_mcp::guard::guard(tokio::io::join(
-            tokio::io::stdin(),
-            tokio::io::stdout(),
-        )))
-        .await?;
-    session.waiting().await?;
-    Ok(())
+/// The app cannot run: answer from the database, read-only, on stdio.
+async fn serve_read_only(data_dir: &Path, why: &str) -> anyhow::Result<()> {
+    let stdio = tokio::io::join(tokio::io::stdin(), tokio::io::stdout());
+    Ok(wa_app::fallback::serve_read_only(data_dir, why, stdio).await?)
 }
 
 async fn run() -> anyhow::Result<()> {
-    let data_dir = wa_mcp::paths::data_dir()?;
-    let socket = wa_mcp::socket::default_path(&data_dir);
+    let data_dir = paths::data_dir()?;
+    let socket = channel::default_path(&data_dir);
     #[cfg(unix)]
     match reach_app(&socket).await {
         Ok(stream) => pipe(stream).await,
-        Err(why) => serve_read_only(&data_dir, why).await,
+        Err(why) => serve_read_only(&data_dir, &why).await,
     }
     #[cfg(not(unix))]
-    serve_read_only(
-        &data_dir,
-        "This helper cannot reach the app on this system yet.".to_owned(),
-    )
-    .await
+    serve_read_only(&data_dir, "This helper cannot reach the app on this system yet.").await
 }
 
 /// `register`, `unregister` and `status`: the wizard's "Connect assistants" from a terminal.
-fn assistants(command: &str, args: &[String]) -> std::process::ExitCode {
-    let env = wa_clients::Env::from_system();
+fn assistants_command(command: &str, args: &[String]) -> std::process::ExitCode {
+    let env = Env::from_system();
     let helper = std::env::current_exe().unwrap_or_default();
-    let chosen: Vec<wa_clients::Client> = match args {
-        [] => wa_clients::Client::ALL.to_vec(),
+    let chosen: Vec<Client> = match args {
+        [] => Client::ALL.to_vec(),
         [flag, name] if flag == "--client" => {
             let Ok(client) = serde_json::from_value(serde_json::Value::String(name.clone())) else {
                 eprintln!(
@@ -204,10 +166,10 @@ fn assistants(command: &str, args: &[String]) -> std::process::ExitCode {
     let mut failed = false;
     for client in chosen {
         let outcome = match command {
-            "register" => wa_clients::register(&env, client, &helper),
-            "unregister" => wa_clients::unregister(&env, client),
+            "register" => assistants::register(&env, client, &helper),
+            "unregister" => assistants::unregister(&env, client),
             _ => {
-                let state = wa_clients::states(&env, &helper)
+                let state = assistants::states(&env, &helper)
                     .into_iter()
                     .find(|s| s.client == client);
                 if let Some(state) = state {
@@ -276,7 +238,7 @@ fn main() -> std::process::ExitCode {
         }
         Some(command @ ("register" | "unregister" | "status")) => {
             let args: Vec<String> = std::env::args().skip(2).collect();
-            return assistants(command, &args);
+            return assistants_command(command, &args);
         }
         Some("--help" | "-h") => {
             println!(

@@ -63,12 +63,6 @@ impl Default for Approvals {
     }
 }
 
-fn now_ms() -> i64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |d| d.as_millis() as i64)
-}
-
 impl Approvals {
     pub fn new() -> Self {
         Self {
@@ -130,7 +124,7 @@ impl Drop for Leave<'_> {
 impl Approver for Approvals {
     fn approve(&self, request: ApprovalRequest, timeout: Duration) -> BoxFuture<'_, Approval> {
         let (tx, rx) = oneshot::channel();
-        let asked_at = now_ms();
+        let asked_at = wa_store::now_ms();
         let id = {
             let mut guard = self.lock();
             guard.0 += 1;

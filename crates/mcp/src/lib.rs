@@ -1,23 +1,23 @@
-//! The MCP surface of WhatsApp MCP Desktop.
+//! The MCP surface of WhatsApp MCP Desktop: it knows MCP and JSON-RPC, and
+//! nothing of folders, keychains, windows or how the app starts.
 //!
 //! `server::WhatsAppMcp` is one MCP session with every tool, thin over the
 //! store and the engine; `policy` is what assistants may see and do (chat
 //! scope, send policy with approval, allowed folders, rate limit), enforced
-//! here rather than in the UI; `format` is what tools return (ISO 8601 times,
-//! resolved names, third-party text marked); `socket` serves sessions on the
-//! app's user-only local socket; `remote` serves them over Streamable HTTP
-//! for assistants on other machines (off by default).
+//! here rather than in the UI; `approvals` is the queue behind "ask before
+//! sending"; `format` is what tools return (ISO 8601 times, resolved names,
+//! third-party text marked); `guard` checks every line before rmcp sees it;
+//! `session` serves one session on any byte stream (the app's local channel,
+//! or the helper's stdio); `remote` serves sessions over Streamable HTTP for
+//! assistants on other machines (off by default).
 
 pub mod approvals;
-pub mod archive_key;
-pub mod diagnostics;
 pub mod format;
 pub mod guard;
-pub mod paths;
 pub mod policy;
 pub mod remote;
 pub mod server;
-pub mod socket;
+pub mod session;
 
 pub use approvals::{Approvals, PendingApproval};
 pub use policy::{Approval, ApprovalRequest, Approver, NobodyToAsk, Policy, SendPolicy};

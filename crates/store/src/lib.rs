@@ -180,8 +180,11 @@ pub fn latest_schema_version() -> i64 {
     MIGRATOR.iter().map(|m| m.version).max().unwrap_or(0)
 }
 
-/// Milliseconds since the Unix epoch, now.
-pub(crate) fn now_ms() -> i64 {
+/// Milliseconds since the Unix epoch, now: the one wall clock of the programs
+/// (the store is the lowest crate; the engine, the MCP layer and the app read
+/// it from here, so "now" means the same everywhere and tests can find every
+/// reader of the clock by this name).
+pub fn now_ms() -> i64 {
     std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .map_or(0, |d| d.as_millis() as i64)

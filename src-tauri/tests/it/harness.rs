@@ -48,7 +48,7 @@ impl TestApp {
             let engine = Engine::start(phone.clone(), store.clone(), EngineOptions::new(&data_dir));
             (store, engine)
         });
-        let state = wa_desktop::AppState {
+        let state = wa_app::Services {
             store: store.clone(),
             engine: engine.clone(),
             data_dir,

@@ -42,7 +42,7 @@ async fn a_real_client_session_leaves_no_text_number_or_key_in_the_log() {
     let log = std::fs::File::create(&log_path).expect("log file");
     // Everything at `debug`: stricter than the app's default (`info`). The
     // logging is this test binary's only subscriber.
-    wa_desktop::install_logging(Some(log), "debug");
+    wa_app::logging::install(Some(log), "debug", true);
 
     let server = LocalServer::start(PHONE).await.expect("server");
     let ana = server.add_contact(ANA, "Ana Secretname").await.expect("contact");

@@ -9,7 +9,8 @@ use serde_json::{Value, json};
 use tauri::Manager;
 use tauri::test::{MockRuntime, mock_builder};
 use tokio::io::{AsyncBufReadExt, AsyncWriteExt};
-use wa_desktop::unlock::{Boot, Lock};
+use wa_app::lock::Lock;
+use wa_app::start::Boot;
 use wa_store::{ArchiveKey, Store};
 
 use crate::harness::{RUNTIME, invoke, main_window};
@@ -45,7 +46,7 @@ fn locked(prepare: impl FnOnce(&Path)) -> Locked {
         },
     };
     let lock = RUNTIME.block_on(async {
-        let listener = wa_mcp::socket::bind(&socket).await.unwrap();
+        let listener = wa_app::channel::bind(&socket).await.unwrap();
         Lock::waiting(boot, listener, "no Secret Service here".into())
     });
     let app = wa_desktop::with_commands(mock_builder())
@@ -70,12 +71,8 @@ impl Locked {
 
 impl Drop for Locked {
     fn drop(&mut self) {
-        if let Some(state) = self.app.try_state::<wa_desktop::AppState>() {
-            let (engine, store) = (state.engine.clone(), state.store.clone());
-            RUNTIME.block_on(async move {
-                engine.shutdown().await;
-                store.close().await;
-            });
+        if let Some(services) = self.app.try_state::<wa_app::Services>() {
+            RUNTIME.block_on(services.shutdown());
         }
     }
 }
@@ -149,14 +146,14 @@ fn an_encrypted_archive_waits_for_its_passphrase_and_a_wrong_one_changes_nothing
         .invoke("unlock", json!({"passphrase": null, "encrypt": false}))
         .unwrap_err();
     assert!(refused.as_str().unwrap().contains("already encrypted"), "{refused}");
-    assert!(!app.base.join(wa_mcp::archive_key::ENCRYPTION_OFF_FILE).exists());
+    assert!(!app.base.join(wa_app::key::ENCRYPTION_OFF_FILE).exists());
 
     app.invoke("unlock", json!({"passphrase": PASSPHRASE, "encrypt": true}))
         .unwrap();
     assert_eq!(app.invoke("lock_state", json!({})).unwrap(), Value::Null);
     let status = app.invoke("app_status", json!({})).unwrap();
     assert_eq!(status["demo"], json!(true));
-    let store = app.app.state::<wa_desktop::AppState>().store.clone();
+    let store = app.app.state::<wa_app::Services>().store.clone();
     assert!(store.encrypted());
     let mark: Option<String> = RUNTIME.block_on(store.setting("test.mark")).unwrap();
     assert_eq!(mark.as_deref(), Some("kept"), "the same archive, opened");
@@ -184,7 +181,7 @@ fn a_new_archive_takes_a_chosen_passphrase_or_stays_unencrypted_by_choice() {
     app.invoke("unlock", json!({"passphrase": PASSPHRASE, "encrypt": true}))
         .unwrap();
     let archive = app.base.join("demo").join("messages.db");
-    assert!(app.app.state::<wa_desktop::AppState>().store.encrypted());
+    assert!(app.app.state::<wa_app::Services>().store.encrypted());
     assert!(!wa_store::cipher::is_plain_sqlite(&archive));
     drop(app);
 
@@ -193,14 +190,14 @@ fn a_new_archive_takes_a_chosen_passphrase_or_stays_unencrypted_by_choice() {
     app.invoke("unlock", json!({"passphrase": null, "encrypt": false}))
         .unwrap();
     assert_eq!(app.invoke("lock_state", json!({})).unwrap(), Value::Null);
-    assert!(!app.app.state::<wa_desktop::AppState>().store.encrypted());
+    assert!(!app.app.state::<wa_app::Services>().store.encrypted());
     let archive = app.base.join("demo").join("messages.db");
     assert!(wa_store::cipher::is_plain_sqlite(&archive));
-    assert!(app.base.join(wa_mcp::archive_key::ENCRYPTION_OFF_FILE).exists());
-    let (key, source) = wa_mcp::archive_key::archive_key(&app.base, false).unwrap();
+    assert!(app.base.join(wa_app::key::ENCRYPTION_OFF_FILE).exists());
+    let (key, source) = wa_app::key::archive_key(&app.base, false).unwrap();
     assert_eq!(
         (key.encrypts(), source),
-        (false, wa_mcp::archive_key::KeySource::NotEncrypted),
+        (false, wa_app::key::KeySource::NotEncrypted),
         "the next start needs no keychain and asks nothing"
     );
 }

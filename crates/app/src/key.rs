@@ -164,7 +164,7 @@ pub fn choose_no_encryption(data_dir: &Path) -> Result<(), KeyError> {
 /// Whether an archive in `data_dir` (the account's or the demo's) is already
 /// encrypted: a non-empty file that is not plain SQLite.
 pub fn archive_is_encrypted(data_dir: &Path) -> bool {
-    [data_dir.join("messages.db"), data_dir.join("demo").join("messages.db")]
+    crate::paths::Layout::archives(data_dir)
         .iter()
         .any(|p| std::fs::metadata(p).is_ok_and(|m| m.len() > 0) && !wa_store::cipher::is_plain_sqlite(p))
 }

@@ -1,30 +1,32 @@
-//! The app's local socket: each connection is one MCP session served inside
-//! the app, which owns the only WhatsApp connection.
+//! The app's local channel to assistants: each connection is one MCP session
+//! served inside the app, which owns the only WhatsApp connection. Binding it
+//! is also the single-instance lock: a second copy finds it taken and stops.
 //!
 //! Unix: a socket file in a folder only this user can enter (0700), itself
 //! 0600; another local user cannot connect. No TCP port is ever opened.
-//! (Windows, later: a named pipe with a user-only ACL through tokio's
-//! `named_pipe`.) Decision: tokio's own `UnixListener` rather than another
-//! crate; it is the runtime we already ship.
+//! (Windows: a named pipe with a user-only security descriptor, issue 19.)
+//! Decision: tokio's own `UnixListener` rather than another crate; it is the
+//! runtime we already ship.
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-use rmcp::ServiceExt;
+/// The listening end of the channel.
+#[cfg(unix)]
+pub type Listener = tokio::net::UnixListener;
 
-use crate::server::{Core, WhatsAppMcp};
-
-/// Why the socket could not be opened.
+/// Why the channel could not be opened.
 #[derive(Debug, thiserror::Error)]
-pub enum SocketError {
+pub enum ChannelError {
     #[error("The app's socket {path} could not be created: {source}")]
     Io { path: PathBuf, source: std::io::Error },
     #[error("Another copy of WhatsApp MCP Desktop is already running (it answers on {path}).")]
     InUse { path: PathBuf },
 }
 
-/// Where the socket lives: `<runtime dir>/whatsapp-mcp/app.sock`, or under the
-/// data folder when the system has no per-user runtime folder.
+/// Where the socket lives: `$WHATSAPP_MCP_SOCKET`, else
+/// `<runtime dir>/whatsapp-mcp/app.sock`, else under the data folder when the
+/// system has no per-user runtime folder.
 pub fn default_path(data_dir: &Path) -> PathBuf {
     if let Some(dir) = std::env::var_os("WHATSAPP_MCP_SOCKET").filter(|d| !d.is_empty()) {
         return PathBuf::from(dir);
@@ -42,13 +44,12 @@ fn private_dir(dir: &Path) -> std::io::Result<()> {
     std::fs::set_permissions(dir, std::fs::Permissions::from_mode(0o700))
 }
 
-/// Listen on `path` and serve every connection until the listener fails.
-/// A stale socket file from a crashed run is replaced; a live one means another
-/// copy of the app is running, and this one does not take over.
+/// Listen on `path`. A stale socket file from a crashed run is replaced; a live
+/// one means another copy of the app is running, and this one does not take over.
 #[cfg(unix)]
-pub async fn bind(path: &Path) -> Result<tokio::net::UnixListener, SocketError> {
+pub async fn bind(path: &Path) -> Result<Listener, ChannelError> {
     use std::os::unix::fs::PermissionsExt;
-    let io = |source| SocketError::Io {
+    let io = |source| ChannelError::Io {
         path: path.to_owned(),
         source,
     };
@@ -70,7 +71,7 @@ pub async fn bind(path: &Path) -> Result<tokio::net::UnixListener, SocketError> 
                 tries += 1;
                 tokio::time::sleep(std::time::Duration::from_millis(100)).await;
             }
-            Err(std::fs::TryLockError::WouldBlock) => return Err(SocketError::InUse { path: path.to_owned() }),
+            Err(std::fs::TryLockError::WouldBlock) => return Err(ChannelError::InUse { path: path.to_owned() }),
             Err(std::fs::TryLockError::Error(e)) => return Err(io(e)),
         }
     }
@@ -78,7 +79,7 @@ pub async fn bind(path: &Path) -> Result<tokio::net::UnixListener, SocketError> 
     INSTANCE_LOCK.get_or_init(|| lock);
     if path.exists() {
         if tokio::net::UnixStream::connect(path).await.is_ok() {
-            return Err(SocketError::InUse { path: path.to_owned() });
+            return Err(ChannelError::InUse { path: path.to_owned() });
         }
         std::fs::remove_file(path).map_err(io)?;
     }
@@ -103,23 +104,19 @@ fn lock_file(socket: &Path) -> std::io::Result<std::fs::File> {
         .open(format!("{}.lock", socket.display()))
 }
 
+/// Connect to the running app's channel (the helper and the doctor).
+#[cfg(unix)]
+pub async fn connect(path: &Path) -> std::io::Result<tokio::net::UnixStream> {
+    tokio::net::UnixStream::connect(path).await
+}
+
 /// Serve MCP sessions on `listener` for as long as it accepts.
 #[cfg(unix)]
-pub async fn serve(listener: tokio::net::UnixListener, core: Arc<Core>) {
+pub async fn serve(listener: Listener, core: Arc<wa_mcp::Core>) {
     loop {
         match listener.accept().await {
             Ok((stream, _)) => {
-                let server = WhatsAppMcp::new(Arc::clone(&core));
-                tokio::spawn(async move {
-                    match server.serve(crate::guard::guard(stream)).await {
-                        Ok(session) => {
-                            if let Err(e) = session.waiting().await {
-                                tracing::debug!(error = %e, "an MCP session ended with an error");
-                            }
-                        }
-                        Err(e) => tracing::debug!(error = %e, "an MCP client left during the handshake"),
-                    }
-                });
+                tokio::spawn(wa_mcp::session::serve(Arc::clone(&core), stream));
             }
             Err(e) => {
                 tracing::warn!(error = %e, "the socket stopped accepting");
@@ -135,16 +132,17 @@ pub async fn serve(listener: tokio::net::UnixListener, core: Arc<Core>) {
 /// not come. Gives the listener back when `stop` fires (or is dropped).
 #[cfg(unix)]
 pub async fn serve_locked(
-    listener: tokio::net::UnixListener,
+    listener: Listener,
     message: String,
     mut stop: tokio::sync::oneshot::Receiver<()>,
-) -> tokio::net::UnixListener {
+) -> Listener {
     loop {
         tokio::select! {
             _ = &mut stop => return listener,
             accepted = listener.accept() => match accepted {
                 Ok((stream, _)) => {
-                    tokio::spawn(answer_locked(stream, message.clone()));
+                    let message = message.clone();
+                    tokio::spawn(async move { wa_mcp::session::refuse(stream, &message).await });
                 }
                 Err(e) => {
                     tracing::warn!(error = %e, "the socket stopped accepting");
@@ -153,30 +151,6 @@ pub async fn serve_locked(
             },
         }
     }
-}
-
-#[cfg(unix)]
-async fn answer_locked(stream: tokio::net::UnixStream, message: String) {
-    use tokio::io::{AsyncBufReadExt, AsyncWriteExt};
-    let (read, mut write) = stream.into_split();
-    // The first request (initialize), newline-delimited as MCP's stdio transport.
-    let mut line = String::new();
-    let mut reader = tokio::io::BufReader::new(tokio::io::AsyncReadExt::take(read, 1 << 20));
-    let read = tokio::time::timeout(std::time::Duration::from_secs(10), reader.read_line(&mut line)).await;
-    let id = match read {
-        Ok(Ok(n)) if n > 0 => serde_json::from_str::<serde_json::Value>(&line)
-            .ok()
-            .and_then(|v| v.get("id").cloned())
-            .unwrap_or(serde_json::Value::Null),
-        _ => serde_json::Value::Null,
-    };
-    let answer = serde_json::json!({
-        "jsonrpc": "2.0",
-        "id": id,
-        "error": { "code": -32000, "message": message },
-    });
-    let _ = write.write_all(format!("{answer}\n").as_bytes()).await;
-    let _ = write.shutdown().await;
 }
 
 #[cfg(all(test, unix))]
@@ -196,7 +170,7 @@ mod tests {
             let won = usize::from(a.is_ok()) + usize::from(b.is_ok());
             let lost = [&a, &b]
                 .iter()
-                .filter(|r| matches!(r, Err(SocketError::InUse { .. })))
+                .filter(|r| matches!(r, Err(ChannelError::InUse { .. })))
                 .count();
             assert_eq!((won, lost), (1, 1), "{a:?} / {b:?}");
             let listener = a.or(b).expect("the winner");

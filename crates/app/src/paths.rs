@@ -1,6 +1,8 @@
-//! Where the app keeps its files; shared by the app and the helper, which must agree.
+//! Where the app keeps its files; shared by the app and the helper, which must
+//! agree. The names of the files and folders inside the data folder are
+//! written here once ([`Layout`]).
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 /// Why there is no data folder.
 #[derive(Debug, thiserror::Error)]
@@ -36,10 +38,80 @@ pub fn log_dir() -> Result<PathBuf, NoHome> {
         .ok_or(NoHome)
 }
 
+/// Whether this run is the demo (`WHATSAPP_MCP_DEMO=1`; the app's `--demo`
+/// sets it for the helper it starts and the helpers assistants start).
+pub fn demo_requested() -> bool {
+    std::env::var_os("WHATSAPP_MCP_DEMO").is_some_and(|v| v == "1")
+}
+
+/// The files of one mode's folder: the data folder itself, or its `demo`
+/// folder, so a demo never mixes with a real account's messages.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Layout {
+    dir: PathBuf,
+}
+
+impl Layout {
+    /// The message archive.
+    pub const ARCHIVE: &str = "messages.db";
+    /// Backups: daily, before upgrades, "Back up now", and what a restore replaced.
+    pub const BACKUPS: &str = "backups";
+    /// The demo's own folder inside the data folder.
+    pub const DEMO: &str = "demo";
+    /// WhatsApp's session keys (the client crate's own store).
+    pub const SESSION: &str = "whatsapp-session.db";
+    /// Diagnostic reports.
+    pub const DIAGNOSTICS: &str = "diagnostics";
+
+    /// The folder of this mode's archive under the data folder `base`.
+    pub fn for_mode(base: &Path, demo: bool) -> Self {
+        Self {
+            dir: if demo {
+                base.join(Self::DEMO)
+            } else {
+                base.to_path_buf()
+            },
+        }
+    }
+
+    /// The files of the folder `dir` (an archive's folder, as given).
+    pub fn in_dir(dir: &Path) -> Self {
+        Self { dir: dir.to_path_buf() }
+    }
+
+    pub fn dir(&self) -> &Path {
+        &self.dir
+    }
+
+    pub fn archive(&self) -> PathBuf {
+        self.dir.join(Self::ARCHIVE)
+    }
+
+    pub fn backups(&self) -> PathBuf {
+        self.dir.join(Self::BACKUPS)
+    }
+
+    pub fn session(&self) -> PathBuf {
+        self.dir.join(Self::SESSION)
+    }
+
+    pub fn diagnostics(&self) -> PathBuf {
+        self.dir.join(Self::DIAGNOSTICS)
+    }
+
+    /// Every archive the data folder `base` may hold (the real one, the demo's).
+    pub fn archives(base: &Path) -> [PathBuf; 2] {
+        [
+            Self::for_mode(base, false).archive(),
+            Self::for_mode(base, true).archive(),
+        ]
+    }
+}
+
 /// Create `dir` (and missing parents) for this user alone (0700). A folder that
 /// already exists keeps its permissions (it may be one the person chose, such as
 /// their home); `whatsapp-mcp doctor` reports it when others can open it.
-pub fn ensure_private(dir: &std::path::Path) -> std::io::Result<()> {
+pub fn ensure_private(dir: &Path) -> std::io::Result<()> {
     let mut builder = std::fs::DirBuilder::new();
     builder.recursive(true);
     #[cfg(unix)]
@@ -57,11 +129,14 @@ pub fn open_log(name: &str) -> Option<std::fs::File> {
     open_log_in(&log_dir().ok()?, name, LOG_LIMIT)
 }
 
-fn open_log_in(dir: &std::path::Path, name: &str, limit: u64) -> Option<std::fs::File> {
+fn open_log_in(dir: &Path, name: &str, limit: u64) -> Option<std::fs::File> {
     ensure_private(dir).ok()?;
     let path = dir.join(name);
-    if std::fs::metadata(&path).is_ok_and(|m| m.len() > limit) {
-        let _ = std::fs::rename(&path, dir.join(format!("{name}.1")));
+    if std::fs::metadata(&path).is_ok_and(|m| m.len() > limit)
+        && let Err(e) = std::fs::rename(&path, dir.join(format!("{name}.1")))
+    {
+        // Logging is not up yet: the log grows on instead of starting afresh.
+        eprintln!("{} could not be rotated: {e}", path.display());
     }
     let mut options = std::fs::OpenOptions::new();
     options.create(true).append(true);

@@ -1,16 +1,18 @@
-//! Starting the engine: the real WhatsApp account, or the simulated one in demo mode.
+//! Demo mode: the simulated phone instead of a WhatsApp account.
 //!
 //! Demo mode (`--demo`) runs everything against the simulated account: a phone
 //! with 200 chats and 50,000 generated messages that "scans" the QR code by
 //! itself after a few seconds. It keeps its own archive in `<data dir>/demo`, so
 //! trying the demo never mixes with a real account's messages.
 
-use std::path::{Path, PathBuf};
+use std::sync::Arc;
 use std::time::Duration;
+
+use serde::Deserialize;
 
 use wa_engine::sim::account::{SimConfig, SimulatedAccount};
 use wa_engine::{Engine, EngineOptions, EngineState};
-use wa_store::Store;
+use wa_store::{Store, StoreError};
 
 /// The store setting that remembers the demo phone was linked.
 const DEMO_LINKED: &str = "demo.linked";
@@ -18,11 +20,6 @@ const DEMO_LINKED: &str = "demo.linked";
 /// WhatsApp's servers deliver again the history this computer never stored;
 /// the demo phone lives in this process, so the archive remembers for it.
 const DEMO_PUSHED: &str = "demo.history_percent";
-
-/// The folder for this mode's archive.
-pub fn data_dir_for(base: &Path, demo: bool) -> PathBuf {
-    if demo { base.join("demo") } else { base.to_path_buf() }
-}
 
 /// A demo setting from the environment (the tests' knobs), when set and valid.
 fn demo_env<T: std::str::FromStr>(name: &str) -> Option<T> {
@@ -33,7 +30,7 @@ fn demo_env<T: std::str::FromStr>(name: &str) -> Option<T> {
 /// code by itself after 8 s unless `WHATSAPP_MCP_DEMO_AUTOSCAN=0` (the wizard's
 /// tests scan the code the page shows, through the "Scan with the demo phone" button).
 /// `WHATSAPP_MCP_DEMO_QR_SECS` shortens the codes' lifetime (tests).
-fn demo_account(linked: bool) -> std::sync::Arc<SimulatedAccount> {
+fn demo_account(linked: bool) -> Arc<SimulatedAccount> {
     let corpus = wa_corpus::Corpus::new(wa_corpus::Config::phone());
     let config = SimConfig {
         conversations_per_chunk: 10,
@@ -54,46 +51,76 @@ fn demo_account(linked: bool) -> std::sync::Arc<SimulatedAccount> {
     }
 }
 
-/// Start the engine for this run (and, in demo mode, the simulated phone, which
-/// the demo's buttons drive). Must be called inside the Tokio runtime.
-pub async fn start(
-    data_dir: &Path,
-    store: Store,
-    demo: bool,
-) -> anyhow::Result<(Engine, Option<std::sync::Arc<SimulatedAccount>>)> {
-    let mut options = EngineOptions::new(data_dir);
-    if demo {
-        let linked = store.setting::<bool>(DEMO_LINKED).await?.unwrap_or(false);
-        options.linked = linked;
-        let phone = demo_account(linked);
-        if linked {
-            let pushed = store.setting::<u32>(DEMO_PUSHED).await?.unwrap_or(0);
-            phone.resume_history_after(pushed);
-        }
-        // The fault campaign (tests/fault_campaign.py) runs the demo phone on a
-        // bad network: drops, 503s and rate limits every few seconds.
-        if let Some(every) = demo_env::<f64>("WHATSAPP_MCP_DEMO_FAULTS").filter(|s| *s > 0.0) {
-            tracing::warn!(every_secs = every, "demo phone: faults injected (test mode)");
-            phone.misbehave(Duration::from_secs_f64(every), std::process::id().into());
-        }
-        // The campaign's logout from the phone in the middle of a sync.
-        if let Some(after) = demo_env::<f64>("WHATSAPP_MCP_DEMO_LOGOUT_AFTER").filter(|s| *s > 0.0) {
-            tracing::warn!(after_secs = after, "demo phone: logs this computer out (test mode)");
-            let phone = phone.clone();
-            tokio::spawn(async move {
-                tokio::time::sleep(Duration::from_secs_f64(after)).await;
-                phone.log_out_from_phone();
-            });
-        }
-        let engine = Engine::start(phone.clone(), store.clone(), options);
-        remember_demo_link(&engine, store);
-        tracing::info!("demo mode: simulated WhatsApp account");
-        return Ok((engine, Some(phone)));
+/// Start the engine on the demo phone, which remembers across restarts whether
+/// it was linked and how far its history push got. Must be called inside Tokio.
+pub async fn start(store: Store, mut options: EngineOptions) -> Result<(Engine, Arc<SimulatedAccount>), StoreError> {
+    let linked = store.setting::<bool>(DEMO_LINKED).await?.unwrap_or(false);
+    options.linked = linked;
+    let phone = demo_account(linked);
+    if linked {
+        let pushed = store.setting::<u32>(DEMO_PUSHED).await?.unwrap_or(0);
+        phone.resume_history_after(pushed);
     }
-    let session = data_dir.join("whatsapp-session.db");
-    let account = wa_engine::real::RealAccount::open(&session, store.clone()).await?;
-    options.linked = account.is_linked();
-    Ok((Engine::start(account, store, options), None))
+    // The fault campaign (tests/fault_campaign.py) runs the demo phone on a
+    // bad network: drops, 503s and rate limits every few seconds.
+    if let Some(every) = demo_env::<f64>("WHATSAPP_MCP_DEMO_FAULTS").filter(|s| *s > 0.0) {
+        tracing::warn!(every_secs = every, "demo phone: faults injected (test mode)");
+        phone.misbehave(Duration::from_secs_f64(every), std::process::id().into());
+    }
+    // The campaign's logout from the phone in the middle of a sync.
+    if let Some(after) = demo_env::<f64>("WHATSAPP_MCP_DEMO_LOGOUT_AFTER").filter(|s| *s > 0.0) {
+        tracing::warn!(after_secs = after, "demo phone: logs this computer out (test mode)");
+        let phone = phone.clone();
+        tokio::spawn(async move {
+            tokio::time::sleep(Duration::from_secs_f64(after)).await;
+            phone.log_out_from_phone();
+        });
+    }
+    let engine = Engine::start(phone.clone(), store.clone(), options);
+    remember_demo_link(&engine, store);
+    tracing::info!("demo mode: simulated WhatsApp account");
+    Ok((engine, phone))
+}
+
+/// What the demo's simulated phone does, at the person's (or a test's) request.
+#[derive(Debug, Clone, Copy, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum DemoAction {
+    /// Scan this QR code.
+    Scan,
+    /// Type this pairing code.
+    EnterCode,
+    /// Act like a phone whose linked-device list is full (or not any more).
+    DeviceListFull,
+    DeviceListOk,
+    /// Remove this computer from the phone's linked devices.
+    LogOut,
+}
+
+/// Do `action` on the demo phone (`code`: the QR or pairing code it reads);
+/// whether the phone accepted it.
+pub fn act(phone: &Arc<SimulatedAccount>, action: DemoAction, code: &str) -> bool {
+    match action {
+        DemoAction::Scan => phone.scan(code),
+        DemoAction::EnterCode => phone.enter_code(code),
+        DemoAction::DeviceListFull => {
+            phone.set_device_list_full(true);
+            true
+        }
+        DemoAction::DeviceListOk => {
+            phone.set_device_list_full(false);
+            true
+        }
+        DemoAction::LogOut => {
+            phone.log_out_from_phone();
+            true
+        }
+    }
+}
+
+/// The demo phone's own number, as a person types it (to try linking by phone number).
+pub fn number(phone: &SimulatedAccount) -> String {
+    format!("+{}", phone.corpus().own_jid.trim_end_matches("@s.whatsapp.net"))
 }
 
 fn remember_demo_link(engine: &Engine, store: Store) {

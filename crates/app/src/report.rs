@@ -9,64 +9,11 @@ use std::path::{Path, PathBuf};
 
 use wa_store::Store;
 
+use crate::logging::redact;
+use crate::paths::Layout;
+
 /// Lines of each log file kept (its end).
 const LOG_LINES: usize = 300;
-
-/// Mask every run of 6 or more digits but its last two (phone numbers, JIDs,
-/// LIDs, group IDs): `447700900123@s.whatsapp.net` → `••••••••••23@s.whatsapp.net`.
-pub fn redact(text: &str) -> String {
-    let mut out = String::with_capacity(text.len());
-    let mut digits = String::new();
-    let flush = |digits: &mut String, out: &mut String| {
-        if digits.len() >= 6 {
-            out.extend(std::iter::repeat_n('•', digits.len() - 2));
-            out.push_str(&digits[digits.len() - 2..]);
-        } else {
-            out.push_str(digits);
-        }
-        digits.clear();
-    };
-    for c in text.chars() {
-        if c.is_ascii_digit() {
-            digits.push(c);
-        } else {
-            flush(&mut digits, &mut out);
-            out.push(c);
-        }
-    }
-    flush(&mut digits, &mut out);
-    out
-}
-
-/// A log writer that masks every run of six or more digits (phone numbers,
-/// chat IDs) on its way out, as [`redact`] does. The app and the helper write
-/// their logs through it; each log line arrives in one `write`, so a number
-/// is never split across two calls.
-#[derive(Debug)]
-pub struct Redacting<W>(pub W);
-
-impl<W: std::io::Write> std::io::Write for Redacting<W> {
-    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-        let text = String::from_utf8_lossy(buf);
-        self.0.write_all(redact(&text).as_bytes())?;
-        Ok(buf.len())
-    }
-
-    fn flush(&mut self) -> std::io::Result<()> {
-        self.0.flush()
-    }
-}
-
-/// Log times to the millisecond in local time (`2026-11-26 03:10:57.123`):
-/// the default's microseconds are a six-digit run the redaction would mask.
-#[derive(Debug, Clone, Copy)]
-pub struct LogTime;
-
-impl tracing_subscriber::fmt::time::FormatTime for LogTime {
-    fn format_time(&self, w: &mut tracing_subscriber::fmt::format::Writer<'_>) -> std::fmt::Result {
-        write!(w, "{}", chrono::Local::now().format("%Y-%m-%d %H:%M:%S%.3f"))
-    }
-}
 
 /// The last `n` lines of a text file.
 fn tail(path: &Path, n: usize) -> String {
@@ -152,7 +99,7 @@ pub async fn write_report(
     context: &Context,
 ) -> std::io::Result<PathBuf> {
     let text = report(store, data_dir, log_dir, context).await;
-    let dir = data_dir.join("diagnostics");
+    let dir = Layout::in_dir(data_dir).diagnostics();
     std::fs::create_dir_all(&dir)?;
     let stamp = chrono::Local::now().format("%Y%m%d-%H%M%S");
     let path = dir.join(format!("diagnostics-{stamp}.txt"));
@@ -164,42 +111,47 @@ pub async fn write_report(
     Ok(path)
 }
 
+/// Write the report from the archive on disk, opened read-only (the doctor's `--bundle`).
+pub async fn write_from_disk(
+    layout: &Layout,
+    key: &wa_store::ArchiveKey,
+    context: &Context,
+) -> Result<PathBuf, crate::error::AppError> {
+    let log_dir = crate::paths::log_dir().unwrap_or_else(|_| layout.dir().join("logs"));
+    let store = Store::open_read_only_with(&layout.archive(), key).await?;
+    let written = write_report(&store, layout.dir(), &log_dir, context).await;
+    store.close().await;
+    Ok(written?)
+}
+
+impl crate::services::Services {
+    /// Write the redacted report (the Diagnostics page's Export) and say where it is.
+    pub async fn export_report(&self) -> Result<String, crate::error::AppError> {
+        let log_dir = crate::paths::log_dir()?;
+        let context = Context {
+            version: env!("CARGO_PKG_VERSION").to_owned(),
+            state: self.engine.state().borrow().describe_now(),
+            demo: self.demo.is_some(),
+            assistants: self.assistants().into_iter().map(|c| c.description).collect(),
+        };
+        let path = write_report(&self.store, &self.data_dir, &log_dir, &context).await?;
+        Ok(format!(
+            "The report is in {}. Phone numbers are masked and no message text is in it; read it before you send it.",
+            path.display()
+        ))
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn the_log_writer_masks_numbers_and_keeps_the_rest() {
-        use std::io::Write as _;
-        let mut out = Redacting(Vec::new());
-        writeln!(out, "INFO sent to 447700900123@s.whatsapp.net in 12 ms").expect("write");
-        out.flush().expect("flush");
-        assert_eq!(
-            String::from_utf8(out.0).expect("utf-8"),
-            "INFO sent to ••••••••••23@s.whatsapp.net in 12 ms\n"
-        );
-    }
-
-    #[test]
-    fn numbers_and_ids_are_masked_and_small_numbers_kept() {
-        assert_eq!(redact("447700900123@s.whatsapp.net"), "••••••••••23@s.whatsapp.net");
-        assert_eq!(
-            redact("+1 555 0100 and 120363025246125486@g.us"),
-            "+1 555 0100 and ••••••••••••••••86@g.us"
-        );
-        assert_eq!(
-            redact("3 chats, 50000 messages, port 8765"),
-            "3 chats, 50000 messages, port 8765"
-        );
-        assert_eq!(redact("id 1234567"), "id •••••67");
-    }
 
     #[tokio::test]
     async fn the_report_has_the_facts_and_no_phone_numbers() {
         let dir = tempfile::tempdir().expect("dir");
         let store = Store::open(dir.path().join("m.db")).await.expect("store");
         store
-            .set_setting(crate::policy::RECIPIENTS, &["447700900123@s.whatsapp.net"])
+            .set_setting(wa_mcp::policy::RECIPIENTS, &["447700900123@s.whatsapp.net"])
             .await
             .expect("setting");
         let logs = dir.path().join("logs");
