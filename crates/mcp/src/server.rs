@@ -1796,3 +1796,5 @@ impl ServerHandler for WhatsAppMcp {
 
 #[cfg(test)]
 mod tests;
+#[cfg(test)]
+mod tools_list;
