@@ -55,7 +55,7 @@ async fn tools_list_matches_the_golden_file() {
             .lines()
             .zip(expected.lines())
             .position(|(a, e)| a != e)
-            .map_or_else(|| actual.lines().count().min(expected.lines().count()), |n| n);
+            .unwrap_or_else(|| actual.lines().count().min(expected.lines().count()));
         panic!(
             "tools/list differs from {} (first at line {}). If the change is intended, \
              rerun with {BLESS}=1 to rewrite the file, and commit it.\n--- actual line: {:?}\n--- golden line: {:?}",
