@@ -1,0 +1,353 @@
+//! The send-safety gate: the one path from a tool to anything other people
+//! see (a message, a file, a voice note, a reaction, a deletion, a read
+//! receipt).
+//!
+//! **Invariant: the gate is the only holder of the [`Engine`].** Tools that
+//! only look get an [`EngineView`], which has no method that sends, reacts,
+//! deletes or marks read. Tools that act call [`Gate::act`]: it checks the
+//! chat scope and the send policy, asks the person when the policy says so,
+//! takes one send from the rate limit, and only then runs the tool's closure
+//! with a [`Permit`]. The engine's acting methods are reachable only through a
+//! `Permit`, which nothing outside this file can build and which each of them
+//! consumes (one permit, one act). Every act, allowed, refused or failed, is
+//! written to the audit log with the client's name, the tool, the recipient
+//! and a hash of the content. An acting engine method that is not on `Permit`
+//! cannot be called from the tools at all.
+
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
+
+use rmcp::service::RequestContext;
+use rmcp::{Peer, RoleServer};
+use sha2::{Digest, Sha256};
+use tokio::sync::{broadcast, watch};
+use wa_engine::{
+    Engine, EngineError, EngineEvent, EngineState, JobCommand, Outgoing, SavedMedia, Sent, SyncProgress, SyncRequest,
+};
+use wa_store::{Decision, MessageKey, Store, StoreError, SyncJob};
+
+use super::err;
+use crate::policy::{Approval, ApprovalRequest, Approver, Policy, RateLimiter, SendPolicy};
+
+/// Policy, approval, rate limit and audit, in front of the engine.
+pub(super) struct Gate {
+    store: Store,
+    data_dir: PathBuf,
+    /// The engine, or why act tools cannot run (the helper's read-only fallback).
+    engine: Result<Engine, String>,
+    approver: Arc<dyn Approver>,
+    limiter: Mutex<RateLimiter>,
+}
+
+/// Leave to do one act, handed by [`Gate::act`] to the tool's closure once
+/// the act is allowed or approved. Each method uses it up.
+pub(super) struct Permit {
+    engine: Engine,
+    store: Store,
+}
+
+impl Permit {
+    pub(super) async fn send(self, outgoing: Outgoing) -> Result<Sent, EngineError> {
+        self.engine.send(outgoing).await
+    }
+
+    /// Delete one of the account's own messages for everyone.
+    pub(super) async fn revoke(self, key: &MessageKey) -> Result<Sent, EngineError> {
+        self.engine.revoke(key).await
+    }
+
+    /// Drop this computer's copy of a message (WhatsApp and the phone keep theirs).
+    pub(super) async fn drop_local_copy(self, key: &MessageKey) -> Result<bool, StoreError> {
+        self.store.drop_message(key).await
+    }
+
+    /// Mark a chat read: its senders see blue ticks.
+    pub(super) async fn mark_read(self, chat: &str) -> Result<u32, EngineError> {
+        self.engine.mark_read(chat).await
+    }
+
+    /// Start the background job that marks every group of a community read.
+    pub(super) async fn mark_community_read(
+        self,
+        jid: String,
+        fetch_first: Option<u32>,
+    ) -> Result<SyncJob, EngineError> {
+        self.engine
+            .start_sync(SyncRequest::MarkCommunityRead { jid, fetch_first })
+            .await
+    }
+}
+
+/// The engine as tools that only look see it: state, progress, jobs, history
+/// fetches and downloads to this computer; nothing that others see.
+#[derive(Clone, Copy)]
+pub(super) struct EngineView<'a>(&'a Engine);
+
+impl EngineView<'_> {
+    pub(super) fn state(self) -> watch::Receiver<EngineState> {
+        self.0.state()
+    }
+
+    pub(super) fn describe(self, state: &EngineState) -> (String, bool) {
+        self.0.describe(state)
+    }
+
+    pub(super) fn progress(self) -> watch::Receiver<SyncProgress> {
+        self.0.progress()
+    }
+
+    pub(super) fn events(self) -> broadcast::Receiver<EngineEvent> {
+        self.0.events()
+    }
+
+    pub(super) fn is_demo(self) -> bool {
+        self.0.is_demo()
+    }
+
+    pub(super) fn own_jid(self) -> Option<String> {
+        self.0.own_jid()
+    }
+
+    pub(super) async fn job(self, id: i64) -> Result<SyncJob, EngineError> {
+        self.0.job(id).await
+    }
+
+    pub(super) async fn control_job(self, id: i64, command: JobCommand) -> Result<SyncJob, EngineError> {
+        self.0.control_job(id, command).await
+    }
+
+    /// Fetch up to `count` older messages of one chat from the phone.
+    pub(super) async fn fetch_chat_history(self, jid: String, count: u32) -> Result<SyncJob, EngineError> {
+        self.0.start_sync(SyncRequest::Chat { jid, count }).await
+    }
+
+    /// Fetch everything the phone will give, for every chat.
+    pub(super) async fn fetch_all_history(self) -> Result<SyncJob, EngineError> {
+        self.0.start_sync(SyncRequest::Everything).await
+    }
+
+    pub(super) async fn download_media(self, key: &MessageKey) -> Result<SavedMedia, EngineError> {
+        self.0.download_media(key).await
+    }
+}
+
+fn client_name(peer: &Peer<RoleServer>) -> String {
+    peer.peer_info()
+        .map_or_else(|| "unknown assistant".to_owned(), |i| i.client_info.name.clone())
+}
+
+fn sha256(text: &str) -> String {
+    Sha256::digest(text.as_bytes())
+        .iter()
+        .fold(String::with_capacity(64), |mut out, b| {
+            use std::fmt::Write;
+            let _ = write!(out, "{b:02x}");
+            out
+        })
+}
+
+impl Gate {
+    /// `engine` is `Err(reason)` when act tools cannot run, with the sentence that says why.
+    pub(super) fn new(
+        store: Store,
+        data_dir: PathBuf,
+        engine: Result<Engine, String>,
+        approver: Arc<dyn Approver>,
+    ) -> Self {
+        Self {
+            store,
+            data_dir,
+            engine,
+            approver,
+            limiter: Mutex::new(RateLimiter::default()),
+        }
+    }
+
+    pub(super) async fn policy(&self) -> Result<Policy, String> {
+        Policy::load(&self.store, &self.data_dir).await.map_err(err)
+    }
+
+    /// The engine for tools that only look, or why there is none.
+    pub(super) fn engine(&self) -> Result<EngineView<'_>, String> {
+        self.engine.as_ref().map(EngineView).map_err(Clone::clone)
+    }
+
+    /// Policy, approval and rate limit for an act: the permit and the decision
+    /// to record, or the decision and the sentence that refuses it.
+    async fn authorize(
+        &self,
+        cx: &RequestContext<RoleServer>,
+        tool: &str,
+        chat: &str,
+        content: &str,
+    ) -> Result<(Permit, Decision), (Decision, String)> {
+        let engine = self
+            .engine
+            .as_ref()
+            .map_err(|why| (Decision::Refused, why.clone()))?
+            .clone();
+        let policy = self.policy().await.map_err(|why| (Decision::Failed, why))?;
+        if !policy.allows_chat(chat) {
+            return Err((Decision::Refused, Policy::chat_refusal(chat)));
+        }
+        let needs_asking = match policy.send {
+            SendPolicy::ReadOnly => {
+                return Err((
+                    Decision::Refused,
+                    "Assistants are in read-only mode: they can read and search but not send or mark \
+                     anything. The person can change this under Settings > Assistants > Sending."
+                        .to_owned(),
+                ));
+            }
+            SendPolicy::Open => false,
+            SendPolicy::Allowlist => !policy.recipients.iter().any(|r| r == chat),
+            SendPolicy::Ask => true,
+        };
+        let decision = if needs_asking {
+            self.ask(cx, tool, chat, content, &policy).await?
+        } else {
+            Decision::Allowed
+        };
+        let allowed = self
+            .limiter
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .take(policy.sends_per_minute, std::time::Instant::now());
+        if !allowed {
+            return Err((
+                Decision::Refused,
+                format!(
+                    "Assistants may send at most {} messages a minute; wait a minute and try again.",
+                    policy.sends_per_minute
+                ),
+            ));
+        }
+        let permit = Permit {
+            engine,
+            store: self.store.clone(),
+        };
+        Ok((permit, decision))
+    }
+
+    /// The person's answer to an act the policy asks them about.
+    async fn ask(
+        &self,
+        cx: &RequestContext<RoleServer>,
+        tool: &str,
+        chat: &str,
+        content: &str,
+        policy: &Policy,
+    ) -> Result<Decision, (Decision, String)> {
+        if !self.approver.can_ask() {
+            return Err((
+                Decision::Refused,
+                "This needs the person's approval in WhatsApp MCP Desktop, and the app has no window open \
+                 to ask. Open the app, or allow this recipient under Settings > Assistants > Sending."
+                    .to_owned(),
+            ));
+        }
+        let request = ApprovalRequest {
+            client: client_name(&cx.peer),
+            tool: tool.to_owned(),
+            recipient: chat.to_owned(),
+            content: content.to_owned(),
+        };
+        // An assistant that cancels its call withdraws the question: the
+        // dialog closes and nothing is sent later.
+        let answer = tokio::select! {
+            answer = self.approver.approve(request, policy.approval_timeout) => answer,
+            () = cx.ct.cancelled() => {
+                return Err((
+                    Decision::Refused,
+                    "The assistant withdrew this request before the person answered, so it was not done."
+                        .to_owned(),
+                ));
+            }
+        };
+        match answer {
+            Approval::Approved => Ok(Decision::Approved),
+            Approval::Denied => Err((Decision::Denied, "The person declined this in the app.".to_owned())),
+            Approval::NoAnswer => Err((
+                Decision::Denied,
+                "Nobody approved this in the app in time, so it was not done.".to_owned(),
+            )),
+        }
+    }
+
+    /// One line in the audit log (a failure to write it is logged, not fatal).
+    async fn audit(
+        &self,
+        peer: &Peer<RoleServer>,
+        tool: &str,
+        chat: &str,
+        content: &str,
+        decision: Decision,
+        detail: &str,
+    ) {
+        if let Err(e) = self
+            .store
+            .audit(
+                &client_name(peer),
+                tool,
+                Some(chat),
+                Some(&sha256(content)),
+                decision,
+                Some(detail),
+            )
+            .await
+        {
+            tracing::warn!(error = %e, "could not write the audit log");
+        }
+    }
+
+    /// An act: authorize it, run `op` with the permit, and audit the outcome
+    /// whichever it is. `op` returns its value and the audit log's detail.
+    pub(super) async fn act<T, Op, Fut>(
+        &self,
+        cx: &RequestContext<RoleServer>,
+        tool: &str,
+        chat: &str,
+        content: &str,
+        op: Op,
+    ) -> Result<(T, Decision), String>
+    where
+        Op: FnOnce(Permit) -> Fut,
+        Fut: Future<Output = Result<(T, String), String>>,
+    {
+        let peer = &cx.peer;
+        let (permit, decision) = match self.authorize(cx, tool, chat, content).await {
+            Ok(granted) => granted,
+            Err((decision, why)) => {
+                self.audit(peer, tool, chat, content, decision, &why).await;
+                return Err(why);
+            }
+        };
+        match op(permit).await {
+            Ok((value, detail)) => {
+                self.audit(peer, tool, chat, content, decision, &detail).await;
+                Ok((value, decision))
+            }
+            Err(why) => {
+                self.audit(peer, tool, chat, content, Decision::Failed, &why).await;
+                Err(why)
+            }
+        }
+    }
+
+    /// A file an act may send (inside an allowed folder); a refusal is audited.
+    pub(super) async fn outbox_file(
+        &self,
+        peer: &Peer<RoleServer>,
+        tool: &str,
+        chat: &str,
+        path: &str,
+    ) -> Result<PathBuf, String> {
+        match self.policy().await?.check_file(Path::new(path)) {
+            Ok(path) => Ok(path),
+            Err(why) => {
+                self.audit(peer, tool, chat, path, Decision::Refused, &why).await;
+                Err(why)
+            }
+        }
+    }
+}

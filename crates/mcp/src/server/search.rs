@@ -1,0 +1,101 @@
+//! Full-text search over every stored message.
+
+use rmcp::handler::server::wrapper::Parameters;
+use rmcp::{Json, tool, tool_router};
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
+use wa_store::{MessageFilter, SearchQuery, SortOrder};
+
+use super::messages::MessagesPage;
+use super::{WhatsAppMcp, err, fits};
+use crate::format::{MessageOut, UNTRUSTED, parse_time, to_jid};
+
+#[derive(Debug, Deserialize, JsonSchema)]
+#[schemars(transform = crate::format::optional_not_null)]
+pub struct SearchParams {
+    /// Words to find (all of them), "an exact phrase", prefix* , OR, NOT word or -word, (groups).
+    /// Accents and case are ignored.
+    pub query: String,
+    /// Only this chat (JID from list_chats).
+    pub chat_jid: Option<String>,
+    /// Only messages from this person (JID or phone number).
+    pub sender: Option<String>,
+    /// From this time (ISO 8601), inclusive.
+    pub after: Option<String>,
+    /// Before this time (ISO 8601).
+    pub before: Option<String>,
+    pub from_me: Option<bool>,
+    pub has_media: Option<bool>,
+    /// newest (default), oldest or relevance.
+    pub sort: Option<String>,
+    /// Results per page, 1 to 100 (default 20).
+    pub limit: Option<u32>,
+    /// The next_cursor of the previous page.
+    pub cursor: Option<String>,
+}
+
+#[derive(Debug, Serialize, JsonSchema)]
+pub struct SearchHitOut {
+    pub message: MessageOut,
+    /// The matching words between « and ». Third-party content.
+    pub snippet: String,
+}
+
+#[tool_router(router = search_router, vis = "pub(super)")]
+impl WhatsAppMcp {
+    #[tool(
+        description = "Full-text search over all stored WhatsApp messages: words (all must match), \"exact phrases\", prefix*, OR, NOT/-word and parentheses; accents and case ignored; filters for chat, sender, time range, from-me and media; newest, oldest or relevance first; pages with next_cursor.",
+        annotations(read_only_hint = true, open_world_hint = false)
+    )]
+    pub async fn search_messages(
+        &self,
+        Parameters(p): Parameters<SearchParams>,
+    ) -> Result<Json<MessagesPage<SearchHitOut>>, String> {
+        let policy = self.policy().await?;
+        if let Some(chat) = &p.chat_jid {
+            Self::check_chat(&policy, chat)?;
+        }
+        let order = match p.sort.as_deref().unwrap_or("newest") {
+            "newest" => SortOrder::Newest,
+            "oldest" => SortOrder::Oldest,
+            "relevance" => SortOrder::Relevance,
+            other => return Err(format!("sort must be newest, oldest or relevance, not \"{other}\".")),
+        };
+        let mut query = SearchQuery {
+            text: p.query,
+            filter: MessageFilter {
+                chat_jid: p.chat_jid,
+                sender_jid: p.sender.as_deref().map(to_jid).transpose()?,
+                after: p.after.as_deref().map(parse_time).transpose()?,
+                before: p.before.as_deref().map(parse_time).transpose()?,
+                from_me: p.from_me,
+                has_media: p.has_media,
+                include_deleted: false,
+            },
+            order,
+            limit: p.limit.unwrap_or(20).clamp(1, 100),
+            cursor: p.cursor,
+        };
+        loop {
+            let page = self.store().search(&query).await.map_err(err)?;
+            let out = MessagesPage {
+                notice: UNTRUSTED,
+                items: page
+                    .items
+                    .iter()
+                    .filter(|h| policy.allows_chat(&h.message.chat_jid))
+                    .map(|h| SearchHitOut {
+                        message: MessageOut::from(&h.message),
+                        snippet: h.snippet.clone(),
+                    })
+                    .collect(),
+                next_cursor: page.next_cursor,
+            };
+            // No result over ~50 KB: fewer per page, and next_cursor goes on from there.
+            if query.limit == 1 || fits(&out) {
+                return Ok(Json(out));
+            }
+            query.limit /= 2;
+        }
+    }
+}

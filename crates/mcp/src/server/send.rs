@@ -1,0 +1,410 @@
+//! Every tool that acts: sends a message, a file or a voice note, reacts,
+//! deletes, or marks read. Each goes through the gate (`gate::Gate::act`).
+
+use rmcp::handler::server::wrapper::Parameters;
+use rmcp::service::RequestContext;
+use rmcp::{Json, RoleServer, tool, tool_router};
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
+use wa_engine::Outgoing;
+
+use super::sync::JobOut;
+use super::{WhatsAppMcp, err};
+use crate::format::{iso, to_jid};
+
+#[derive(Debug, Deserialize, JsonSchema)]
+#[schemars(transform = crate::format::optional_not_null)]
+pub struct SendParams {
+    /// A phone number with country code, or a chat JID.
+    pub recipient: String,
+    pub message: String,
+    /// Reply to this message id (quoted) in the same chat.
+    pub reply_to_message_id: Option<String>,
+    /// People to @mention: phone numbers or JIDs ("@number" is added to the text if missing).
+    pub mentions: Option<Vec<String>>,
+}
+
+#[derive(Debug, Deserialize, JsonSchema)]
+#[schemars(transform = crate::format::optional_not_null)]
+pub struct SendFileParams {
+    /// A phone number with country code, or a chat JID.
+    pub recipient: String,
+    /// The file's path; it must be in an allowed folder (by default the app's outbox).
+    pub media_path: String,
+    pub caption: Option<String>,
+}
+
+#[derive(Debug, Deserialize, JsonSchema)]
+#[schemars(transform = crate::format::optional_not_null)]
+pub struct SendAudioParams {
+    pub recipient: String,
+    /// An Ogg/Opus file in an allowed folder.
+    pub media_path: String,
+}
+
+#[derive(Debug, Deserialize, JsonSchema)]
+#[schemars(transform = crate::format::optional_not_null)]
+pub struct ReactionParams {
+    pub chat_jid: String,
+    pub message_id: String,
+    /// One emoji; empty removes your reaction.
+    pub emoji: String,
+}
+
+#[derive(Debug, Deserialize, JsonSchema)]
+#[schemars(transform = crate::format::optional_not_null)]
+pub struct MarkReadParams {
+    pub chat_jid: String,
+}
+
+#[derive(Debug, Deserialize, JsonSchema)]
+#[schemars(transform = crate::format::optional_not_null)]
+pub struct CommunityReadParams {
+    pub community_jid: String,
+    /// Fetch up to this many recent messages of each group first.
+    pub fetch_first: Option<u32>,
+}
+
+#[derive(Debug, Deserialize, JsonSchema)]
+#[schemars(transform = crate::format::optional_not_null)]
+pub struct DeleteParams {
+    pub chat_jid: String,
+    pub message_id: String,
+    /// true (default): delete one of your own messages for everyone. false: only
+    /// drop this computer's copy (WhatsApp and your phone keep theirs).
+    pub for_everyone: Option<bool>,
+}
+
+#[derive(Debug, Serialize, JsonSchema)]
+pub struct SentOut {
+    pub chat_jid: String,
+    pub message_id: String,
+    pub time: String,
+    /// allowed (policy) or approved (by the person).
+    pub decision: String,
+}
+
+#[derive(Debug, Serialize, JsonSchema)]
+pub struct MarkedOut {
+    pub chat_jid: String,
+    pub messages_marked: u32,
+    pub decision: String,
+}
+
+#[derive(Debug, Serialize, JsonSchema)]
+pub struct DeletedOut {
+    pub chat_jid: String,
+    pub message_id: String,
+    /// for_everyone or local_copy.
+    pub deleted: String,
+    pub decision: String,
+}
+
+impl WhatsAppMcp {
+    async fn send_outgoing(
+        &self,
+        cx: &RequestContext<RoleServer>,
+        tool: &str,
+        chat: &str,
+        content: &str,
+        outgoing: Outgoing,
+    ) -> Result<Json<SentOut>, String> {
+        let (sent, decision) = self
+            .gate()
+            .act(cx, tool, chat, content, |permit| async move {
+                let sent = permit.send(outgoing).await.map_err(err)?;
+                let detail = format!("sent {}", sent.key.msg_id);
+                Ok((sent, detail))
+            })
+            .await?;
+        Ok(Json(SentOut {
+            chat_jid: sent.key.chat_jid,
+            message_id: sent.key.msg_id,
+            time: iso(sent.ts),
+            decision: decision.as_str().to_owned(),
+        }))
+    }
+}
+
+#[tool_router(router = send_router, vis = "pub(super)")]
+impl WhatsAppMcp {
+    #[tool(
+        description = "Send a WhatsApp text message (optionally as a reply) to a phone number or chat JID. Subject to the person's send policy: by default they approve each send in the app.",
+        annotations(
+            read_only_hint = false,
+            destructive_hint = true,
+            idempotent_hint = false,
+            open_world_hint = true
+        )
+    )]
+    pub async fn send_message(
+        &self,
+        Parameters(p): Parameters<SendParams>,
+        cx: RequestContext<RoleServer>,
+    ) -> Result<Json<SentOut>, String> {
+        let chat = to_jid(&p.recipient)?;
+        let reply_to = match &p.reply_to_message_id {
+            Some(id) => Some(self.message(Some(&chat), id).await?.key()),
+            None => None,
+        };
+        let mentions = p
+            .mentions
+            .unwrap_or_default()
+            .iter()
+            .map(|m| to_jid(m))
+            .collect::<Result<Vec<_>, _>>()?;
+        let content = if mentions.is_empty() {
+            p.message.clone()
+        } else {
+            format!("{} (mentioning {})", p.message, mentions.join(", "))
+        };
+        self.send_outgoing(
+            &cx,
+            "send_message",
+            &chat,
+            &content,
+            Outgoing::Text {
+                chat_jid: chat.clone(),
+                text: p.message,
+                reply_to,
+                mentions,
+            },
+        )
+        .await
+    }
+
+    #[tool(
+        description = "Send a file (photo, video, audio or document by its type) from an allowed folder (by default the app's outbox). Subject to the send policy.",
+        annotations(
+            read_only_hint = false,
+            destructive_hint = true,
+            idempotent_hint = false,
+            open_world_hint = true
+        )
+    )]
+    pub async fn send_file(
+        &self,
+        Parameters(p): Parameters<SendFileParams>,
+        cx: RequestContext<RoleServer>,
+    ) -> Result<Json<SentOut>, String> {
+        let chat = to_jid(&p.recipient)?;
+        let path = self
+            .gate()
+            .outbox_file(&cx.peer, "send_file", &chat, &p.media_path)
+            .await?;
+        let content = format!(
+            "file {}{}",
+            path.display(),
+            p.caption.as_deref().map(|c| format!(" — {c}")).unwrap_or_default()
+        );
+        self.send_outgoing(
+            &cx,
+            "send_file",
+            &chat,
+            &content,
+            Outgoing::File {
+                chat_jid: chat.clone(),
+                path,
+                caption: p.caption,
+                reply_to: None,
+            },
+        )
+        .await
+    }
+
+    #[tool(
+        description = "Send an Ogg/Opus recording from an allowed folder as a voice note. Subject to the send policy.",
+        annotations(
+            read_only_hint = false,
+            destructive_hint = true,
+            idempotent_hint = false,
+            open_world_hint = true
+        )
+    )]
+    pub async fn send_audio_message(
+        &self,
+        Parameters(p): Parameters<SendAudioParams>,
+        cx: RequestContext<RoleServer>,
+    ) -> Result<Json<SentOut>, String> {
+        let chat = to_jid(&p.recipient)?;
+        let path = self
+            .gate()
+            .outbox_file(&cx.peer, "send_audio_message", &chat, &p.media_path)
+            .await?;
+        let content = format!("voice note {}", path.display());
+        self.send_outgoing(
+            &cx,
+            "send_audio_message",
+            &chat,
+            &content,
+            Outgoing::VoiceNote {
+                chat_jid: chat.clone(),
+                path,
+                reply_to: None,
+            },
+        )
+        .await
+    }
+
+    #[tool(
+        description = "React to a message with an emoji (empty removes your reaction). Subject to the send policy.",
+        annotations(
+            read_only_hint = false,
+            destructive_hint = true,
+            idempotent_hint = true,
+            open_world_hint = true
+        )
+    )]
+    pub async fn send_reaction(
+        &self,
+        Parameters(p): Parameters<ReactionParams>,
+        cx: RequestContext<RoleServer>,
+    ) -> Result<Json<SentOut>, String> {
+        let message = self.message(Some(&p.chat_jid), &p.message_id).await?;
+        let content = format!("reaction {} to {}", p.emoji, p.message_id);
+        self.send_outgoing(
+            &cx,
+            "send_reaction",
+            &p.chat_jid,
+            &content,
+            Outgoing::Reaction {
+                target: message.key(),
+                emoji: p.emoji,
+            },
+        )
+        .await
+    }
+
+    #[tool(
+        description = "Mark a chat as read on WhatsApp (senders see blue ticks). Subject to the send policy.",
+        annotations(
+            read_only_hint = false,
+            destructive_hint = false,
+            idempotent_hint = true,
+            open_world_hint = true
+        )
+    )]
+    pub async fn mark_as_read(
+        &self,
+        Parameters(p): Parameters<MarkReadParams>,
+        cx: RequestContext<RoleServer>,
+    ) -> Result<Json<MarkedOut>, String> {
+        let (n, decision) = self
+            .gate()
+            .act(&cx, "mark_as_read", &p.chat_jid, "mark as read", |permit| {
+                let chat = p.chat_jid.clone();
+                async move {
+                    let n = permit.mark_read(&chat).await.map_err(err)?;
+                    Ok((n, format!("{n} messages")))
+                }
+            })
+            .await?;
+        Ok(Json(MarkedOut {
+            chat_jid: p.chat_jid,
+            messages_marked: n,
+            decision: decision.as_str().to_owned(),
+        }))
+    }
+
+    #[tool(
+        description = "Same as mark_as_read (the name other WhatsApp MCP servers use).",
+        annotations(
+            read_only_hint = false,
+            destructive_hint = false,
+            idempotent_hint = true,
+            open_world_hint = true
+        )
+    )]
+    pub async fn mark_messages_read(
+        &self,
+        params: Parameters<MarkReadParams>,
+        cx: RequestContext<RoleServer>,
+    ) -> Result<Json<MarkedOut>, String> {
+        self.mark_as_read(params, cx).await
+    }
+
+    #[tool(
+        description = "Mark every group of a community as read, in the background (optionally fetching recent messages of each first). Returns a job id at once. Subject to the send policy.",
+        annotations(
+            read_only_hint = false,
+            destructive_hint = false,
+            idempotent_hint = true,
+            open_world_hint = true
+        )
+    )]
+    pub async fn mark_community_as_read(
+        &self,
+        Parameters(p): Parameters<CommunityReadParams>,
+        mut cx: RequestContext<RoleServer>,
+    ) -> Result<Json<JobOut>, String> {
+        let content = format!(
+            "mark community read{}",
+            p.fetch_first
+                .map(|n| format!(" after fetching {n}"))
+                .unwrap_or_default()
+        );
+        let (community, fetch_first) = (p.community_jid.clone(), p.fetch_first);
+        let (job, _) = self
+            .gate()
+            .act(
+                &cx,
+                "mark_community_as_read",
+                &p.community_jid,
+                &content,
+                |permit| async move {
+                    let job = permit.mark_community_read(community, fetch_first).await.map_err(err)?;
+                    let detail = format!("job {}", job.id);
+                    Ok((job, detail))
+                },
+            )
+            .await?;
+        let meta = std::mem::take(&mut cx.meta);
+        let job = self.follow_job(job, &meta, &cx.peer, &cx.ct, None).await?;
+        Ok(Json(Self::job_out(&job)))
+    }
+
+    #[tool(
+        description = "Delete a message: one of your own for everyone (WhatsApp shows it as deleted; the archive keeps it marked), or only this computer's copy of any message. Subject to the send policy.",
+        annotations(
+            read_only_hint = false,
+            destructive_hint = true,
+            idempotent_hint = true,
+            open_world_hint = true
+        )
+    )]
+    pub async fn delete_message(
+        &self,
+        Parameters(p): Parameters<DeleteParams>,
+        cx: RequestContext<RoleServer>,
+    ) -> Result<Json<DeletedOut>, String> {
+        let message = self.message(Some(&p.chat_jid), &p.message_id).await?;
+        let everyone = p.for_everyone.unwrap_or(true);
+        let content = format!(
+            "delete {} {}",
+            if everyone {
+                "for everyone"
+            } else {
+                "this computer's copy of"
+            },
+            p.message_id
+        );
+        let key = message.key();
+        let ((), decision) = self
+            .gate()
+            .act(&cx, "delete_message", &p.chat_jid, &content, |permit| async move {
+                if everyone {
+                    permit.revoke(&key).await.map_err(err)?;
+                } else {
+                    permit.drop_local_copy(&key).await.map_err(err)?;
+                }
+                Ok(((), "deleted".to_owned()))
+            })
+            .await?;
+        Ok(Json(DeletedOut {
+            chat_jid: p.chat_jid,
+            message_id: p.message_id,
+            deleted: if everyone { "for_everyone" } else { "local_copy" }.to_owned(),
+            decision: decision.as_str().to_owned(),
+        }))
+    }
+}

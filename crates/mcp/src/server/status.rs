@@ -1,0 +1,130 @@
+//! How things stand: the WhatsApp connection in words, and the archive in
+//! numbers.
+
+use rmcp::{Json, tool, tool_router};
+use schemars::JsonSchema;
+use serde::Serialize;
+
+use super::{WhatsAppMcp, err};
+use crate::format::iso;
+
+#[derive(Debug, Serialize, JsonSchema)]
+pub struct StatusOut {
+    /// The connection state's name (connected, showing_qr, reconnecting, logged_out, ...).
+    pub state: String,
+    /// What is happening and what to do, in words.
+    pub description: String,
+    pub needs_attention: bool,
+    pub demo: bool,
+    /// The linked account's JID.
+    pub account: Option<String>,
+    pub messages: i64,
+    pub chats: i64,
+    pub newest_message: Option<String>,
+    pub database_bytes: i64,
+    pub history_sync_percent: Option<u8>,
+    pub open_sync_jobs: usize,
+    pub send_policy: String,
+    pub version: String,
+}
+
+#[derive(Debug, Serialize, JsonSchema)]
+pub struct StatisticsOut {
+    pub messages: i64,
+    pub chats: i64,
+    pub contacts: i64,
+    pub media_messages: i64,
+    pub deleted_messages: i64,
+    pub oldest_message: Option<String>,
+    pub newest_message: Option<String>,
+    pub database_bytes: i64,
+    /// The busiest chats.
+    pub top_chats: Vec<ChatCount>,
+}
+
+#[derive(Debug, Serialize, JsonSchema)]
+pub struct ChatCount {
+    pub jid: String,
+    pub chat_name: Option<String>,
+    pub messages: i64,
+}
+
+#[tool_router(router = status_router, vis = "pub(super)")]
+impl WhatsAppMcp {
+    #[tool(
+        description = "The WhatsApp connection in words (connected, needs re-linking, ...), the linked account, how much is stored, history sync progress, open sync jobs and the send policy.",
+        annotations(read_only_hint = true, open_world_hint = false)
+    )]
+    pub async fn backend_status(&self) -> Result<Json<StatusOut>, String> {
+        let stats = self.store().statistics().await.map_err(err)?;
+        let policy = self.policy().await?;
+        let open = self.store().open_jobs().await.map_err(err)?;
+        let (state, description, attention, demo, account, percent) = match self.engine() {
+            Ok(engine) => {
+                let state = engine.state().borrow().clone();
+                let name = serde_json::to_value(&state)
+                    .ok()
+                    .and_then(|v| v["state"].as_str().map(str::to_owned))
+                    .unwrap_or_default();
+                let (description, attention) = engine.describe(&state);
+                (
+                    name,
+                    description,
+                    attention,
+                    engine.is_demo(),
+                    engine.own_jid(),
+                    engine.progress().borrow().percent,
+                )
+            }
+            Err(offline_reason) => ("app_not_running".to_owned(), offline_reason, true, false, None, None),
+        };
+        Ok(Json(StatusOut {
+            state,
+            description,
+            needs_attention: attention,
+            demo,
+            account,
+            messages: stats.messages,
+            chats: stats.chats,
+            newest_message: stats.newest_ts.map(iso),
+            database_bytes: stats.database_bytes,
+            history_sync_percent: percent,
+            open_sync_jobs: open.len(),
+            send_policy: serde_json::to_value(policy.send)
+                .ok()
+                .and_then(|v| v.as_str().map(str::to_owned))
+                .unwrap_or_default(),
+            version: env!("CARGO_PKG_VERSION").to_owned(),
+        }))
+    }
+
+    #[tool(
+        description = "How much is stored: messages, chats, contacts, media, the time span, the database size, and the busiest chats.",
+        annotations(read_only_hint = true, open_world_hint = false)
+    )]
+    pub async fn get_message_statistics(&self) -> Result<Json<StatisticsOut>, String> {
+        let policy = self.policy().await?;
+        let s = self.store().statistics().await.map_err(err)?;
+        let top = self.store().chat_statistics(20).await.map_err(err)?;
+        Ok(Json(StatisticsOut {
+            messages: s.messages,
+            chats: s.chats,
+            contacts: s.contacts,
+            media_messages: s.media_messages,
+            deleted_messages: s.deleted_messages,
+            oldest_message: s.oldest_ts.map(iso),
+            newest_message: s.newest_ts.map(iso),
+            database_bytes: s.database_bytes,
+            top_chats: top
+                .into_iter()
+                .filter(|c| policy.allows_chat(&c.jid))
+                .take(10)
+                .map(|c| ChatCount {
+                    jid: c.jid,
+                    chat_name: c.name,
+                    messages: c.messages,
+                })
+                .collect(),
+        }))
+    }
+}
