@@ -30,45 +30,49 @@ pub fn attach<R: Runtime>(app: &AppHandle<R>, started: Started) {
 /// Stops remote use when the app exits.
 pub struct RemoteStop(pub wa_app::types::CancellationToken);
 
-/// Push the engine's events to the window (`engine` events, at most 10 a
-/// second: progress is coalesced, state and job changes always go through),
-/// and keep the tray's status line and icon in step.
+/// How often the archive's counts are read again while messages arrive.
+const COUNTS_EVERY: Duration = Duration::from_millis(500);
+
+/// Push what changed to the window (`status` events: the state with its QR
+/// code, progress, jobs, and the archive's counts) and keep the tray's status
+/// line and icon in step. Progress comes throttled by the engine (at most ten
+/// a second) and passes as it comes; stored messages only change the counts,
+/// which are read at most every [`COUNTS_EVERY`] (the last batch always
+/// counted).
 fn forward_engine_events<R: Runtime>(app: &AppHandle<R>, services: &Services) {
     let mut events = services.engine.events();
     let app = app.clone();
     tauri::async_runtime::spawn(async move {
-        let mut last_progress = tokio::time::Instant::now() - Duration::from_secs(1);
-        let mut held: Option<EngineEvent> = None;
+        let mut counted = tokio::time::Instant::now() - COUNTS_EVERY;
+        let mut uncounted: Option<EngineEvent> = None;
         loop {
-            let next = if held.is_some() {
-                tokio::time::timeout(Duration::from_millis(100), events.recv())
-                    .await
-                    .ok()
+            let next = if uncounted.is_some() {
+                tokio::time::timeout(COUNTS_EVERY, events.recv()).await.ok()
             } else {
                 Some(events.recv().await)
             };
             let event = match next {
-                None => held.take(),
+                None => uncounted.take(),
                 Some(Ok(event)) => Some(event),
-                // A slow window missed some progress events: the next ones follow.
+                // A slow window missed some events: the next ones follow.
                 Some(Err(tokio::sync::broadcast::error::RecvError::Lagged(_))) => continue,
                 Some(Err(tokio::sync::broadcast::error::RecvError::Closed)) => break,
             };
             let Some(event) = event else { continue };
-            if matches!(event, EngineEvent::Progress(_) | EngineEvent::Stored { .. })
-                && last_progress.elapsed() < Duration::from_millis(100)
-            {
-                held = Some(event);
+            if matches!(event, EngineEvent::Stored { .. }) {
+                if counted.elapsed() < COUNTS_EVERY {
+                    uncounted = Some(event);
+                    continue;
+                }
+                counted = tokio::time::Instant::now();
+                uncounted = None;
+            }
+            let Some(services) = app.try_state::<Services>() else {
                 continue;
-            }
-            if matches!(event, EngineEvent::Progress(_) | EngineEvent::Stored { .. }) {
-                last_progress = tokio::time::Instant::now();
-                held = None;
-            }
-            if let Some(services) = app.try_state::<Services>() {
-                crate::desktop::on_engine_event(&app, &services, &event).await;
-            }
-            if let Err(e) = app.emit("engine", &event) {
+            };
+            crate::desktop::on_engine_event(&app, &services, &event).await;
+            let patch = services.patch_for(&event).await;
+            if let Err(e) = app.emit("status", &patch) {
                 tracing::debug!(error = %e, "could not reach the window");
             }
         }

@@ -58,7 +58,10 @@ export class ApprovalDialog {
     // Escape means "not now", never "yes": the request waits or times out.
   }
 
+  private last: PendingApproval[] = [];
+
   show(pending: PendingApproval[]): void {
+    this.last = pending;
     this.items.show(pending);
     if (pending.length && !this.node.open) {
       if (typeof this.node.showModal === "function") this.node.showModal();
@@ -68,5 +71,10 @@ export class ApprovalDialog {
       if (typeof this.node.close === "function") this.node.close();
       else this.node.removeAttribute("open");
     }
+  }
+
+  /** Word the time left again (the list itself comes from the app's events). */
+  tick(): void {
+    if (this.last.length) this.items.show(this.last);
   }
 }

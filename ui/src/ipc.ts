@@ -1,6 +1,7 @@
 // The one module that talks to the Rust side: typed commands and events.
 import { invoke } from "@tauri-apps/api/core";
 import { listen } from "@tauri-apps/api/event";
+import type { StatusPatch } from "./status";
 
 export interface SyncProgress {
   messages: number;
@@ -201,8 +202,9 @@ export interface LockInfo {
 }
 
 /** Call `changed` whenever the engine reports something (state, progress, jobs). */
-export function onEngineEvent(changed: () => void): Promise<() => void> {
-  return listen("engine", () => changed());
+/** What changed in the app's status, pushed as it happens. */
+export function onStatus(changed: (patch: StatusPatch) => void): Promise<() => void> {
+  return listen<StatusPatch>("status", (e) => changed(e.payload));
 }
 
 export function onApprovals(changed: (pending: PendingApproval[]) => void): Promise<() => void> {

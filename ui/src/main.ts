@@ -1,8 +1,11 @@
 // The window: the wizard until setup is done, then the main pages; the
-// approval dialog over either. Refreshed from the app's events (at most 10 a
-// second, coalesced) and once a second for countdowns.
+// approval dialog over either. The status is asked for once (and again after
+// the window changes a setting), then kept current by what the app pushes
+// (`status` events, see status.ts); once a second the window only words its
+// countdowns again, asking the app nothing.
 import { h } from "./dom";
-import { api, onApprovals, onEngineEvent, onNavigate, onUpdateAvailable, type AppStatus, type UpdateOffer } from "./ipc";
+import { api, onApprovals, onNavigate, onStatus, onUpdateAvailable, type AppStatus, type UpdateOffer } from "./ipc";
+import { applyPatch, type StatusPatch } from "./status";
 import { ApprovalDialog } from "./approvals";
 import { MainWindow } from "./pages";
 import { strings } from "./strings";
@@ -72,7 +75,29 @@ export class App {
     this.main?.show(page);
   }
 
-  approvals = (pending: Parameters<ApprovalDialog["show"]>[0]) => this.dialog.show(pending);
+  approvals = (pending: Parameters<ApprovalDialog["show"]>[0]) => {
+    this.dialog.show(pending);
+    this.patch({ pending_approvals: pending.length });
+  };
+
+  /** The status as last known (asked for once, then patched). */
+  private status: AppStatus | null = null;
+
+  /** Apply what the app pushed; before the first answer, ask for the whole status. */
+  patch = (patch: StatusPatch) => {
+    if (!this.status) {
+      void this.refresh();
+      return;
+    }
+    this.status = applyPatch(this.status, patch);
+    this.render(this.status);
+  };
+
+  /** Word the countdowns again (no call to the app). */
+  tick(): void {
+    if (this.status && !this.unlock) this.render(this.status);
+    this.dialog.tick();
+  }
 
   private pending = false;
   async refresh(): Promise<void> {
@@ -93,7 +118,8 @@ export class App {
         this.unlock = null;
         this.body.replaceChildren();
       }
-      this.render(await api.status());
+      this.status = await api.status();
+      this.render(this.status);
     } catch (error) {
       this.showError(error);
     } finally {
@@ -106,14 +132,11 @@ const root = document.getElementById("app");
 if (root && (window as unknown as { __TAURI_INTERNALS__?: unknown }).__TAURI_INTERNALS__) {
   const app = new App(root);
   void app.refresh();
-  onEngineEvent(() => void app.refresh()).catch((e) => app.showError(e));
+  onStatus(app.patch).catch((e) => app.showError(e));
   onApprovals(app.approvals).catch((e) => app.showError(e));
   onNavigate((page) => app.navigate(page)).catch((e) => app.showError(e));
   onUpdateAvailable(app.updateAvailable).catch((e) => app.showError(e));
   api.approvals().then(app.approvals).catch(() => {});
-  // Countdowns (QR codes, approvals) are worded from the clock.
-  setInterval(() => {
-    void app.refresh();
-    api.approvals().then(app.approvals).catch(() => {});
-  }, 1000);
+  // Countdowns (QR codes, retries, approvals) are worded from the clock.
+  setInterval(() => app.tick(), 1000);
 }

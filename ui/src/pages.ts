@@ -5,6 +5,7 @@ import { formatBytes, person, strings } from "./strings";
 import { jobsView, progressView } from "./sync-view";
 import { assistantsList, policyChoices } from "./wizard";
 import { approvalsList } from "./approvals";
+import { stateText } from "./status";
 
 export interface Page {
   node: HTMLElement;
@@ -49,7 +50,7 @@ function statusPage(reopen: Reopen): Page {
   return {
     node,
     update(s) {
-      setText(state, s.state_text);
+      setText(state, stateText(s));
       state.className = s.needs_attention ? "state attention" : "state";
       state.dataset.state = s.state.state;
       // What to do is a button right under the sentence that says it.

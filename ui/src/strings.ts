@@ -197,6 +197,13 @@ export const strings = {
   approvalWhat: (tool: string) => `Action: ${tool.replace(/_/g, " ")}`,
   approvalTo: (recipient: string) => `To: ${person(recipient)}`,
   approvalContent: "Exactly what will be sent:",
+  /** Countdowns after the connection's state in words (the window words them from the clock). */
+  countdown: {
+    qr: (left: string) => `It changes in ${left}.`,
+    code: (left: string) => `It is valid for ${left}.`,
+    retry: (left: string, attempt: number) => `Trying again in ${left} (attempt ${attempt}).`,
+    banned: (left: string) => `You can use it again in ${left}.`,
+  },
   approvalExpires: (secs: number) => `If you do not answer in ${secs} s, it is not done.`,
   approve: "Approve",
   deny: "Deny",

@@ -2,6 +2,7 @@
 import { h, run, setText } from "./dom";
 import { api, type AppStatus, type SyncJob } from "./ipc";
 import { strings } from "./strings";
+import { stateText } from "./status";
 
 export function progressView(): { node: HTMLElement; update(status: AppStatus): void } {
   const bar = h("progress", { id: "sync-progress", max: 100, "aria-label": strings.syncTitle }) as HTMLProgressElement;
@@ -17,7 +18,7 @@ export function progressView(): { node: HTMLElement; update(status: AppStatus): 
       bar.dataset.percent = p.percent === null ? "" : String(p.percent);
       const running = status.jobs.some((j) => j.state === "running");
       if (p.messages === 0 && p.percent === null && !running) {
-        setText(counts, status.state.state === "connected" ? strings.syncWaiting : status.state_text);
+        setText(counts, status.state.state === "connected" ? strings.syncWaiting : stateText(status));
         setText(detail, "");
         return;
       }

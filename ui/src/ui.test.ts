@@ -23,6 +23,8 @@ import { ApprovalDialog } from "./approvals";
 import { MainWindow } from "./pages";
 import { formatBytes, person, strings } from "./strings";
 import { UnlockPage } from "./unlock";
+import { applyPatch, countdown, stateText } from "./status";
+import { App } from "./main";
 
 function status(over: Partial<AppStatus> = {}): AppStatus {
   return {
@@ -546,5 +548,66 @@ describe("status page", () => {
     main.update(status({ setup_done: true, state: { state: "reconnecting" }, fix: "reconnect", state_text: "Reconnecting." }));
     expect(main.node.querySelector<HTMLButtonElement>("#status-reconnect")!.hidden).toBe(false);
     expect(main.node.querySelector<HTMLButtonElement>("#status-relink")!.hidden).toBe(true);
+  });
+});
+
+describe("pushed status", () => {
+  it("a patch replaces what changed and keeps the rest; a job is put in place, and dropped once it ended", () => {
+    const job = { id: 7, kind: "full" as const, target: null, state: "running" as const, messages_done: 10, chats_done: 1, chats_total: 9, last_error: null };
+    const before = status({ jobs: [{ ...job, id: 3 }] });
+    const after = applyPatch(before, { messages: 2000, job, fix: null });
+    expect(after.messages).toBe(2000);
+    expect(after.chats).toBe(5);
+    expect(after.jobs.map((j) => j.id)).toEqual([3, 7]);
+    const paused = applyPatch(after, { job: { ...job, state: "paused", messages_done: 50 } });
+    expect(paused.jobs.find((j) => j.id === 7)!.messages_done).toBe(50);
+    expect(applyPatch(paused, { job: { ...job, state: "done" } }).jobs.map((j) => j.id)).toEqual([3]);
+    expect(before.messages).toBe(1234);
+  });
+
+  it("countdowns are worded from the clock: seconds, minutes, hours", () => {
+    const now = 1_000_000;
+    const qr = { state: "showing_qr", code: "2@a", expires_at: now + 45_000, round: 1 };
+    expect(countdown(qr, now)).toBe("It changes in 45 s.");
+    expect(countdown(qr, now + 44_100)).toBe("It changes in 1 s.");
+    expect(countdown({ state: "reconnecting", attempt: 3, next_try: now + 150_000, problem: { kind: "recycled" } }, now)).toBe(
+      "Trying again in 2 min (attempt 3).",
+    );
+    expect(countdown({ state: "reconnecting", attempt: 0, next_try: now, problem: { kind: "recycled" } }, now)).toBeNull();
+    expect(countdown({ state: "temporarily_banned", until: now + 3_900_000, reason: "spam" }, now)).toBe(
+      "You can use it again in 1 h 5 min.",
+    );
+    expect(countdown({ state: "connected", since: 0 }, now)).toBeNull();
+    expect(stateText(status({ state: qr, state_text: "Scan the QR code." }), now)).toBe("Scan the QR code. It changes in 45 s.");
+  });
+
+  it("the window asks for the status once, then follows what is pushed; the clock's tick asks nothing", async () => {
+    answers.lock_state = null;
+    answers.app_status = status({ state: { state: "unlinked" }, state_text: "Not linked yet." });
+    const root = document.createElement("div");
+    document.body.append(root);
+    const app = new App(root);
+    await app.refresh();
+    const asked = () => calls.filter((c) => c.cmd === "app_status").length;
+    expect(asked()).toBe(1);
+    root.querySelector<HTMLButtonElement>("#start")!.click();
+    const expires = Date.now() + 30_000;
+    app.patch({
+      state: { state: "showing_qr", code: "2@pushed", expires_at: expires, round: 1 },
+      state_text: "Scan the QR code.",
+      qr_svg: "<svg data-test='qr'></svg>",
+    });
+    await flush();
+    const qr = root.querySelector<HTMLElement>("#qr")!;
+    expect(qr.dataset.code).toBe("2@pushed");
+    expect(root.querySelector("#link-state")!.textContent).toMatch(/Scan the QR code\. It changes in (29|30) s\./);
+    calls.length = 0;
+    app.tick();
+    app.tick();
+    expect(calls).toEqual([]);
+    app.patch({ state: { state: "connected", since: 1 }, state_text: "Connected to WhatsApp.", qr_svg: null });
+    await flush();
+    expect(root.querySelector("#link-state")!.textContent).toBe(strings.linked);
+    expect(asked()).toBe(0);
   });
 });

@@ -4,6 +4,7 @@ import { h, list, radioGroup, run, secondsUntil, setText } from "./dom";
 import { api, type AppStatus, type ClientId, type ClientState, type SendPolicy } from "./ipc";
 import { strings } from "./strings";
 import { jobsView, progressView } from "./sync-view";
+import { stateText } from "./status";
 
 export interface Step {
   node: HTMLElement;
@@ -159,7 +160,7 @@ export function linkStep(next: () => void): Step {
     update(status) {
       current = status;
       const s = status.state;
-      setText(stateLine, s.state === "connected" ? strings.linked : status.state_text);
+      setText(stateLine, s.state === "connected" ? strings.linked : stateText(status));
       stateLine.className = status.needs_attention ? "state attention" : "state";
       stateLine.dataset.state = s.state;
       const showingQr = s.state === "showing_qr" && status.qr_svg;

@@ -99,3 +99,82 @@ impl Services {
         })
     }
 }
+
+/// What changed, pushed to the window as it happens (the `status` event): the
+/// window keeps the [`AppStatus`] it asked for once and applies these to it,
+/// instead of asking for the whole status again. A field that is absent did
+/// not change; `fix` and `qr_svg` are `null` when they went away. `job` is one
+/// job that changed (the window drops it from its list once it ended).
+#[derive(Debug, Default, Serialize)]
+pub struct StatusPatch {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    state: Option<EngineState>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    state_text: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    needs_attention: Option<bool>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    fix: Option<Option<&'static str>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    qr_svg: Option<Option<String>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    account: Option<Option<String>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    progress: Option<SyncProgress>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    job: Option<SyncJob>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    messages: Option<i64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    chats: Option<i64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    newest_message: Option<Option<i64>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    database_bytes: Option<i64>,
+}
+
+impl Services {
+    /// What `event` changed in the window's status. The QR code is drawn here,
+    /// once per code; the archive's counts are read after messages were stored.
+    pub async fn patch_for(&self, event: &wa_engine::EngineEvent) -> StatusPatch {
+        use wa_engine::EngineEvent;
+        match event {
+            EngineEvent::State { state, .. } => {
+                let (text, attention) = self.engine.describe(state);
+                StatusPatch {
+                    qr_svg: Some(match state {
+                        EngineState::ShowingQr { code, .. } => qr_svg(code),
+                        _ => None,
+                    }),
+                    fix: Some(connection_fix(state)),
+                    state_text: Some(text),
+                    needs_attention: Some(attention),
+                    account: Some(self.engine.own_jid()),
+                    state: Some(state.clone()),
+                    ..StatusPatch::default()
+                }
+            }
+            EngineEvent::Progress(progress) => StatusPatch {
+                progress: Some(progress.clone()),
+                ..StatusPatch::default()
+            },
+            EngineEvent::Job(job) => StatusPatch {
+                job: Some(job.clone()),
+                ..StatusPatch::default()
+            },
+            EngineEvent::Stored { .. } => match self.store.statistics().await {
+                Ok(stats) => StatusPatch {
+                    messages: Some(stats.messages),
+                    chats: Some(stats.chats),
+                    newest_message: Some(stats.newest_ts),
+                    database_bytes: Some(stats.database_bytes),
+                    ..StatusPatch::default()
+                },
+                Err(e) => {
+                    tracing::warn!(error = %e, "the archive's counts could not be read");
+                    StatusPatch::default()
+                }
+            },
+        }
+    }
+}
