@@ -855,6 +855,7 @@ impl WhatsAppMcp {
                 from_me: p.from_me,
                 has_media: p.has_media,
                 include_deleted: false,
+                ..MessageFilter::default()
             },
             order,
             limit: p.limit.unwrap_or(20).clamp(1, 100),

@@ -24,6 +24,7 @@ mod open;
 mod query;
 mod recovery;
 pub mod restore;
+mod scope;
 mod search;
 pub use search::SearchQuery;
 pub mod segment;
@@ -37,6 +38,7 @@ pub use lharries::ImportReport;
 pub use maintenance::RecoverReport;
 pub use model::*;
 pub use recovery::Recovery;
+pub use scope::ChatScope;
 pub use settings::Settings;
 
 use std::collections::HashMap;
