@@ -4,7 +4,8 @@
 //! ingest rate at batch sizes 5,000 / 100 / 1 beside a raw SQLite bulk insert
 //! without FTS; search latency over 30 fixed queries beside lharries/whatsapp-mcp's
 //! `LOWER(content) LIKE LOWER('%q%')` on an lharries-schema copy and beside a
-//! naive FTS5 `MATCH ... ORDER BY ts`; list_chats and list_messages pages;
+//! naive FTS5 `MATCH ... ORDER BY ts`; the same searches and a list_messages
+//! page in a chat scope (three chats, groups, direct); list_chats and list_messages pages;
 //! bytes on disk; peak memory; the cost of encryption at rest (SQLCipher with
 //! a raw key, as the app uses it) on ingest and search. Prints a Markdown report.
 
@@ -12,7 +13,7 @@ use std::time::{Duration, Instant};
 
 use sqlx::{QueryBuilder, Sqlite, SqlitePool};
 use wa_corpus::{Config, Corpus};
-use wa_store::{ChatFilter, Item, MessageFilter, NewMessage, SearchQuery, SortOrder, Store};
+use wa_store::{ChatFilter, ChatScope, Item, MessageFilter, NewMessage, SearchQuery, SortOrder, Store};
 
 const TARGET_P95_MS: f64 = 10.0;
 const TARGET_SPEEDUP: f64 = 30.0;
@@ -391,6 +392,64 @@ fn queries(corpus: &Corpus) -> Vec<Case> {
     ]
 }
 
+/// Chat scopes assistants may be given: three chats by JID (the busiest, a
+/// middle one, the quietest), every group, every direct chat.
+fn scopes(corpus: &Corpus) -> Vec<(&'static str, ChatScope)> {
+    let mut by_size: Vec<&wa_corpus::ChatPlan> = corpus.chats.iter().collect();
+    by_size.sort_by_key(|c| std::cmp::Reverse(c.messages));
+    let three: Vec<String> = [0, by_size.len() / 2, by_size.len().saturating_sub(1)]
+        .iter()
+        .filter_map(|&i| by_size.get(i).map(|c| c.jid.clone()))
+        .collect();
+    vec![
+        ("three chats", ChatScope::from_rules(&three)),
+        ("groups", ChatScope::from_rules(&["groups"])),
+        ("direct", ChatScope::from_rules(&["direct"])),
+    ]
+}
+
+/// The 30 searches in each scope, and the first page of list_messages over all chats in it.
+async fn scoped(store: &Store, corpus: &Corpus, cases: &[Case]) -> anyhow_free::Result {
+    println!("\n## In a chat scope: the 30 searches, and list_messages over the scope (first page of 20, ms)\n");
+    println!("| scope | chats | messages | search p50 | search p95 | search max | list_messages p50 | p95 |");
+    println!("|---|---:|---:|---:|---:|---:|---:|---:|");
+    for (name, scope) in scopes(corpus) {
+        let inside: Vec<&wa_corpus::ChatPlan> = corpus.chats.iter().filter(|c| scope.allows(&c.jid)).collect();
+        let mut searches = Vec::new();
+        for case in cases {
+            let scoped = Case {
+                text: case.text,
+                filter: MessageFilter {
+                    scope: scope.clone(),
+                    ..case.filter.clone()
+                },
+            };
+            searches.extend(timed_searches(store, &scoped, 5).await?.0);
+        }
+        let filter = MessageFilter {
+            scope: scope.clone(),
+            ..Default::default()
+        };
+        let mut lists = Vec::new();
+        for _ in 0..20 {
+            let start = Instant::now();
+            store.list_messages(&filter, SortOrder::Newest, 20, None).await?;
+            lists.push(start.elapsed());
+        }
+        println!(
+            "| {name} | {} | {} | {:.2} | {:.2} | {:.2} | {:.2} | {:.2} |",
+            inside.len(),
+            inside.iter().map(|c| c.messages).sum::<usize>(),
+            percentile(&mut searches, 0.5),
+            percentile(&mut searches, 0.95),
+            percentile(&mut searches, 1.0),
+            percentile(&mut lists, 0.5),
+            percentile(&mut lists, 0.95)
+        );
+    }
+    Ok(())
+}
+
 /// The lharries query for a case: LIKE on content, newest 20.
 async fn like_query(pool: &SqlitePool, case: &Case) -> anyhow_free::Result<usize> {
     let needle = case.text.trim_matches('"').trim_end_matches('*');
@@ -586,6 +645,7 @@ async fn run(config: Config) -> anyhow_free::Result {
     }
     println!("\n</details>");
 
+    scoped(&store, &corpus, &cases).await?;
     encryption_cost(dir.path(), &corpus, &cases, big.rate(), p50, p95).await?;
 
     // Lists.

@@ -12,9 +12,11 @@
 //!   makes "newest matches first" searches fast (see `search`).
 //! - One writer connection, several readers (WAL). Files are the user's alone (0600 in 0700).
 
+mod audit;
 pub mod cipher;
 mod error;
 mod ingest;
+mod jobs;
 mod lharries;
 mod maintenance;
 mod model;
@@ -22,18 +24,22 @@ mod open;
 mod query;
 mod recovery;
 pub mod restore;
+mod scope;
 mod search;
 pub use search::SearchQuery;
 pub mod segment;
-mod sync;
+mod settings;
 
+pub use audit::{AuditEntry, Decision};
 pub use cipher::ArchiveKey;
 pub use error::{Result, StoreError};
+pub use jobs::{ChatReach, Checkpoint, CheckpointState, JobKind, JobState, SyncJob};
 pub use lharries::ImportReport;
 pub use maintenance::RecoverReport;
 pub use model::*;
 pub use recovery::Recovery;
-pub use sync::{AuditEntry, ChatReach, Checkpoint, CheckpointState, Decision, JobKind, JobState, Settings, SyncJob};
+pub use scope::ChatScope;
+pub use settings::Settings;
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};

@@ -5,6 +5,8 @@
 
 use serde::{Deserialize, Serialize};
 
+use crate::scope::ChatScope;
+
 macro_rules! string_enum {
     ($(#[$meta:meta])* $name:ident { $($variant:ident => $text:literal),+ $(,)? }) => {
         $(#[$meta])*
@@ -59,20 +61,23 @@ string_enum!(
 impl ChatKind {
     /// The kind WhatsApp's JID convention implies: `@g.us` groups, `@newsletter`
     /// channels, `@broadcast` lists, anything else a direct chat. (A community's
-    /// parent group is also `@g.us`: only metadata can tell it.) This is the one
-    /// place the store reads a JID; importers and the engine share it.
+    /// parent group is also `@g.us`: only metadata can tell it.) This table is
+    /// the one place the store reads a JID: importers, the engine and the chat
+    /// scope (in Rust and in SQL, see `scope.rs`) share it.
     pub fn from_jid(jid: &str) -> Self {
-        if jid.ends_with("@g.us") {
-            Self::Group
-        } else if jid.ends_with("@newsletter") {
-            Self::Newsletter
-        } else if jid.ends_with("@broadcast") {
-            Self::Broadcast
-        } else {
-            Self::Direct
-        }
+        JID_ENDINGS
+            .iter()
+            .find(|(ending, _)| jid.ends_with(ending))
+            .map_or(Self::Direct, |&(_, kind)| kind)
     }
 }
+
+/// The JID endings that name a kind; a JID with none of them is a direct chat.
+pub(crate) const JID_ENDINGS: [(&str, ChatKind); 3] = [
+    ("@g.us", ChatKind::Group),
+    ("@newsletter", ChatKind::Newsletter),
+    ("@broadcast", ChatKind::Broadcast),
+];
 
 string_enum!(
     /// What a stored message is. Reactions, edits and revokes are not messages
@@ -399,6 +404,9 @@ pub struct ChatFilter {
     pub unread_only: bool,
     /// Sub-groups of this community.
     pub parent_jid: Option<String>,
+    /// Only chats in this scope (default: all).
+    #[serde(default)]
+    pub scope: ChatScope,
     pub limit: u32,
     pub cursor: Option<String>,
 }
@@ -415,6 +423,9 @@ pub struct MessageFilter {
     pub from_me: Option<bool>,
     pub has_media: Option<bool>,
     pub include_deleted: bool,
+    /// Only messages of chats in this scope (default: all).
+    #[serde(default)]
+    pub scope: ChatScope,
 }
 
 /// Order of `list_messages` and `search` results.

@@ -7,6 +7,7 @@ use crate::model::{
     ChatFilter, ChatKind, ChatStatistics, ChatSummary, Contact, MediaInfo, MediaRecord, MemberRole, Message,
     MessageFilter, MessageKey, MessageKind, MessageStatus, Page, Reaction, SortOrder, Statistics,
 };
+use crate::scope::{ChatScope, Narrowing};
 use crate::{Result, Store, StoreError};
 
 /// Columns that make a [`Message`]; `m` is the messages table, joined by [`message_joins`].
@@ -224,6 +225,56 @@ where
     }
 }
 
+fn empty_page<T>() -> Page<T> {
+    Page {
+        items: Vec::new(),
+        next_cursor: None,
+    }
+}
+
+/// The conditions of a message listing on `m` other than its chats.
+struct RowConditions<'a> {
+    filter: &'a MessageFilter,
+    /// The sender's row id, looked up.
+    sender: Option<i64>,
+    /// The cursor: the last id of the previous page.
+    after_id: Option<i64>,
+    descending: bool,
+}
+
+impl RowConditions<'_> {
+    fn push(&self, qb: &mut QueryBuilder<Sqlite>) {
+        let filter = self.filter;
+        if let Some(id) = self.sender {
+            qb.push(" AND m.sender_id = ").push_bind(id);
+        }
+        if let Some(after) = filter.after {
+            qb.push(" AND m.id >= ").push_bind(id_floor(after));
+        }
+        if let Some(before) = filter.before {
+            qb.push(" AND m.id < ").push_bind(id_floor(before));
+        }
+        if let Some(from_me) = filter.from_me {
+            qb.push(" AND m.from_me = ").push_bind(from_me);
+        }
+        if let Some(has_media) = filter.has_media {
+            qb.push(if has_media { " AND " } else { " AND NOT " })
+                .push("m.kind IN ('image', 'video', 'audio', 'voice', 'document', 'sticker')");
+        }
+        if !filter.include_deleted {
+            qb.push(" AND m.deleted_at IS NULL");
+        }
+        if let Some(id) = self.after_id {
+            qb.push(if self.descending {
+                " AND m.id < "
+            } else {
+                " AND m.id > "
+            })
+            .push_bind(id);
+        }
+    }
+}
+
 impl Store {
     pub(crate) async fn lookup_chat_id(&self, jid: &str) -> Result<Option<i64>> {
         sqlx::query_scalar("SELECT id FROM chats WHERE jid = ?")
@@ -267,6 +318,7 @@ impl Store {
         if let Some(parent) = &filter.parent_jid {
             qb.push(" AND p.jid = ").push_bind(parent.clone());
         }
+        filter.scope.push_condition(&mut qb, "c.jid");
         qb.push(" ORDER BY c.pinned DESC, c.last_message_ts IS NULL, c.last_message_ts DESC, c.id LIMIT ")
             .push_bind(i64::from(limit) + 1)
             .push(" OFFSET ")
@@ -301,69 +353,60 @@ impl Store {
     ) -> Result<Page<Message>> {
         let limit = page_size(limit);
         let after_id = decode_cursor(cursor, 'm')?;
+        let chats = self.filter_chats(filter).await?;
+        let sender = match &filter.sender_jid {
+            Some(jid) => match self.lookup_contact_id(jid).await? {
+                Some(id) => Some(id),
+                None => return Ok(empty_page()),
+            },
+            None => None,
+        };
+        let descending = order != SortOrder::Oldest;
+        let order_by = if descending { " DESC LIMIT " } else { " ASC LIMIT " };
+        let rows = RowConditions {
+            filter,
+            sender,
+            after_id,
+            descending,
+        };
         let mut qb: QueryBuilder<Sqlite> = QueryBuilder::new(MESSAGE_SELECT);
         qb.push(" WHERE 1 = 1");
-        if !self.push_message_filter(&mut qb, filter).await? {
-            return Ok(Page {
-                items: Vec::new(),
-                next_cursor: None,
-            });
+        match chats {
+            Narrowing::Everything => rows.push(&mut qb),
+            Narrowing::EachRow => {
+                filter.scope.push_condition(&mut qb, "c.jid");
+                rows.push(&mut qb);
+            }
+            Narrowing::Chats(ids) => match ids[..] {
+                [] => return Ok(empty_page()),
+                [id] => {
+                    qb.push(" AND m.chat_id = ").push_bind(id);
+                    rows.push(&mut qb);
+                }
+                _ => {
+                    // Each chat's rows in id order from its index, merged: no sort
+                    // of whole chats, however many messages they hold.
+                    qb.push(" AND m.id IN (");
+                    for (i, id) in ids.into_iter().enumerate() {
+                        qb.push(if i == 0 { "" } else { " UNION ALL " })
+                            .push("SELECT m.id FROM messages m WHERE m.chat_id = ")
+                            .push_bind(id);
+                        rows.push(&mut qb);
+                    }
+                    qb.push(" ORDER BY 1")
+                        .push(order_by)
+                        .push_bind(i64::from(limit) + 1)
+                        .push(")");
+                }
+            },
         }
-        let descending = order != SortOrder::Oldest;
-        if let Some(id) = after_id {
-            qb.push(if descending { " AND m.id < " } else { " AND m.id > " })
-                .push_bind(id);
-        }
-        qb.push(if descending {
-            " ORDER BY m.id DESC LIMIT "
-        } else {
-            " ORDER BY m.id ASC LIMIT "
-        })
-        .push_bind(i64::from(limit) + 1);
+        qb.push(" ORDER BY m.id").push(order_by).push_bind(i64::from(limit) + 1);
         let rows: Vec<MessageRow> = qb
             .build_query_as()
             .fetch_all(self.reader())
             .await
             .map_err(|e| self.err(e))?;
         Ok(paginate(rows, limit, |r| encode_cursor('m', r.id)))
-    }
-
-    /// Add the conditions of `filter` on `m`. Returns false when the filter names
-    /// a chat or sender we have never seen, so nothing can match.
-    pub(crate) async fn push_message_filter(
-        &self,
-        qb: &mut QueryBuilder<Sqlite>,
-        filter: &MessageFilter,
-    ) -> Result<bool> {
-        if let Some(jid) = &filter.chat_jid {
-            let Some(id) = self.lookup_chat_id(jid).await? else {
-                return Ok(false);
-            };
-            qb.push(" AND m.chat_id = ").push_bind(id);
-        }
-        if let Some(jid) = &filter.sender_jid {
-            let Some(id) = self.lookup_contact_id(jid).await? else {
-                return Ok(false);
-            };
-            qb.push(" AND m.sender_id = ").push_bind(id);
-        }
-        if let Some(after) = filter.after {
-            qb.push(" AND m.id >= ").push_bind(id_floor(after));
-        }
-        if let Some(before) = filter.before {
-            qb.push(" AND m.id < ").push_bind(id_floor(before));
-        }
-        if let Some(from_me) = filter.from_me {
-            qb.push(" AND m.from_me = ").push_bind(from_me);
-        }
-        if let Some(has_media) = filter.has_media {
-            qb.push(if has_media { " AND " } else { " AND NOT " })
-                .push("m.kind IN ('image', 'video', 'audio', 'voice', 'document', 'sticker')");
-        }
-        if !filter.include_deleted {
-            qb.push(" AND m.deleted_at IS NULL");
-        }
-        Ok(true)
     }
 
     pub(crate) async fn message_row_id(&self, key: &MessageKey) -> Result<Option<(i64, i64)>> {
@@ -397,19 +440,32 @@ impl Store {
     /// The chats a contact shares with this account: the direct chat, groups
     /// they are a member of, and chats they wrote in; most recently active first.
     pub async fn contact_chats(&self, contact_jid: &str, limit: u32) -> Result<Vec<ChatSummary>> {
+        self.contact_chats_in_scope(contact_jid, limit, &ChatScope::All).await
+    }
+
+    /// [`Store::contact_chats`], only chats in `scope`.
+    pub async fn contact_chats_in_scope(
+        &self,
+        contact_jid: &str,
+        limit: u32,
+        scope: &ChatScope,
+    ) -> Result<Vec<ChatSummary>> {
         let Some(contact_id) = self.lookup_contact_id(contact_jid).await? else {
             return Ok(Vec::new());
         };
-        let sql = format!(
-            "{CHAT_SELECT} WHERE c.jid = ?1
-                OR c.id IN (SELECT group_id FROM group_members WHERE member_id = ?2)
-                OR c.id IN (SELECT DISTINCT chat_id FROM messages WHERE sender_id = ?2)
-             ORDER BY c.last_message_ts IS NULL, c.last_message_ts DESC, c.id LIMIT ?3"
-        );
-        let rows: Vec<ChatRow> = sqlx::query_as(sqlx::AssertSqlSafe(sql))
-            .bind(contact_jid)
-            .bind(contact_id)
-            .bind(i64::from(page_size(limit)))
+        let mut qb: QueryBuilder<Sqlite> = QueryBuilder::new(CHAT_SELECT);
+        qb.push(" WHERE (c.jid = ")
+            .push_bind(contact_jid.to_owned())
+            .push(" OR c.id IN (SELECT group_id FROM group_members WHERE member_id = ")
+            .push_bind(contact_id)
+            .push(") OR c.id IN (SELECT DISTINCT chat_id FROM messages WHERE sender_id = ")
+            .push_bind(contact_id)
+            .push("))");
+        scope.push_condition(&mut qb, "c.jid");
+        qb.push(" ORDER BY c.last_message_ts IS NULL, c.last_message_ts DESC, c.id LIMIT ")
+            .push_bind(i64::from(page_size(limit)));
+        let rows: Vec<ChatRow> = qb
+            .build_query_as()
             .fetch_all(self.reader())
             .await
             .map_err(|e| self.err(e))?;
@@ -687,15 +743,22 @@ impl Store {
 
     /// Message counts per chat, busiest first.
     pub async fn chat_statistics(&self, limit: u32) -> Result<Vec<ChatStatistics>> {
-        sqlx::query_as(
+        self.chat_statistics_in_scope(limit, &ChatScope::All).await
+    }
+
+    /// [`Store::chat_statistics`], only chats in `scope`.
+    pub async fn chat_statistics_in_scope(&self, limit: u32, scope: &ChatScope) -> Result<Vec<ChatStatistics>> {
+        let mut qb: QueryBuilder<Sqlite> = QueryBuilder::new(
             "SELECT c.jid, c.name, count(m.id) AS messages, coalesce(sum(m.from_me), 0) AS from_me,
                     min(m.ts) AS oldest_ts, max(m.ts) AS newest_ts
-             FROM chats c JOIN messages m ON m.chat_id = c.id
-             GROUP BY c.id ORDER BY count(m.id) DESC LIMIT ?",
-        )
-        .bind(i64::from(page_size(limit)))
-        .fetch_all(self.reader())
-        .await
-        .map_err(|e| self.err(e))
+             FROM chats c JOIN messages m ON m.chat_id = c.id WHERE 1 = 1",
+        );
+        scope.push_condition(&mut qb, "c.jid");
+        qb.push(" GROUP BY c.id ORDER BY count(m.id) DESC LIMIT ")
+            .push_bind(i64::from(page_size(limit)));
+        qb.build_query_as()
+            .fetch_all(self.reader())
+            .await
+            .map_err(|e| self.err(e))
     }
 }

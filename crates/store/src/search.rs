@@ -5,6 +5,8 @@
 //! sorting every match of a frequent word. Chat, sender, from-me and has-media
 //! filters are words of the `tags` column, so FTS5 intersects them with the
 //! query words instead of checking rows one by one; time ranges are id ranges.
+//! A chat scope of a few chats is their chat words OR-ed together; a wider one
+//! is a check on each match's chat, still inside the query, so pages stay full.
 
 use serde::{Deserialize, Serialize};
 use sqlx::{QueryBuilder, Sqlite};
@@ -12,6 +14,7 @@ use sqlx::{QueryBuilder, Sqlite};
 use crate::ingest::id_floor;
 use crate::model::{Message, MessageFilter, Page, SearchHit, SortOrder};
 use crate::query::{MessageRow, decode_cursor, encode_cursor, message_columns, message_joins, page_size, paginate};
+use crate::scope::Narrowing;
 use crate::segment::{fts_query, strip_separators};
 use crate::{Result, Store};
 
@@ -99,12 +102,15 @@ impl Store {
         limit: u32,
         prefix: &str,
     ) -> Result<Option<(QueryBuilder<Sqlite>, Paging)>> {
-        let Some(expression) = self.match_expression(&query.text, &query.filter).await? else {
+        let Some((expression, each_row)) = self.match_expression(&query.text, &query.filter).await? else {
             return Ok(None);
         };
         let mut qb: QueryBuilder<Sqlite> = QueryBuilder::new(format!("{prefix}{SEARCH_SELECT}"));
         qb.push_bind(expression);
         let f = &query.filter;
+        if each_row {
+            f.scope.push_condition(&mut qb, "c.jid");
+        }
         if let Some(after) = f.after {
             qb.push(" AND f.rowid >= ").push_bind(id_floor(after));
         }
@@ -141,15 +147,23 @@ impl Store {
         Ok(Some((qb, paging)))
     }
 
-    /// The FTS5 MATCH expression for a query and its filters; `None` when a filter
-    /// names a chat or sender the archive does not have.
-    async fn match_expression(&self, text: &str, filter: &MessageFilter) -> Result<Option<String>> {
+    /// The FTS5 MATCH expression for a query and its filters, and whether the
+    /// chat scope is left to a check on each row; `None` when nothing can match
+    /// (a chat or sender the archive does not have, a chat outside the scope).
+    async fn match_expression(&self, text: &str, filter: &MessageFilter) -> Result<Option<(String, bool)>> {
         let mut expression = format!("body : ({})", fts_query(text)?);
-        if let Some(jid) = &filter.chat_jid {
-            let Some(id) = self.lookup_chat_id(jid).await? else {
-                return Ok(None);
-            };
-            expression = format!("({expression}) AND tags : \"c{id}\"");
+        let mut each_row = false;
+        match self.filter_chats(filter).await? {
+            Narrowing::Everything => {}
+            Narrowing::EachRow => each_row = true,
+            Narrowing::Chats(ids) => match ids[..] {
+                [] => return Ok(None),
+                [id] => expression = format!("({expression}) AND tags : \"c{id}\""),
+                _ => {
+                    let words: Vec<String> = ids.iter().map(|id| format!("\"c{id}\"")).collect();
+                    expression = format!("({expression}) AND tags : ({})", words.join(" OR "));
+                }
+            },
         }
         if let Some(jid) = &filter.sender_jid {
             let Some(id) = self.lookup_contact_id(jid).await? else {
@@ -164,7 +178,7 @@ impl Store {
                 None => {}
             }
         }
-        Ok(Some(expression))
+        Ok(Some((expression, each_row)))
     }
 }
 

@@ -268,7 +268,9 @@ impl Batch<'_> {
                  deleted_by_id = CASE WHEN x.revoke_at IS NOT NULL THEN x.revoke_by ELSE messages.deleted_by_id END
              FROM latest x
              WHERE messages.chat_id = x.chat_id AND messages.msg_id = x.msg_id AND messages.sender_id = x.sender_id
-               AND ((x.edit_at IS NOT NULL AND messages.edited_at IS NOT x.edit_at)
+               -- An edit at the same time as the stored one can still win on its change id.
+               AND ((x.edit_at IS NOT NULL AND (messages.edited_at IS NOT x.edit_at
+                                                OR messages.text IS NOT x.edit_text))
                     OR (x.revoke_at IS NOT NULL AND messages.deleted_at IS NOT x.revoke_at))",
         )
         .bind(json(&keys)?)

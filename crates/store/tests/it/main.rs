@@ -9,6 +9,7 @@ mod maintenance;
 mod migrations;
 mod props;
 mod queries;
+mod scope;
 mod search;
 mod sqlite;
 

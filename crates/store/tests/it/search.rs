@@ -9,7 +9,7 @@ use std::collections::{HashMap, HashSet};
 
 use unicode_normalization::UnicodeNormalization;
 use wa_store::segment::is_split_char;
-use wa_store::{Item, MessageFilter, MessageKey, SearchQuery, SortOrder, Store};
+use wa_store::{ChatScope, Item, MessageFilter, MessageKey, SearchQuery, SortOrder, Store};
 
 use crate::{apply_all, fresh_store, small_corpus};
 
@@ -289,6 +289,55 @@ async fn search_matches_a_brute_force_scan() {
         "most sampled queries find something ({non_empty}/{})",
         cases.len()
     );
+}
+
+/// Scoped searches return what the same brute-force scan returns for the chats
+/// the rules allow (random rules over the corpus's groups, communities and
+/// direct chats).
+#[tokio::test]
+async fn scoped_search_matches_a_brute_force_scan() {
+    let (corpus, items) = small_corpus();
+    let (_dir, store) = fresh_store().await;
+    apply_all(&store, items, 500).await;
+    let docs = oracle_docs(items);
+    let mut rng = fastrand::Rng::with_seed(0x0005_C09E);
+    for case in 0..24 {
+        let mut rules: Vec<String> = Vec::new();
+        for word in ["groups", "direct"] {
+            if rng.bool() {
+                rules.push(word.into());
+            }
+        }
+        for _ in 0..rng.usize(0..4) {
+            rules.push(corpus.chats[rng.usize(0..corpus.chats.len())].jid.clone());
+        }
+        let scope = ChatScope::from_rules(&rules);
+        let text = ["que", "the", "you", "🎉", "dinner"][case % 5];
+        let w = word(text);
+        let mut expected: Vec<MessageKey> = docs
+            .iter()
+            .filter(|d| !d.deleted && w(d) && scope.allows(&d.key.chat_jid))
+            .map(|d| d.key.clone())
+            .collect();
+        let got = all_pages(
+            &store,
+            SearchQuery {
+                text: text.into(),
+                filter: MessageFilter {
+                    scope: scope.clone(),
+                    ..Default::default()
+                },
+                ..Default::default()
+            },
+        )
+        .await;
+        assert!(got.windows(2).all(|w| w[0].1 >= w[1].1), "{text}: newest first");
+        let mut got: Vec<MessageKey> = got.into_iter().map(|(k, _)| k).collect();
+        let key_order = |k: &MessageKey| (k.chat_jid.clone(), k.msg_id.clone(), k.sender_jid.clone());
+        expected.sort_by_key(key_order);
+        got.sort_by_key(key_order);
+        assert_eq!(got, expected, "case {case}: {text:?} in {rules:?}");
+    }
 }
 
 fn busiest_index(corpus: &wa_corpus::Corpus) -> usize {

@@ -1,10 +1,9 @@
-//! Sync checkpoints and jobs (so a restart resumes where it stopped), the audit
-//! log of assistant actions, and settings.
+//! Sync checkpoints (how far back each chat's history reaches) and sync jobs,
+//! both stored so a restart resumes where it stopped.
 
 use serde::{Deserialize, Serialize};
 
-use crate::model::{MessageKey, Page, string_enum};
-use crate::query::{decode_cursor, encode_cursor, page_size, paginate};
+use crate::model::{MessageKey, string_enum};
 use crate::{Result, Store, StoreError, now_ms};
 
 string_enum!(
@@ -45,17 +44,6 @@ impl JobState {
         matches!(self, Self::Done | Self::Failed | Self::Cancelled)
     }
 }
-
-string_enum!(
-    /// What happened to an assistant's request.
-    Decision {
-        Allowed => "allowed",
-        Approved => "approved",
-        Denied => "denied",
-        Refused => "refused",
-        Failed => "failed",
-    }
-);
 
 /// How far a chat's history reaches, and whether more is being fetched.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -99,42 +87,6 @@ pub struct SyncJob {
     pub created_at: i64,
     pub updated_at: i64,
     pub finished_at: Option<i64>,
-}
-
-fn parse_setting<T: serde::de::DeserializeOwned>(key: &str, value: &str) -> Result<T> {
-    serde_json::from_str(value)
-        .map_err(|e| StoreError::InvalidInput(format!("The setting {key} holds an unexpected value: {e}")))
-}
-
-/// A group of settings read at once ([`Store::settings`]).
-#[derive(Debug, Clone, Default)]
-pub struct Settings(std::collections::HashMap<String, String>);
-
-impl Settings {
-    /// The value of `key`, when set.
-    pub fn get<T: serde::de::DeserializeOwned>(&self, key: &str) -> Result<Option<T>> {
-        self.0.get(key).map(|v| parse_setting(key, v)).transpose()
-    }
-
-    /// Every key with its stored (JSON) value, sorted by key.
-    pub fn entries(&self) -> Vec<(&str, &str)> {
-        let mut all: Vec<(&str, &str)> = self.0.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
-        all.sort_unstable();
-        all
-    }
-}
-
-/// One line of the audit log.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct AuditEntry {
-    pub id: i64,
-    pub at: i64,
-    pub client: String,
-    pub tool: String,
-    pub recipient: Option<String>,
-    pub content_sha256: Option<String>,
-    pub decision: Decision,
-    pub detail: Option<String>,
 }
 
 type JobRow = (
@@ -395,115 +347,6 @@ impl Store {
                 what: format!("Sync job {id}"),
             });
         }
-        Ok(())
-    }
-
-    /// Add a line to the audit log.
-    pub async fn audit(
-        &self,
-        client: &str,
-        tool: &str,
-        recipient: Option<&str>,
-        content_sha256: Option<&str>,
-        decision: Decision,
-        detail: Option<&str>,
-    ) -> Result<i64> {
-        sqlx::query_scalar(
-            "INSERT INTO audit_log (at, client, tool, recipient, content_sha256, decision, detail)
-             VALUES (?, ?, ?, ?, ?, ?, ?) RETURNING id",
-        )
-        .bind(now_ms())
-        .bind(client)
-        .bind(tool)
-        .bind(recipient)
-        .bind(content_sha256)
-        .bind(decision.as_str())
-        .bind(detail)
-        .fetch_one(self.writer()?)
-        .await
-        .map_err(|e| self.err(e))
-    }
-
-    /// The audit log, newest first, optionally only lines mentioning `text`.
-    pub async fn audit_log(&self, text: Option<&str>, limit: u32, cursor: Option<&str>) -> Result<Page<AuditEntry>> {
-        type Row = (
-            i64,
-            i64,
-            String,
-            String,
-            Option<String>,
-            Option<String>,
-            String,
-            Option<String>,
-        );
-        let limit = page_size(limit);
-        let before = decode_cursor(cursor, 'a')?.unwrap_or(i64::MAX);
-        let pattern = text.map(|t| format!("%{}%", t.replace('%', "")));
-        let rows: Vec<Row> = sqlx::query_as(
-            "SELECT id, at, client, tool, recipient, content_sha256, decision, detail FROM audit_log
-             WHERE id < ?1 AND (?2 IS NULL OR client LIKE ?2 OR tool LIKE ?2 OR recipient LIKE ?2 OR detail LIKE ?2)
-             ORDER BY id DESC LIMIT ?3",
-        )
-        .bind(before)
-        .bind(pattern)
-        .bind(i64::from(limit) + 1)
-        .fetch_all(self.reader())
-        .await
-        .map_err(|e| self.err(e))?;
-        let entries: Result<Vec<AuditEntry>> = rows
-            .into_iter()
-            .map(|r| {
-                Ok(AuditEntry {
-                    id: r.0,
-                    at: r.1,
-                    client: r.2,
-                    tool: r.3,
-                    recipient: r.4,
-                    content_sha256: r.5,
-                    decision: Decision::from_stored(&r.6)?,
-                    detail: r.7,
-                })
-            })
-            .collect();
-        Ok(paginate(entries?, limit, |e: &AuditEntry| encode_cursor('a', e.id)))
-    }
-
-    /// Every setting whose key starts with `prefix`, in one read, as
-    /// [`Settings`] to take typed values from.
-    pub async fn settings(&self, prefix: &str) -> Result<Settings> {
-        let rows: Vec<(String, String)> =
-            sqlx::query_as("SELECT key, value FROM settings WHERE key >= ? AND key < ? || char(1114111)")
-                .bind(prefix)
-                .bind(prefix)
-                .fetch_all(self.reader())
-                .await
-                .map_err(|e| self.err(e))?;
-        Ok(Settings(rows.into_iter().collect()))
-    }
-
-    /// A setting's value (JSON), if set.
-    pub async fn setting<T: serde::de::DeserializeOwned>(&self, key: &str) -> Result<Option<T>> {
-        let value: Option<String> = sqlx::query_scalar("SELECT value FROM settings WHERE key = ?")
-            .bind(key)
-            .fetch_optional(self.reader())
-            .await
-            .map_err(|e| self.err(e))?;
-        value.map(|v| parse_setting(key, &v)).transpose()
-    }
-
-    /// Set a setting (stored as JSON).
-    pub async fn set_setting<T: Serialize + ?Sized>(&self, key: &str, value: &T) -> Result<()> {
-        let value = serde_json::to_string(value).map_err(|e| StoreError::InvalidInput(e.to_string()))?;
-        sqlx::query(
-            "INSERT INTO settings (key, value, updated_at) VALUES (?, ?, ?)
-             ON CONFLICT (key) DO UPDATE SET value = excluded.value, updated_at = excluded.updated_at",
-        )
-        .bind(key)
-        .bind(value)
-        .bind(now_ms())
-        .execute(self.writer()?)
-        .await
-        .map_err(|e| self.err(e))?;
         Ok(())
     }
 }
