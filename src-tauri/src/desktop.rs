@@ -183,14 +183,14 @@ pub async fn on_engine_event<R: Runtime>(app: &AppHandle<R>, services: &Services
             _ => {}
         }
     }
-    if percent == Some(100) && !std::mem::replace(&mut *lock(&tray.synced_seen), true) {
-        if services.first_history_ready().await {
-            notify(
-                app,
-                "Your WhatsApp history is ready",
-                "Assistants can now search and read it.",
-            );
-        }
+    // The lock is let go before the archive is asked.
+    let first_time = percent == Some(100) && !std::mem::replace(&mut *lock(&tray.synced_seen), true);
+    if first_time && services.first_history_ready().await {
+        notify(
+            app,
+            "Your WhatsApp history is ready",
+            "Assistants can now search and read it.",
+        );
     }
     // Progress arrives up to 10 times a second: the store is asked for jobs
     // only when a job or the connection changed.

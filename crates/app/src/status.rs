@@ -102,35 +102,40 @@ impl Services {
 
 /// What changed, pushed to the window as it happens (the `status` event): the
 /// window keeps the [`AppStatus`] it asked for once and applies these to it,
-/// instead of asking for the whole status again. A field that is absent did
-/// not change; `fix` and `qr_svg` are `null` when they went away. `job` is one
-/// job that changed (the window drops it from its list once it ended).
+/// instead of asking for the whole status again. Fields of a part that did not
+/// change are absent; `fix`, `qr_svg`, `account` and `newest_message` are
+/// `null` when there is none. `job` is one job that changed (the window drops
+/// it from its list once it ended).
 #[derive(Debug, Default, Serialize)]
 pub struct StatusPatch {
-    #[serde(skip_serializing_if = "Option::is_none")]
-    state: Option<EngineState>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    state_text: Option<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    needs_attention: Option<bool>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    fix: Option<Option<&'static str>>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    qr_svg: Option<Option<String>>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    account: Option<Option<String>>,
+    #[serde(flatten)]
+    connection: Option<ConnectionPatch>,
     #[serde(skip_serializing_if = "Option::is_none")]
     progress: Option<SyncProgress>,
     #[serde(skip_serializing_if = "Option::is_none")]
     job: Option<SyncJob>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    messages: Option<i64>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    chats: Option<i64>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    newest_message: Option<Option<i64>>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    database_bytes: Option<i64>,
+    #[serde(flatten)]
+    counts: Option<CountsPatch>,
+}
+
+/// The connection changed: the state, its words, the fix and the QR code.
+#[derive(Debug, Serialize)]
+struct ConnectionPatch {
+    state: EngineState,
+    state_text: String,
+    needs_attention: bool,
+    fix: Option<&'static str>,
+    qr_svg: Option<String>,
+    account: Option<String>,
+}
+
+/// Messages were stored: the archive's counts.
+#[derive(Debug, Serialize)]
+struct CountsPatch {
+    messages: i64,
+    chats: i64,
+    newest_message: Option<i64>,
+    database_bytes: i64,
 }
 
 impl Services {
@@ -140,17 +145,19 @@ impl Services {
         use wa_engine::EngineEvent;
         match event {
             EngineEvent::State { state, .. } => {
-                let (text, attention) = self.engine.describe(state);
+                let (state_text, needs_attention) = self.engine.describe(state);
                 StatusPatch {
-                    qr_svg: Some(match state {
-                        EngineState::ShowingQr { code, .. } => qr_svg(code),
-                        _ => None,
+                    connection: Some(ConnectionPatch {
+                        qr_svg: match state {
+                            EngineState::ShowingQr { code, .. } => qr_svg(code),
+                            _ => None,
+                        },
+                        fix: connection_fix(state),
+                        state_text,
+                        needs_attention,
+                        account: self.engine.own_jid(),
+                        state: state.clone(),
                     }),
-                    fix: Some(connection_fix(state)),
-                    state_text: Some(text),
-                    needs_attention: Some(attention),
-                    account: Some(self.engine.own_jid()),
-                    state: Some(state.clone()),
                     ..StatusPatch::default()
                 }
             }
@@ -164,10 +171,12 @@ impl Services {
             },
             EngineEvent::Stored { .. } => match self.store.statistics().await {
                 Ok(stats) => StatusPatch {
-                    messages: Some(stats.messages),
-                    chats: Some(stats.chats),
-                    newest_message: Some(stats.newest_ts),
-                    database_bytes: Some(stats.database_bytes),
+                    counts: Some(CountsPatch {
+                        messages: stats.messages,
+                        chats: stats.chats,
+                        newest_message: stats.newest_ts,
+                        database_bytes: stats.database_bytes,
+                    }),
                     ..StatusPatch::default()
                 },
                 Err(e) => {

@@ -20,7 +20,7 @@ use std::pin::Pin;
 use std::time::{Duration, Instant};
 
 use serde::{Deserialize, Serialize};
-use wa_store::{ChatKind, Store, StoreError};
+use wa_store::{ChatScope, Store, StoreError};
 
 pub const SEND_POLICY: &str = "mcp.send_policy";
 pub const RECIPIENTS: &str = "mcp.recipients";
@@ -69,15 +69,14 @@ impl Policy {
         })
     }
 
-    /// Whether assistants may see and touch `chat_jid`.
+    /// The chats assistants may see, as the store applies it inside its queries.
+    pub fn scope(&self) -> ChatScope {
+        ChatScope::from_rules(&self.chats)
+    }
+
+    /// Whether assistants may see and touch `chat_jid` (the same rules as [`Policy::scope`]).
     pub fn allows_chat(&self, chat_jid: &str) -> bool {
-        let kind = ChatKind::from_jid(chat_jid);
-        self.chats.iter().any(|rule| match rule.as_str() {
-            "*" => true,
-            "groups" => matches!(kind, ChatKind::Group | ChatKind::Community),
-            "direct" => kind == ChatKind::Direct,
-            jid => jid == chat_jid,
-        })
+        self.scope().allows(chat_jid)
     }
 
     /// The sentence for a chat outside the scope.

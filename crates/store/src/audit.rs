@@ -98,6 +98,6 @@ impl Store {
                 })
             })
             .collect();
-        Ok(paginate(entries?, limit, |e: &AuditEntry| encode_cursor('a', e.id)))
+        Ok(paginate(entries?, limit, |_, e: &AuditEntry| encode_cursor('a', e.id)))
     }
 }

@@ -391,6 +391,44 @@ pub struct Reaction {
 pub struct Page<T> {
     pub items: Vec<T>,
     pub next_cursor: Option<String>,
+    /// The cursor that goes on right after each item (what [`Page::keep`] needs).
+    #[serde(skip)]
+    pub item_cursors: Vec<String>,
+}
+
+impl<T> Default for Page<T> {
+    fn default() -> Self {
+        Self {
+            items: Vec::new(),
+            next_cursor: None,
+            item_cursors: Vec::new(),
+        }
+    }
+}
+
+impl<T> Page<T> {
+    /// The first `n` items (at least one, when there is one), and the cursor
+    /// that goes on right after the last one kept: a result cut to fit a size
+    /// loses nothing, the next page starts where this one stops.
+    #[must_use]
+    pub fn keep(mut self, n: usize) -> Self {
+        let n = n.max(1);
+        if n < self.items.len() {
+            self.items.truncate(n);
+            self.next_cursor = self.item_cursors.get(n - 1).cloned().or(self.next_cursor);
+        }
+        self.item_cursors.truncate(n);
+        self
+    }
+
+    /// The same page with its items turned into something else (cursors kept).
+    pub fn map<U>(self, f: impl FnMut(T) -> U) -> Page<U> {
+        Page {
+            items: self.items.into_iter().map(f).collect(),
+            next_cursor: self.next_cursor,
+            item_cursors: self.item_cursors,
+        }
+    }
 }
 
 /// Which chats `list_chats` returns.

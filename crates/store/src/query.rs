@@ -211,25 +211,26 @@ fn like_pattern(text: &str) -> String {
     format!("%{escaped}%")
 }
 
-/// Split a fetched `limit + 1` rows into a page and the cursor of the next one.
-pub(crate) fn paginate<R, T>(mut rows: Vec<R>, limit: u32, cursor_of: impl Fn(&R) -> String) -> Page<T>
+/// Split a fetched `limit + 1` rows into a page and the cursor of the next
+/// one; `cursor_of(i, row)` is the cursor that goes on right after row `i`
+/// (kept for each row, so a page cut shorter still goes on from where it ends).
+pub(crate) fn paginate<R, T>(mut rows: Vec<R>, limit: u32, cursor_of: impl Fn(usize, &R) -> String) -> Page<T>
 where
     T: From<R>,
 {
     let more = rows.len() > limit as usize;
     rows.truncate(limit as usize);
-    let next_cursor = if more { rows.last().map(&cursor_of) } else { None };
+    let item_cursors: Vec<String> = rows.iter().enumerate().map(|(i, r)| cursor_of(i, r)).collect();
+    let next_cursor = if more { item_cursors.last().cloned() } else { None };
     Page {
         items: rows.into_iter().map(T::from).collect(),
         next_cursor,
+        item_cursors,
     }
 }
 
 fn empty_page<T>() -> Page<T> {
-    Page {
-        items: Vec::new(),
-        next_cursor: None,
-    }
+    Page::default()
 }
 
 /// The conditions of a message listing on `m` other than its chats.
@@ -328,8 +329,7 @@ impl Store {
             .fetch_all(self.reader())
             .await
             .map_err(|e| self.err(e))?;
-        let next = offset + i64::from(limit);
-        Ok(paginate(rows, limit, |_| encode_cursor('o', next)))
+        Ok(paginate(rows, limit, |i, _| encode_cursor('o', offset + i as i64 + 1)))
     }
 
     /// One chat by JID.
@@ -406,7 +406,7 @@ impl Store {
             .fetch_all(self.reader())
             .await
             .map_err(|e| self.err(e))?;
-        Ok(paginate(rows, limit, |r| encode_cursor('m', r.id)))
+        Ok(paginate(rows, limit, |_, r| encode_cursor('m', r.id)))
     }
 
     pub(crate) async fn message_row_id(&self, key: &MessageKey) -> Result<Option<(i64, i64)>> {

@@ -66,10 +66,7 @@ impl Store {
     pub async fn search(&self, query: &SearchQuery) -> Result<Page<SearchHit>> {
         let limit = page_size(query.limit);
         let Some((mut qb, paging)) = self.prepare_search(query, limit, "").await? else {
-            return Ok(Page {
-                items: Vec::new(),
-                next_cursor: None,
-            });
+            return Ok(Page::default());
         };
         let rows: Vec<SearchRow> = qb
             .build_query_as()
@@ -77,8 +74,8 @@ impl Store {
             .await
             .map_err(|e| self.err(e))?;
         Ok(match paging {
-            Paging::Keyset => paginate(rows, limit, |r| encode_cursor('m', r.message.id)),
-            Paging::Offset(next) => paginate(rows, limit, |_| encode_cursor('o', next)),
+            Paging::Keyset => paginate(rows, limit, |_, r| encode_cursor('m', r.message.id)),
+            Paging::Offset(start) => paginate(rows, limit, |i, _| encode_cursor('o', start + i as i64 + 1)),
         })
     }
 
@@ -141,7 +138,7 @@ impl Store {
                     .push_bind(i64::from(limit) + 1)
                     .push(" OFFSET ")
                     .push_bind(offset);
-                Paging::Offset(offset + i64::from(limit))
+                Paging::Offset(offset)
             }
         };
         Ok(Some((qb, paging)))

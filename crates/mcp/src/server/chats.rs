@@ -7,7 +7,7 @@ use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 use wa_store::ChatFilter;
 
-use super::{WhatsAppMcp, err};
+use super::{WhatsAppMcp, err, fitted};
 use crate::format::{ChatOut, UNTRUSTED, to_jid};
 
 #[derive(Debug, Deserialize, JsonSchema)]
@@ -76,6 +76,8 @@ impl WhatsAppMcp {
             parent_jid: p.community_jid,
             limit,
             cursor: p.cursor,
+            // Chats outside the scope are left out by the query itself, so pages are full.
+            scope: policy.scope(),
             ..ChatFilter::default()
         };
         for _ in 0..p.page.unwrap_or(0).min(50) {
@@ -92,15 +94,11 @@ impl WhatsAppMcp {
         let page = self.store().list_chats(&filter).await.map_err(err)?;
         let now = chrono::Utc::now().timestamp_millis();
         let include_last = p.include_last_message.unwrap_or(true);
+        let (chats, next_cursor) = fitted(page, |c| ChatOut::new(c, include_last, now));
         Ok(Json(ChatsPage {
             notice: UNTRUSTED,
-            chats: page
-                .items
-                .iter()
-                .filter(|c| policy.allows_chat(&c.jid))
-                .map(|c| ChatOut::new(c, include_last, now))
-                .collect(),
-            next_cursor: page.next_cursor,
+            chats,
+            next_cursor,
         }))
     }
 
@@ -156,17 +154,13 @@ impl WhatsAppMcp {
         let policy = self.policy().await?;
         let chats = self
             .store()
-            .contact_chats(&jid, p.limit.unwrap_or(20).clamp(1, 100))
+            .contact_chats_in_scope(&jid, p.limit.unwrap_or(20).clamp(1, 100), &policy.scope())
             .await
             .map_err(err)?;
         let now = chrono::Utc::now().timestamp_millis();
         Ok(Json(ChatsPage {
             notice: UNTRUSTED,
-            chats: chats
-                .iter()
-                .filter(|c| policy.allows_chat(&c.jid))
-                .map(|c| ChatOut::new(c, true, now))
-                .collect(),
+            chats: chats.iter().map(|c| ChatOut::new(c, true, now)).collect(),
             next_cursor: None,
         }))
     }

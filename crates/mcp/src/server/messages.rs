@@ -7,7 +7,7 @@ use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 use wa_store::{MessageFilter, SearchQuery, SortOrder};
 
-use super::{WhatsAppMcp, err, fits};
+use super::{WhatsAppMcp, err, fitted};
 use crate::format::{ContactOut, MessageOut, UNTRUSTED, parse_time, to_jid};
 
 #[derive(Debug, Serialize, JsonSchema)]
@@ -111,6 +111,8 @@ impl WhatsAppMcp {
             after: p.after.as_deref().map(parse_time).transpose()?,
             before: p.before.as_deref().map(parse_time).transpose()?,
             include_deleted: p.include_deleted.unwrap_or(false),
+            // Chats outside the scope are left out by the query itself, so pages are full.
+            scope: policy.scope(),
             ..MessageFilter::default()
         };
         let order = match p.sort.as_deref().unwrap_or("newest") {
@@ -131,15 +133,11 @@ impl WhatsAppMcp {
                 })
                 .await
                 .map_err(err)?;
+            let (items, next_cursor) = fitted(page, |h| MessageOut::from(&h.message));
             return Ok(Json(MessagesPage {
                 notice: UNTRUSTED,
-                items: page
-                    .items
-                    .iter()
-                    .filter(|h| policy.allows_chat(&h.message.chat_jid))
-                    .map(|h| MessageOut::from(&h.message))
-                    .collect(),
-                next_cursor: page.next_cursor,
+                items,
+                next_cursor,
             }));
         }
         // lharries' page numbers: walk the cursor (pages are small).
@@ -159,28 +157,17 @@ impl WhatsAppMcp {
                 }));
             }
         }
-        let mut limit = limit;
-        loop {
-            let page = self
-                .store()
-                .list_messages(&filter, order, limit, cursor.as_deref())
-                .await
-                .map_err(err)?;
-            let out = MessagesPage {
-                notice: UNTRUSTED,
-                items: page
-                    .items
-                    .iter()
-                    .filter(|m| policy.allows_chat(&m.chat_jid))
-                    .map(MessageOut::from)
-                    .collect(),
-                next_cursor: page.next_cursor,
-            };
-            if limit == 1 || fits(&out) {
-                return Ok(Json(out));
-            }
-            limit /= 2;
-        }
+        let page = self
+            .store()
+            .list_messages(&filter, order, limit, cursor.as_deref())
+            .await
+            .map_err(err)?;
+        let (items, next_cursor) = fitted(page, |m| MessageOut::from(m));
+        Ok(Json(MessagesPage {
+            notice: UNTRUSTED,
+            items,
+            next_cursor,
+        }))
     }
 
     #[tool(

@@ -95,9 +95,28 @@ impl std::fmt::Debug for WhatsAppMcp {
     }
 }
 
-/// Whether a result stays under ~50 KB (what assistants handle well in one go).
-fn fits<T: Serialize>(value: &T) -> bool {
-    serde_json::to_vec(value).map_or(true, |v| v.len() <= crate::format::MAX_RESULT_BYTES)
+/// How many of `items` fit in one result of ~50 KB (what assistants handle
+/// well in one go), at least one. The page they came from is then cut there
+/// (`wa_store::Page::keep`), its cursor going on right after the last one kept,
+/// so nothing is fetched twice and nothing is skipped.
+fn how_many_fit<T: Serialize>(items: &[T]) -> usize {
+    // The envelope around the items: the notice, the cursor, brackets.
+    let mut total = 1024;
+    for (i, item) in items.iter().enumerate() {
+        total += serde_json::to_vec(item).map_or(0, |v| v.len() + 1);
+        if total > crate::format::MAX_RESULT_BYTES {
+            return i.max(1);
+        }
+    }
+    items.len()
+}
+
+/// `page`'s items shaped by `shape`, as many as fit, and the cursor after the last one kept.
+fn fitted<T, O: Serialize>(page: wa_store::Page<T>, shape: impl Fn(&T) -> O) -> (Vec<O>, Option<String>) {
+    let mut out: Vec<O> = page.items.iter().map(&shape).collect();
+    let n = how_many_fit(&out);
+    out.truncate(n);
+    (out, page.keep(n).next_cursor)
 }
 
 fn err(e: impl std::fmt::Display) -> String {

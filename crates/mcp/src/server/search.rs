@@ -7,7 +7,7 @@ use serde::{Deserialize, Serialize};
 use wa_store::{MessageFilter, SearchQuery, SortOrder};
 
 use super::messages::MessagesPage;
-use super::{WhatsAppMcp, err, fits};
+use super::{WhatsAppMcp, err, fitted};
 use crate::format::{MessageOut, UNTRUSTED, parse_time, to_jid};
 
 #[derive(Debug, Deserialize, JsonSchema)]
@@ -61,7 +61,7 @@ impl WhatsAppMcp {
             "relevance" => SortOrder::Relevance,
             other => return Err(format!("sort must be newest, oldest or relevance, not \"{other}\".")),
         };
-        let mut query = SearchQuery {
+        let query = SearchQuery {
             text: p.query,
             filter: MessageFilter {
                 chat_jid: p.chat_jid,
@@ -71,31 +71,22 @@ impl WhatsAppMcp {
                 from_me: p.from_me,
                 has_media: p.has_media,
                 include_deleted: false,
+                // Chats outside the scope are left out by the query itself, so pages are full.
+                scope: policy.scope(),
             },
             order,
             limit: p.limit.unwrap_or(20).clamp(1, 100),
             cursor: p.cursor,
         };
-        loop {
-            let page = self.store().search(&query).await.map_err(err)?;
-            let out = MessagesPage {
-                notice: UNTRUSTED,
-                items: page
-                    .items
-                    .iter()
-                    .filter(|h| policy.allows_chat(&h.message.chat_jid))
-                    .map(|h| SearchHitOut {
-                        message: MessageOut::from(&h.message),
-                        snippet: h.snippet.clone(),
-                    })
-                    .collect(),
-                next_cursor: page.next_cursor,
-            };
-            // No result over ~50 KB: fewer per page, and next_cursor goes on from there.
-            if query.limit == 1 || fits(&out) {
-                return Ok(Json(out));
-            }
-            query.limit /= 2;
-        }
+        let page = self.store().search(&query).await.map_err(err)?;
+        let (items, next_cursor) = fitted(page, |h| SearchHitOut {
+            message: MessageOut::from(&h.message),
+            snippet: h.snippet.clone(),
+        });
+        Ok(Json(MessagesPage {
+            notice: UNTRUSTED,
+            items,
+            next_cursor,
+        }))
     }
 }

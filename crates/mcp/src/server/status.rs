@@ -105,7 +105,11 @@ impl WhatsAppMcp {
     pub async fn get_message_statistics(&self) -> Result<Json<StatisticsOut>, String> {
         let policy = self.policy().await?;
         let s = self.store().statistics().await.map_err(err)?;
-        let top = self.store().chat_statistics(20).await.map_err(err)?;
+        let top = self
+            .store()
+            .chat_statistics_in_scope(10, &policy.scope())
+            .await
+            .map_err(err)?;
         Ok(Json(StatisticsOut {
             messages: s.messages,
             chats: s.chats,
@@ -117,8 +121,6 @@ impl WhatsAppMcp {
             database_bytes: s.database_bytes,
             top_chats: top
                 .into_iter()
-                .filter(|c| policy.allows_chat(&c.jid))
-                .take(10)
                 .map(|c| ChatCount {
                     jid: c.jid,
                     chat_name: c.name,

@@ -505,6 +505,28 @@ async fn no_result_is_over_50_kb_and_long_texts_are_cut_with_a_note() {
         assert!((1..30).contains(&items), "{tool}: a smaller page ({items})");
         assert!(out["next_cursor"].is_string(), "{tool}: and a way to the rest");
     }
+    // A page cut to fit goes on right after its last message: every one once.
+    let mut seen = Vec::new();
+    let mut cursor = Value::Null;
+    while seen.len() < 30 {
+        let r = call(
+            &w.client,
+            "list_messages",
+            json!({"chat_jid": chat.jid, "limit": 30, "cursor": cursor}),
+        )
+        .await;
+        let out = r.structured_content.clone().expect("out");
+        seen.extend(
+            out["items"]
+                .as_array()
+                .expect("items")
+                .iter()
+                .map(|m| m["id"].as_str().unwrap_or("").to_owned()),
+        );
+        cursor = out["next_cursor"].clone();
+    }
+    let expected: Vec<String> = (0..30).rev().map(|n| format!("LONG{n}")).collect();
+    assert_eq!(seen[..30], expected[..], "cut pages skip nothing and repeat nothing");
     let newest = call(&w.client, "list_messages", json!({"chat_jid": chat.jid, "limit": 1})).await;
     let text = newest.structured_content.clone().expect("out")["items"][0]["text"].clone();
     assert!(
@@ -842,4 +864,109 @@ async fn every_tool_answers_good_input_and_refuses_bad_input_in_words() {
     // After all that, the session is still up and every act reached the phone once.
     assert_eq!(good("backend_status", json!({})).await["state"], "connected");
     assert!(w.account.sent().len() >= 5, "{}", w.account.sent().len());
+}
+
+/// Chat scope is applied inside the store's queries: with one chat shared, the
+/// first page is full of that chat's messages (not a short or empty page of
+/// what was left after the newest messages of other chats were dropped), and
+/// the cursors lead through all of them and nothing else.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_scoped_chat_fills_its_first_page_and_its_cursors_reach_all_of_it() {
+    let w = world(Approval::Denied).await;
+    let everything = w
+        .store
+        .list_messages(
+            &wa_store::MessageFilter::default(),
+            wa_store::SortOrder::Newest,
+            20,
+            None,
+        )
+        .await
+        .expect("newest");
+    let newest_chats: std::collections::HashSet<String> = everything.items.iter().map(|m| m.chat_jid.clone()).collect();
+    // A chat with plenty of messages, none of them among the archive's newest 20.
+    let mut chosen = None;
+    for chat in &w.account.corpus().chats {
+        if newest_chats.contains(&chat.jid) {
+            continue;
+        }
+        let filter = wa_store::MessageFilter {
+            chat_jid: Some(chat.jid.clone()),
+            ..Default::default()
+        };
+        let messages = w
+            .store
+            .list_messages(&filter, wa_store::SortOrder::Newest, 500, None)
+            .await
+            .expect("chat")
+            .items;
+        // A word in at least 25 of the chat's messages, for the search.
+        let mut words: std::collections::HashMap<String, usize> = std::collections::HashMap::new();
+        for m in &messages {
+            let mut distinct: Vec<String> = m
+                .text
+                .as_deref()
+                .unwrap_or("")
+                .split(|c: char| !c.is_ascii_alphabetic())
+                .filter(|w| w.len() >= 3)
+                .map(str::to_lowercase)
+                .collect();
+            distinct.sort();
+            distinct.dedup();
+            for word in distinct {
+                *words.entry(word).or_default() += 1;
+            }
+        }
+        let common = words.into_iter().filter(|(_, n)| *n >= 25).max_by_key(|(_, n)| *n);
+        if let (true, Some((word, _))) = (messages.len() > 45, common) {
+            chosen = Some((chat.jid.clone(), messages.len(), word));
+            break;
+        }
+    }
+    let (jid, count, word) = chosen.expect("the small corpus has a busy chat outside the newest page");
+    w.store
+        .set_setting(crate::policy::CHATS, &vec![jid.clone()])
+        .await
+        .expect("scope");
+    for tool in ["list_messages", "search_messages"] {
+        let mut seen = 0;
+        let mut cursor = Value::Null;
+        let mut first = true;
+        loop {
+            let mut args = json!({"limit": 20, "cursor": cursor});
+            if tool == "search_messages" {
+                args["query"] = json!(word);
+            }
+            let r = call(&w.client, tool, args).await;
+            let out = r.structured_content.clone().expect("out");
+            let items = out["items"].as_array().expect("items").clone();
+            if first {
+                assert_eq!(items.len(), 20, "{tool}: the first page is full");
+                first = false;
+            }
+            for item in &items {
+                let chat = if tool == "search_messages" {
+                    &item["message"]["chat_jid"]
+                } else {
+                    &item["chat_jid"]
+                };
+                assert_eq!(chat.as_str(), Some(jid.as_str()), "{tool}: only the shared chat");
+            }
+            seen += items.len();
+            cursor = out["next_cursor"].clone();
+            if cursor.is_null() {
+                break;
+            }
+            assert_eq!(items.len(), 20, "{tool}: every page before the last is full");
+        }
+        if tool == "list_messages" {
+            assert_eq!(seen, count, "every message of the chat, through the cursors");
+        } else {
+            assert!(seen >= 25, "search reaches every match past the first page ({seen})");
+        }
+    }
+    let chats = call(&w.client, "list_chats", json!({"limit": 5})).await;
+    let listed = chats.structured_content.clone().expect("out")["chats"].clone();
+    assert_eq!(listed.as_array().map(Vec::len), Some(1), "{listed}");
+    assert_eq!(listed[0]["jid"].as_str(), Some(jid.as_str()));
 }

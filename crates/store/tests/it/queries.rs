@@ -402,3 +402,70 @@ async fn checkpoints_jobs_audit_and_settings_persist() {
     assert_eq!(group.get::<String>("send_policy").expect("get"), None);
     drop(dir);
 }
+
+/// A page cut to fit (the MCP layer keeps results under a size) goes on right
+/// after its last item kept: walking cut pages gives every item once, in order,
+/// for the keyset-paged lists (messages, search) and the offset-paged ones (chats).
+#[tokio::test]
+async fn a_page_cut_short_goes_on_after_its_last_item() {
+    let (_dir, store) = fresh_store().await;
+    let (_, items) = small_corpus();
+    apply_all(&store, items, 400).await;
+    let full: Vec<_> = {
+        let mut all = Vec::new();
+        let mut cursor = None;
+        loop {
+            let page = store
+                .list_messages(&MessageFilter::default(), SortOrder::Newest, 100, cursor.as_deref())
+                .await
+                .expect("list");
+            all.extend(page.items.into_iter().map(|m| m.msg_id));
+            cursor = page.next_cursor;
+            if cursor.is_none() || all.len() >= 300 {
+                break all;
+            }
+        }
+    };
+    let mut walked = Vec::new();
+    let mut cursor: Option<String> = None;
+    for cut in [3usize, 1, 7, 20, 5, 11].iter().cycle().take(40) {
+        let page = store
+            .list_messages(&MessageFilter::default(), SortOrder::Newest, 20, cursor.as_deref())
+            .await
+            .expect("list")
+            .keep(*cut);
+        assert_eq!(page.items.len(), (*cut).min(20));
+        walked.extend(page.items.iter().map(|m| m.msg_id.clone()));
+        cursor = page.next_cursor;
+    }
+    assert_eq!(walked, full[..walked.len()].to_vec(), "every message once, in order");
+
+    let chats = |limit, cursor: Option<String>| ChatFilter {
+        limit,
+        cursor,
+        ..Default::default()
+    };
+    let all_chats: Vec<String> = store
+        .list_chats(&chats(100, None))
+        .await
+        .expect("chats")
+        .items
+        .into_iter()
+        .map(|c| c.jid)
+        .collect();
+    let mut walked = Vec::new();
+    let mut cursor = None;
+    loop {
+        let page = store
+            .list_chats(&chats(6, cursor.clone()))
+            .await
+            .expect("chats")
+            .keep(4);
+        walked.extend(page.items.into_iter().map(|c| c.jid));
+        cursor = page.next_cursor;
+        if cursor.is_none() {
+            break;
+        }
+    }
+    assert_eq!(walked, all_chats, "every chat once, in order, four at a time");
+}
