@@ -36,9 +36,25 @@ async fn tools_list_json() -> String {
     let client = ().serve(client_io).await.expect("client");
     let mut tools = client.list_all_tools().await.expect("tools/list");
     tools.sort_by(|a, b| a.name.cmp(&b.name));
-    let mut json = serde_json::to_string_pretty(&tools).expect("json");
+    let value = serde_json::to_value(&tools).expect("json");
+    let mut json = serde_json::to_string_pretty(&sorted_keys(value)).expect("json");
     json.push('\n');
     json
+}
+
+/// `value` with every object's keys in alphabetical order: the file reads the
+/// same whichever way serde_json keeps keys in this build (a workspace build
+/// turns on its `preserve_order` for the clients crate).
+fn sorted_keys(value: serde_json::Value) -> serde_json::Value {
+    match value {
+        serde_json::Value::Object(map) => {
+            let mut entries: Vec<(String, serde_json::Value)> = map.into_iter().collect();
+            entries.sort_by(|a, b| a.0.cmp(&b.0));
+            serde_json::Value::Object(entries.into_iter().map(|(k, v)| (k, sorted_keys(v))).collect())
+        }
+        serde_json::Value::Array(items) => serde_json::Value::Array(items.into_iter().map(sorted_keys).collect()),
+        other => other,
+    }
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

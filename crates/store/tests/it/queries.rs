@@ -421,7 +421,7 @@ async fn a_page_cut_short_goes_on_after_its_last_item() {
                 .expect("list");
             all.extend(page.items.into_iter().map(|m| m.msg_id));
             cursor = page.next_cursor;
-            if cursor.is_none() || all.len() >= 300 {
+            if cursor.is_none() || all.len() >= 500 {
                 break all;
             }
         }
