@@ -503,6 +503,8 @@ async fn naive_fts(pool: &SqlitePool, case: &Case) -> anyhow_free::Result<usize>
     Ok(rows.len())
 }
 
+// The benchmark is one report printed top to bottom, each figure beside its baseline.
+#[allow(clippy::too_many_lines)]
 async fn run(config: Config) -> anyhow_free::Result {
     let dir = tempfile::tempdir()?;
     let started = Instant::now();

@@ -1,5 +1,7 @@
 //! The tools over an MCP connection, against the engine on the simulated
 //! account: prompt injection, approval, scope, read-only, rate limit, audit.
+// Scenario tests read top to bottom, one story each: long is clearer than split.
+#![allow(clippy::too_many_lines)]
 
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
