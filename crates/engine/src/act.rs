@@ -11,8 +11,9 @@ use std::path::PathBuf;
 use serde::Serialize;
 use wa_store::{Item, MediaInfo, MessageKey, MessageKind, NewMessage};
 
+use crate::clock::now_ms;
 use crate::download::media_type;
-use crate::handle::{Engine, EngineError, Result, now_ms};
+use crate::handle::{Engine, EngineError, Result};
 use crate::ingest::{Envelope, items_from_message};
 use crate::wire::{change_message, content};
 

@@ -5,7 +5,7 @@
 //! events are folded into the state machine (reconnecting after the backoff
 //! where that is the right answer) and written to the store; history chunks are
 //! decoded on a blocking thread. The handle's methods are what the app and the
-//! MCP layer call: linking, sync jobs (`jobs`), media (`media`), sending and
+//! MCP layer call: linking, sync jobs (`jobs`), media (`download`), sending and
 //! read receipts (`act`). Watch [`Engine::state`] and [`Engine::progress`], or
 //! subscribe to [`Engine::events`].
 
@@ -20,6 +20,7 @@ use tokio::sync::{Semaphore, broadcast, oneshot, watch};
 use wa_store::{Item, Store, StoreError, SyncJob};
 use whatsapp_rust::wacore::types::events::Event;
 
+use crate::clock::now_ms;
 use crate::events::{items_from_event, items_from_history};
 use crate::port::{DynPort, PortError, WhatsAppPort};
 use crate::state::{Action, Connection, EngineState};
@@ -169,12 +170,6 @@ pub(crate) struct Inner {
 /// Lock a std mutex; a panic elsewhere never leaves these maps half-written.
 pub(crate) fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
     m.lock().unwrap_or_else(PoisonError::into_inner)
-}
-
-pub(crate) fn now_ms() -> i64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX))
 }
 
 /// The engine. Cheap to clone; every clone drives the same account.

@@ -18,7 +18,8 @@ use std::time::Duration;
 use tokio::sync::watch;
 use wa_store::{ChatFilter, CheckpointState, Item, JobKind, JobState, SyncJob};
 
-use crate::handle::{Engine, EngineError, Result, lock, now_ms};
+use crate::clock::now_ms;
+use crate::handle::{Engine, EngineError, Result, lock};
 use crate::port::{HistoryAnchor, PortError};
 use crate::sync::{JobCommand, SyncProgress, next_state};
 

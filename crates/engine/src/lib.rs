@@ -12,6 +12,7 @@
 //! is acknowledged to WhatsApp (`durability`).
 
 pub mod act;
+pub mod clock;
 pub mod download;
 pub mod durability;
 pub mod events;

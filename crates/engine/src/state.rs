@@ -416,11 +416,6 @@ impl EngineState {
         }
     }
 
-    /// [`EngineState::describe`] at the current time.
-    pub fn describe_now(&self) -> String {
-        self.describe(crate::handle::now_ms())
-    }
-
     /// Whether the person needs to do something (tray shows "needs attention").
     pub fn needs_attention(&self) -> bool {
         matches!(

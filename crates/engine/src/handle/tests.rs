@@ -376,7 +376,7 @@ async fn server_errors_bans_takeovers_and_outdated_clients_end_in_the_right_stat
 }
 
 fn now() -> i64 {
-    crate::handle::now_ms()
+    crate::clock::now_ms()
 }
 
 /// Every message of the corpus, as the store should hold it.
