@@ -5,8 +5,8 @@
 //! events are folded into the state machine (reconnecting after the backoff
 //! where that is the right answer) and written to the store; history chunks are
 //! decoded on a blocking thread. The handle's methods are what the app and the
-//! MCP layer call: linking, sync jobs (`jobs`), media (`download`), sending and
-//! read receipts (`act`). Watch [`Engine::state`] and [`Engine::progress`], or
+//! MCP layer call: linking, sync jobs (`jobs`), media (`media`), sending and
+//! read receipts (`send`, `jobs`). Watch [`Engine::state`] and [`Engine::progress`], or
 //! subscribe to [`Engine::events`].
 
 use std::collections::HashMap;

@@ -5,15 +5,13 @@
 //! or the simulated account in `sim` for tests and demo mode) and the store:
 //! linking by QR or phone code, the connection state machine (`state`), history
 //! and live messages mapped to store items (`ingest`, `history`, `events`),
-//! sync jobs with checkpoints (`jobs`), media downloads (`download`), sending
-//! and read receipts (`act`).
+//! sync jobs with checkpoints (`jobs`), media downloads (`media`), sending
+//! and read receipts (`send`).
 //!
 //! Invariants: no Tauri or MCP types here; the store is written before anything
 //! is acknowledged to WhatsApp (`durability`).
 
-pub mod act;
 pub mod clock;
-pub mod download;
 pub mod durability;
 pub mod events;
 pub mod groups;
@@ -21,18 +19,20 @@ pub mod handle;
 pub mod history;
 pub mod ingest;
 pub mod jobs;
+pub mod media;
 pub mod net;
 pub mod port;
 pub mod real;
+pub mod send;
 pub mod sim;
 pub mod state;
 pub mod sync;
 pub mod wire;
 
-pub use act::{Outgoing, Sent};
-pub use download::SavedMedia;
 pub use handle::{Engine, EngineError, EngineEvent, EngineOptions};
 pub use jobs::SyncRequest;
+pub use media::SavedMedia;
+pub use send::{Outgoing, Sent};
 pub use state::EngineState;
 pub use sync::{JobCommand, SyncProgress};
 

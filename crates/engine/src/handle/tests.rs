@@ -8,9 +8,9 @@ use wa_corpus::{Config, Corpus};
 use wa_store::{ChatKind, Item, JobState, MessageFilter, MessageKind, NewMessage, SortOrder, Store};
 use whatsapp_rust::wacore::types::events::ConnectFailureReason;
 
-use crate::act::Outgoing;
 use crate::handle::{Engine, EngineError, EngineOptions};
 use crate::jobs::SyncRequest;
+use crate::send::Outgoing;
 use crate::sim::account::{SimConfig, SimulatedAccount};
 use crate::sim::media;
 use crate::state::{EngineState, Problem};

@@ -1,4 +1,5 @@
-//! Acting on WhatsApp: text, replies, reactions, files and voice notes.
+//! Sending: text, replies, reactions, files and voice notes, and deleting our
+//! own messages for everyone.
 //!
 //! Each send is built as a store message first (kind, text, quote, media
 //! fields), turned into WhatsApp's message by the same `wire` code the tests
@@ -12,9 +13,9 @@ use serde::Serialize;
 use wa_store::{Item, MediaInfo, MessageKey, MessageKind, NewMessage};
 
 use crate::clock::now_ms;
-use crate::download::media_type;
 use crate::handle::{Engine, EngineError, Result};
 use crate::ingest::{Envelope, items_from_message};
+use crate::media::media_type;
 use crate::wire::{change_message, content};
 
 /// Something to send.
