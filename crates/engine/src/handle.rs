@@ -16,7 +16,7 @@ use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
 
 use serde::Serialize;
-use tokio::sync::{Semaphore, broadcast, oneshot, watch};
+use tokio::sync::{Semaphore, broadcast, watch};
 use wa_store::{Item, Store, StoreError, SyncJob};
 use whatsapp_rust::wacore::types::events::Event;
 
@@ -24,6 +24,7 @@ use crate::clock::now_ms;
 use crate::events::{items_from_event, items_from_history};
 use crate::port::{DynPort, PortError, WhatsAppPort};
 use crate::state::{Action, Connection, EngineState};
+use crate::sync::on_demand::Answer;
 use crate::sync::{JobCommandRefused, ProgressTracker, SyncProgress, Throttle};
 
 /// Why the engine could not do what it was asked, in words for people.
@@ -124,22 +125,6 @@ pub enum EngineEvent {
     },
 }
 
-/// What the phone answered to one "older messages" request.
-#[derive(Debug, Clone, Copy, Default)]
-pub(crate) struct Answer {
-    /// Messages in the answer (0: the phone has nothing older).
-    pub messages: u64,
-    /// Of those, new to the store.
-    pub inserted: u64,
-}
-
-/// Answers and their waiters, matched by request id whichever comes first.
-#[derive(Debug, Default)]
-pub(crate) struct Answers {
-    waiting: HashMap<String, oneshot::Sender<Answer>>,
-    early: HashMap<String, Answer>,
-}
-
 pub(crate) struct Inner {
     pub port: Arc<dyn DynPort>,
     pub store: Store,
@@ -150,7 +135,7 @@ pub(crate) struct Inner {
     pub tracker: Mutex<ProgressTracker>,
     pub throttle: Mutex<Throttle>,
     pub events: broadcast::Sender<EngineEvent>,
-    pub answers: Mutex<Answers>,
+    pub answers: Mutex<crate::sync::on_demand::Answers>,
     /// Control of running jobs: the state each should be in.
     pub jobs: Mutex<HashMap<i64, watch::Sender<wa_store::JobState>>>,
     /// One request to the phone at a time: it answers them in turn anyway.
@@ -208,7 +193,7 @@ impl Engine {
                 tracker: Mutex::new(tracker),
                 throttle: Mutex::new(Throttle::per_second(10)),
                 events,
-                answers: Mutex::new(Answers::default()),
+                answers: Mutex::new(crate::sync::on_demand::Answers::default()),
                 jobs: Mutex::new(HashMap::new()),
                 phone: Semaphore::new(1),
                 groups_refresh: Mutex::new(0),
@@ -479,39 +464,6 @@ impl Engine {
         if allowed {
             let _ = self.inner.events.send(EngineEvent::Progress(snapshot));
         }
-    }
-
-    /// Hand an on-demand answer to the job waiting for it (or keep it until it asks).
-    fn answer(&self, request: Option<String>, answer: Answer) {
-        let Some(request) = request else { return };
-        let mut answers = lock(&self.inner.answers);
-        match answers.waiting.remove(&request) {
-            Some(waiter) => {
-                let _ = waiter.send(answer);
-            }
-            None => {
-                answers.early.insert(request, answer);
-            }
-        }
-    }
-
-    /// A receiver for the answer to `request`, ready at once if it already came.
-    pub(crate) fn await_answer(&self, request: &str) -> oneshot::Receiver<Answer> {
-        let (tx, rx) = oneshot::channel();
-        let mut answers = lock(&self.inner.answers);
-        match answers.early.remove(request) {
-            Some(answer) => {
-                let _ = tx.send(answer);
-            }
-            None => {
-                answers.waiting.insert(request.to_owned(), tx);
-            }
-        }
-        rx
-    }
-
-    pub(crate) fn forget_answer(&self, request: &str) {
-        lock(&self.inner.answers).waiting.remove(request);
     }
 
     /// Store every group's name, community and members (after connecting, and

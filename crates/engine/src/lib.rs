@@ -18,10 +18,10 @@ pub mod groups;
 pub mod handle;
 pub mod history;
 pub mod ingest;
-pub mod jobs;
 pub mod media;
 pub mod net;
 pub mod port;
+pub mod read;
 pub mod real;
 pub mod send;
 pub mod sim;
@@ -30,10 +30,10 @@ pub mod sync;
 pub mod wire;
 
 pub use handle::{Engine, EngineError, EngineEvent, EngineOptions};
-pub use jobs::SyncRequest;
 pub use media::SavedMedia;
 pub use send::{Outgoing, Sent};
 pub use state::EngineState;
+pub use sync::jobs::SyncRequest;
 pub use sync::{JobCommand, SyncProgress};
 
 #[cfg(test)]

@@ -6,6 +6,9 @@
 //! ([`Throttle`]). Job commands follow [`next_state`], so "resume a cancelled
 //! sync" is refused with a sentence instead of doing something surprising.
 
+pub mod jobs;
+pub(crate) mod on_demand;
+
 use std::collections::{HashSet, VecDeque};
 
 use serde::Serialize;

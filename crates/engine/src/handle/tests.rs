@@ -9,12 +9,12 @@ use wa_store::{ChatKind, Item, JobState, MessageFilter, MessageKind, NewMessage,
 use whatsapp_rust::wacore::types::events::ConnectFailureReason;
 
 use crate::handle::{Engine, EngineError, EngineOptions};
-use crate::jobs::SyncRequest;
 use crate::send::Outgoing;
 use crate::sim::account::{SimConfig, SimulatedAccount};
 use crate::sim::media;
 use crate::state::{EngineState, Problem};
 use crate::sync::JobCommand;
+use crate::sync::jobs::SyncRequest;
 
 type Sim = Arc<SimulatedAccount>;
 

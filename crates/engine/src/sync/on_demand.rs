@@ -1,0 +1,274 @@
+//! On-demand history: asking the phone for the messages of one chat older than
+//! the oldest one stored, a window at a time, and matching its answers to the
+//! requests.
+//!
+//! The phone answers through the account's event stream (a `HistorySync` chunk
+//! carrying the request id), which the event loop stores like any history; the
+//! waiting request gets an [`Answer`] (how many messages, how many new), whether
+//! the answer or the wait comes first. Rate limits and server errors back off
+//! exponentially; a phone that does not answer pauses the job with a sentence.
+
+use std::collections::HashMap;
+
+use tokio::sync::{oneshot, watch};
+use wa_store::{CheckpointState, JobState};
+
+use super::jobs::Stop;
+use crate::handle::{Engine, lock};
+use crate::port::{HistoryAnchor, PortError};
+
+const MAX_BACKOFF_ATTEMPTS: u32 = 8;
+
+/// What the phone answered to one "older messages" request.
+#[derive(Debug, Clone, Copy, Default)]
+pub(crate) struct Answer {
+    /// Messages in the answer (0: the phone has nothing older).
+    pub messages: u64,
+    /// Of those, new to the store.
+    pub inserted: u64,
+}
+
+/// Answers and their waiters, matched by request id whichever comes first.
+#[derive(Debug, Default)]
+pub(crate) struct Answers {
+    waiting: HashMap<String, oneshot::Sender<Answer>>,
+    early: HashMap<String, Answer>,
+}
+
+impl Engine {
+    /// Fetch older messages of `chat` until the phone has no more or `limit` is
+    /// reached. Returns the messages added.
+    pub(super) async fn fetch_chat(
+        &self,
+        job: i64,
+        chat: &str,
+        limit: Option<i64>,
+        control: &mut watch::Receiver<JobState>,
+    ) -> Result<u64, Stop> {
+        let store = &self.inner.store;
+        let mut added: u64 = 0;
+        let mut backoff = self.backoff(job.unsigned_abs());
+        let mut attempt = 0;
+        let mut unanswered = 0;
+        loop {
+            self.checkpoint_control(job, control).await?;
+            let Ok(checkpoint) = store.refresh_checkpoint(chat).await else {
+                return Ok(added);
+            };
+            if checkpoint.state == CheckpointState::Complete {
+                return Ok(added);
+            }
+            let remaining = limit.map(|l| l - i64::try_from(added).unwrap_or(i64::MAX));
+            if remaining.is_some_and(|r| r <= 0) {
+                return Ok(added);
+            }
+            let (Some(oldest), Some(from_me), Some(ts)) =
+                (checkpoint.oldest, checkpoint.oldest_from_me, checkpoint.oldest_ts)
+            else {
+                // Nothing stored to continue from (WhatsApp needs an anchor
+                // message): not complete, the chat's first messages may be on
+                // their way (run_job takes it up again when they land).
+                return Ok(added);
+            };
+            let anchor = HistoryAnchor {
+                chat_jid: chat.to_owned(),
+                msg_id: oldest.msg_id,
+                from_me,
+                ts_ms: ts,
+            };
+            let batch = remaining.map_or(self.inner.options.history_batch, |r| {
+                u32::try_from(r)
+                    .unwrap_or(u32::MAX)
+                    .min(self.inner.options.history_batch)
+            });
+            if !self.wait_connected_or_stop(control).await? {
+                continue;
+            }
+            let _ = store.set_checkpoint_state(chat, CheckpointState::Requested, None).await;
+            let answer = {
+                let _turn = self.inner.phone.acquire().await;
+                match self.inner.port.request_history(&anchor, batch).await {
+                    Ok(request) => {
+                        let rx = self.await_answer(&request);
+                        let waiting = tokio::time::timeout(self.inner.options.phone_timeout, rx);
+                        tokio::pin!(waiting);
+                        // Pause and Cancel act at once, even while the phone is slow to answer
+                        // (a late answer is still stored by the event loop).
+                        let answered = loop {
+                            tokio::select! {
+                                answered = &mut waiting => break answered.ok().and_then(Result::ok),
+                                changed = control.changed() => {
+                                    if changed.is_err() || *control.borrow() != JobState::Running {
+                                        break None;
+                                    }
+                                }
+                            }
+                        };
+                        if let Some(answer) = answered {
+                            Ok(answer)
+                        } else {
+                            self.forget_answer(&request);
+                            if *control.borrow() != JobState::Running {
+                                // Back to the top, where the pause or cancel is honoured.
+                                continue;
+                            }
+                            Err(PortError::PhoneOffline)
+                        }
+                    }
+                    Err(e) => Err(e),
+                }
+            };
+            match answer {
+                Ok(answer) => {
+                    attempt = 0;
+                    unanswered = 0;
+                    added += answer.inserted;
+                    let progress = store.job(job).await.ok().flatten();
+                    if let Some(j) = progress {
+                        let _ = store
+                            .update_job(
+                                job,
+                                JobState::Running,
+                                (
+                                    j.messages_done + i64::try_from(answer.inserted).unwrap_or(0),
+                                    j.chats_done,
+                                    j.chats_total,
+                                ),
+                                None,
+                            )
+                            .await;
+                        self.publish_job_by_id(job).await;
+                    }
+                    // Did the archive reach further back? Judged from the store, not
+                    // the answer alone: after a timeout and a repeat, the late first
+                    // answer may have stored what the repeat brings again.
+                    let moved = store
+                        .refresh_checkpoint(chat)
+                        .await
+                        .ok()
+                        .and_then(|c| c.oldest)
+                        .is_some_and(|o| o.msg_id != anchor.msg_id);
+                    if answer.messages == 0 || !moved {
+                        // The phone has nothing older.
+                        let _ = store.set_checkpoint_state(chat, CheckpointState::Complete, None).await;
+                        return Ok(added);
+                    }
+                    let _ = store.set_checkpoint_state(chat, CheckpointState::Idle, None).await;
+                }
+                // Not the phone: its answer waits behind a batch that cannot be
+                // stored (a full disk). Wait for room instead of blaming the phone.
+                Err(PortError::PhoneOffline) if self.inner.storage_problem.borrow().is_some() => {
+                    let mut storage = self.inner.storage_problem.subscribe();
+                    tokio::select! {
+                        _ = storage.wait_for(Option::is_none) => {}
+                        _ = control.changed() => {}
+                    }
+                }
+                Err(PortError::PhoneOffline) => {
+                    unanswered += 1;
+                    if unanswered >= self.inner.options.phone_attempts {
+                        let text = "Your phone did not answer. Open WhatsApp on your phone and keep it connected \
+                                    to the internet, then resume this sync.";
+                        let _ = store
+                            .set_checkpoint_state(chat, CheckpointState::Idle, Some(text))
+                            .await;
+                        // Paused in place: the runner waits at the top of the loop for
+                        // Resume or Cancel (exiting would race with a Resume sent meanwhile).
+                        self.pause_with(job, text).await;
+                        unanswered = 0;
+                    }
+                }
+                Err(e) if e.is_transient() && attempt < MAX_BACKOFF_ATTEMPTS => {
+                    attempt += 1;
+                    let mut delay = backoff.delay(attempt);
+                    if let PortError::RateLimited {
+                        retry_after: Some(after),
+                    } = &e
+                    {
+                        delay = delay.max(*after);
+                    }
+                    tracing::info!(chat, attempt, ?delay, error = %e, "history request refused; backing off");
+                    tokio::select! {
+                        () = tokio::time::sleep(delay) => {}
+                        _ = control.changed() => {}
+                    }
+                }
+                Err(e) => {
+                    let text = e.to_string();
+                    let _ = store
+                        .set_checkpoint_state(chat, CheckpointState::Failed, Some(&text))
+                        .await;
+                    self.pause_with(job, &format!("{text} The sync paused; resume it to try again."))
+                        .await;
+                    attempt = 0;
+                }
+            }
+        }
+    }
+
+    async fn pause_with(&self, job: i64, text: &str) {
+        let store = &self.inner.store;
+        if let Ok(Some(j)) = store.job(job).await {
+            let _ = store
+                .update_job(
+                    job,
+                    JobState::Paused,
+                    (j.messages_done, j.chats_done, j.chats_total),
+                    Some(text),
+                )
+                .await;
+        }
+        if let Some(control) = lock(&self.inner.jobs).get(&job) {
+            control.send_replace(JobState::Paused);
+        }
+    }
+
+    /// `Ok(true)` once connected; `Ok(false)` when the job was paused or
+    /// resumed meanwhile (the caller re-checks from the top).
+    async fn wait_connected_or_stop(&self, control: &mut watch::Receiver<JobState>) -> Result<bool, Stop> {
+        tokio::select! {
+            () = self.wait_connected() => Ok(true),
+            _ = control.changed() => {
+                // A pause is waited out at the top of the caller's next round.
+                match *control.borrow() {
+                    JobState::Running | JobState::Paused => Ok(false),
+                    JobState::Queued => Err(Stop::Shutdown),
+                    _ => Err(Stop::Cancelled),
+                }
+            }
+        }
+    }
+
+    /// Hand an on-demand answer to the job waiting for it (or keep it until it asks).
+    pub(crate) fn answer(&self, request: Option<String>, answer: Answer) {
+        let Some(request) = request else { return };
+        let mut answers = lock(&self.inner.answers);
+        match answers.waiting.remove(&request) {
+            Some(waiter) => {
+                let _ = waiter.send(answer);
+            }
+            None => {
+                answers.early.insert(request, answer);
+            }
+        }
+    }
+
+    /// A receiver for the answer to `request`, ready at once if it already came.
+    pub(crate) fn await_answer(&self, request: &str) -> oneshot::Receiver<Answer> {
+        let (tx, rx) = oneshot::channel();
+        let mut answers = lock(&self.inner.answers);
+        match answers.early.remove(request) {
+            Some(answer) => {
+                let _ = tx.send(answer);
+            }
+            None => {
+                answers.waiting.insert(request.to_owned(), tx);
+            }
+        }
+        rx
+    }
+
+    pub(crate) fn forget_answer(&self, request: &str) {
+        lock(&self.inner.answers).waiting.remove(request);
+    }
+}
