@@ -8,6 +8,9 @@
 use wa_store::{ChatKind, ChatUpdate, ContactUpdate, Item, MemberRole};
 use whatsapp_rust::features::{GroupMetadata, ParticipantType};
 
+use crate::clock::now_ms;
+use crate::engine::{Engine, lock};
+
 /// The items one group's metadata stands for, as of `at` (ms).
 pub fn items_from_group(group: &GroupMetadata, at: i64) -> Vec<Item> {
     let jid = group.id.to_non_ad_string();
@@ -55,6 +58,43 @@ pub fn items_from_group(group: &GroupMetadata, at: i64) -> Vec<Item> {
         members,
     });
     items
+}
+
+impl Engine {
+    /// Store every group's name, community and members (after connecting, and
+    /// when a group notification says something changed). One refresh at a time;
+    /// notifications arriving during one are covered by a single follow-up.
+    pub(crate) fn refresh_groups(&self) {
+        {
+            let mut pending = lock(&self.inner.groups_refresh);
+            *pending += 1;
+            if *pending > 1 {
+                return;
+            }
+        }
+        let engine = self.clone();
+        tokio::spawn(async move {
+            loop {
+                match engine.inner.port.groups().await {
+                    Ok(groups) => {
+                        let now = now_ms();
+                        let items: Vec<Item> = groups.iter().flat_map(|g| items_from_group(g, now)).collect();
+                        if let Err(e) = engine.inner.store.apply(&items).await {
+                            tracing::warn!(error = %e, "could not store group details");
+                        }
+                    }
+                    Err(e) => tracing::info!(error = %e, "group details not available now"),
+                }
+                let mut pending = lock(&engine.inner.groups_refresh);
+                if *pending > 1 {
+                    *pending = 1;
+                } else {
+                    *pending = 0;
+                    return;
+                }
+            }
+        });
+    }
 }
 
 #[cfg(test)]

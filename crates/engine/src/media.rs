@@ -17,7 +17,8 @@ use sha2::{Digest, Sha256};
 use wa_store::{MediaRecord, Message, MessageKey, MessageKind};
 use whatsapp_rust::download::{DownloadParams, MediaType};
 
-use crate::handle::{Engine, EngineError, Result};
+use crate::engine::Engine;
+use crate::error::{EngineError, Result};
 use crate::port::{PortError, ReuploadRequest};
 
 /// A downloaded file.

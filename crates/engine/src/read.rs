@@ -7,7 +7,8 @@
 use wa_store::Item;
 
 use crate::clock::now_ms;
-use crate::handle::{Engine, EngineError, Result};
+use crate::engine::Engine;
+use crate::error::{EngineError, Result};
 
 impl Engine {
     /// Mark a chat read: read receipts for its newest incoming messages (per

@@ -13,7 +13,8 @@ use serde::Serialize;
 use wa_store::{Item, MediaInfo, MessageKey, MessageKind, NewMessage};
 
 use crate::clock::now_ms;
-use crate::handle::{Engine, EngineError, Result};
+use crate::engine::Engine;
+use crate::error::{EngineError, Result};
 use crate::ingest::{Envelope, items_from_message};
 use crate::media::media_type;
 use crate::wire::{change_message, content};

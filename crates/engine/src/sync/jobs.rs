@@ -19,7 +19,8 @@ use tokio::sync::watch;
 use wa_store::{ChatFilter, CheckpointState, JobKind, JobState, SyncJob};
 
 use super::{JobCommand, SyncProgress, next_state};
-use crate::handle::{Engine, EngineError, Result, lock};
+use crate::engine::{Engine, lock};
+use crate::error::{EngineError, Result};
 
 /// What a person or an assistant asks to sync.
 #[derive(Debug, Clone, PartialEq, Eq)]

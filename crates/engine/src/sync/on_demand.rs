@@ -14,7 +14,7 @@ use tokio::sync::{oneshot, watch};
 use wa_store::{CheckpointState, JobState};
 
 use super::jobs::Stop;
-use crate::handle::{Engine, lock};
+use crate::engine::{Engine, lock};
 use crate::port::{HistoryAnchor, PortError};
 
 const MAX_BACKOFF_ATTEMPTS: u32 = 8;

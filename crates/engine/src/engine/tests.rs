@@ -8,7 +8,8 @@ use wa_corpus::{Config, Corpus};
 use wa_store::{ChatKind, Item, JobState, MessageFilter, MessageKind, NewMessage, SortOrder, Store};
 use whatsapp_rust::wacore::types::events::ConnectFailureReason;
 
-use crate::handle::{Engine, EngineError, EngineOptions};
+use crate::engine::{Engine, EngineOptions};
+use crate::error::EngineError;
 use crate::send::Outgoing;
 use crate::sim::account::{SimConfig, SimulatedAccount};
 use crate::sim::media;
@@ -1094,7 +1095,7 @@ async fn a_sync_killed_with_sigkill_resumes_from_its_checkpoint() {
     let mut child = std::process::Command::new(std::env::current_exe().expect("test binary"))
         .args([
             "--exact",
-            "handle::tests::a_sync_killed_with_sigkill_resumes_from_its_checkpoint",
+            "engine::tests::a_sync_killed_with_sigkill_resumes_from_its_checkpoint",
             "--nocapture",
             "--test-threads=1",
         ])
