@@ -199,3 +199,6 @@ impl Engine {
         let _ = state.wait_for(|s| matches!(s, EngineState::Connected { .. })).await;
     }
 }
+
+#[cfg(test)]
+mod tests;

@@ -233,6 +233,3 @@ impl Engine {
         let _ = self.inner.events.send(EngineEvent::Job(job.clone()));
     }
 }
-
-#[cfg(test)]
-mod tests;

@@ -274,3 +274,6 @@ impl Engine {
         }
     }
 }
+
+#[cfg(test)]
+mod tests;

@@ -39,3 +39,6 @@ impl Engine {
         }
     }
 }
+
+#[cfg(test)]
+mod tests;

@@ -50,3 +50,6 @@ impl Engine {
         Ok(u32::try_from(page.items.len()).unwrap_or(u32::MAX))
     }
 }
+
+#[cfg(test)]
+mod tests;

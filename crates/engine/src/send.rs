@@ -338,3 +338,6 @@ impl Engine {
         })
     }
 }
+
+#[cfg(test)]
+mod tests;

@@ -473,3 +473,6 @@ impl Engine {
             .is_ok_and(|c| c.oldest.is_some() || c.state == CheckpointState::Complete)
     }
 }
+
+#[cfg(test)]
+mod tests;

@@ -272,3 +272,6 @@ impl Engine {
         lock(&self.inner.answers).waiting.remove(request);
     }
 }
+
+#[cfg(test)]
+mod tests;
