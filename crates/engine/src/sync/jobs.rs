@@ -10,13 +10,14 @@
 //! so asking twice would not duplicate anything either).
 //!
 //! Pause, resume and cancel follow [`next_state`]; a job that cannot go on
-//! (the phone does not answer, WhatsApp refuses) pauses with a
-//! sentence saying why, and Resume continues from the checkpoints.
+//! (the phone does not answer, WhatsApp refuses, a checkpoint cannot be
+//! written) pauses with a sentence saying why, and Resume continues from the
+//! checkpoints. Other store errors fail the job with the store's sentence.
 
 use std::time::Duration;
 
 use tokio::sync::watch;
-use wa_store::{ChatFilter, CheckpointState, JobKind, JobState, SyncJob};
+use wa_store::{ChatFilter, CheckpointState, JobKind, JobState, StoreError, SyncJob};
 
 use super::{JobCommand, SyncProgress, next_state};
 use crate::engine::{Engine, lock};
@@ -154,27 +155,37 @@ impl Engine {
             let id = job.id;
             if let Err(e) = engine.run_job(job, rx).await {
                 tracing::warn!(job = id, error = %e, "sync job failed");
-                if let Ok(Some(now)) = engine.inner.store.job(id).await {
-                    let _ = engine
-                        .inner
-                        .store
-                        .update_job(
-                            id,
-                            JobState::Failed,
-                            (now.messages_done, now.chats_done, now.chats_total),
-                            Some(&e.to_string()),
-                        )
-                        .await;
-                    engine.publish_job_by_id(id).await;
-                }
+                engine.record_failure(id, &e.to_string()).await;
             }
             lock(&engine.inner.jobs).remove(&id);
         });
     }
 
+    /// Record that job `id` failed with `reason`, and tell the window. The job
+    /// ran on its own task, so there is no one to return a store error to: it
+    /// is logged.
+    async fn record_failure(&self, id: i64, reason: &str) {
+        let store = &self.inner.store;
+        match store.job(id).await {
+            Ok(Some(now)) => {
+                let progress = (now.messages_done, now.chats_done, now.chats_total);
+                match store.update_job(id, JobState::Failed, progress, Some(reason)).await {
+                    Ok(()) => self.publish_job_by_id(id).await,
+                    Err(e) => {
+                        tracing::error!(job = id, error = %e, reason, "could not record that the sync job failed");
+                    }
+                }
+            }
+            Ok(None) => {}
+            Err(e) => tracing::error!(job = id, error = %e, reason, "could not read the failed sync job to record why"),
+        }
+    }
+
     pub(super) async fn publish_job_by_id(&self, id: i64) {
-        if let Ok(Some(job)) = self.inner.store.job(id).await {
-            self.publish_job(&job);
+        match self.inner.store.job(id).await {
+            Ok(Some(job)) => self.publish_job(&job),
+            Ok(None) => {}
+            Err(e) => tracing::warn!(job = id, error = %e, "could not read the sync job to report it"),
         }
     }
 
@@ -245,7 +256,7 @@ impl Engine {
         let mut waited = false;
         loop {
             for chat in &chats {
-                if job.kind != JobKind::MarkRead && !self.has_anchor(chat).await {
+                if job.kind != JobKind::MarkRead && !self.has_anchor(chat).await? {
                     waiting.push(chat.clone());
                     continue;
                 }
@@ -340,7 +351,7 @@ impl Engine {
             }
             let mut still = Vec::new();
             for chat in waiting.drain(..) {
-                if self.has_anchor(&chat).await {
+                if self.has_anchor(&chat).await? {
                     next.push(chat);
                 } else {
                     still.push(chat);
@@ -401,41 +412,34 @@ impl Engine {
                 JobState::Queued => return Err(Stop::Shutdown),
                 JobState::Paused => {
                     // Record the pause once, then sleep until told otherwise.
-                    if let Ok(Some(j)) = self.inner.store.job(job).await
-                        && j.state != JobState::Paused
-                    {
-                        let _ = self
-                            .inner
-                            .store
-                            .update_job(
-                                job,
-                                JobState::Paused,
-                                (j.messages_done, j.chats_done, j.chats_total),
-                                None,
-                            )
-                            .await;
-                        self.publish_job_by_id(job).await;
-                    }
+                    self.record_runner_state(job, JobState::Paused).await;
                     if control.changed().await.is_err() {
                         return Err(Stop::Shutdown);
                     }
-                    if *control.borrow() == JobState::Running
-                        && let Ok(Some(j)) = self.inner.store.job(job).await
-                    {
-                        let _ = self
-                            .inner
-                            .store
-                            .update_job(
-                                job,
-                                JobState::Running,
-                                (j.messages_done, j.chats_done, j.chats_total),
-                                None,
-                            )
-                            .await;
-                        self.publish_job_by_id(job).await;
+                    if *control.borrow() == JobState::Running {
+                        self.record_runner_state(job, JobState::Running).await;
                     }
                 }
             }
+        }
+    }
+
+    /// Record that the runner of `job` is now `state` (its counts kept, its
+    /// reason cleared) and tell the window, unless the store says so already.
+    /// The runner follows its in-memory control either way, so a store that
+    /// cannot take it is logged, not fatal.
+    async fn record_runner_state(&self, job: i64, state: JobState) {
+        let store = &self.inner.store;
+        match store.job(job).await {
+            Ok(Some(j)) if j.state != state => {
+                let progress = (j.messages_done, j.chats_done, j.chats_total);
+                match store.update_job(job, state, progress, None).await {
+                    Ok(()) => self.publish_job_by_id(job).await,
+                    Err(e) => tracing::warn!(job, ?state, error = %e, "could not record the sync job's state"),
+                }
+            }
+            Ok(_) => {}
+            Err(e) => tracing::warn!(job, ?state, error = %e, "could not read the sync job to record its state"),
         }
     }
 
@@ -464,13 +468,15 @@ impl Engine {
         under_way.then_some(progress)
     }
 
-    /// Whether `chat` has a stored message to ask "older than" from.
-    async fn has_anchor(&self, chat: &str) -> bool {
-        self.inner
-            .store
-            .refresh_checkpoint(chat)
-            .await
-            .is_ok_and(|c| c.oldest.is_some() || c.state == CheckpointState::Complete)
+    /// Whether `chat` has a stored message to ask "older than" from (or is
+    /// complete). A store that cannot tell fails the job with its sentence.
+    async fn has_anchor(&self, chat: &str) -> Result<bool> {
+        match self.inner.store.refresh_checkpoint(chat).await {
+            Ok(c) => Ok(c.oldest.is_some() || c.state == CheckpointState::Complete),
+            // Not stored (any more): nothing to ask "older than" from.
+            Err(StoreError::NotFound { .. }) => Ok(false),
+            Err(e) => Err(e.into()),
+        }
     }
 }
 

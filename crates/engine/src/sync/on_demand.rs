@@ -11,7 +11,7 @@
 use std::collections::HashMap;
 
 use tokio::sync::{oneshot, watch};
-use wa_store::{CheckpointState, JobState};
+use wa_store::{CheckpointState, JobState, StoreError};
 
 use super::jobs::Stop;
 use crate::engine::{Engine, lock};
@@ -38,6 +38,9 @@ pub(crate) struct Answers {
 impl Engine {
     /// Fetch older messages of `chat` until the phone has no more or `limit` is
     /// reached. Returns the messages added.
+    ///
+    /// A checkpoint the store cannot read or write pauses the job with the
+    /// store's sentence (never taken as written); Resume tries again.
     pub(super) async fn fetch_chat(
         &self,
         job: i64,
@@ -52,8 +55,14 @@ impl Engine {
         let mut unanswered = 0;
         loop {
             self.checkpoint_control(job, control).await?;
-            let Ok(checkpoint) = store.refresh_checkpoint(chat).await else {
-                return Ok(added);
+            let checkpoint = match store.refresh_checkpoint(chat).await {
+                Ok(checkpoint) => checkpoint,
+                // The chat is no longer stored (deleted from this computer): nothing to fetch.
+                Err(StoreError::NotFound { .. }) => return Ok(added),
+                Err(e) => {
+                    self.pause_for_store(job, chat, &e).await;
+                    continue;
+                }
             };
             if checkpoint.state == CheckpointState::Complete {
                 return Ok(added);
@@ -84,76 +93,43 @@ impl Engine {
             if !self.wait_connected_or_stop(control).await? {
                 continue;
             }
-            let _ = store.set_checkpoint_state(chat, CheckpointState::Requested, None).await;
-            let answer = {
-                let _turn = self.inner.phone.acquire().await;
-                match self.inner.port.request_history(&anchor, batch).await {
-                    Ok(request) => {
-                        let rx = self.await_answer(&request);
-                        let waiting = tokio::time::timeout(self.inner.options.phone_timeout, rx);
-                        tokio::pin!(waiting);
-                        // Pause and Cancel act at once, even while the phone is slow to answer
-                        // (a late answer is still stored by the event loop).
-                        let answered = loop {
-                            tokio::select! {
-                                answered = &mut waiting => break answered.ok().and_then(Result::ok),
-                                changed = control.changed() => {
-                                    if changed.is_err() || *control.borrow() != JobState::Running {
-                                        break None;
-                                    }
-                                }
-                            }
-                        };
-                        if let Some(answer) = answered {
-                            Ok(answer)
-                        } else {
-                            self.forget_answer(&request);
-                            if *control.borrow() != JobState::Running {
-                                // Back to the top, where the pause or cancel is honoured.
-                                continue;
-                            }
-                            Err(PortError::PhoneOffline)
-                        }
-                    }
-                    Err(e) => Err(e),
-                }
+            if let Err(e) = store.set_checkpoint_state(chat, CheckpointState::Requested, None).await {
+                // A marker only: what counts is the checkpoint written after the answer.
+                tracing::warn!(job, chat, error = %e, "could not mark the chat's checkpoint as requested");
+            }
+            let Some(answer) = self.ask_phone(&anchor, batch, control).await else {
+                // Paused or cancelled while waiting: honoured at the top.
+                continue;
             };
             match answer {
                 Ok(answer) => {
                     attempt = 0;
                     unanswered = 0;
                     added += answer.inserted;
-                    let progress = store.job(job).await.ok().flatten();
-                    if let Some(j) = progress {
-                        let _ = store
-                            .update_job(
-                                job,
-                                JobState::Running,
-                                (
-                                    j.messages_done + i64::try_from(answer.inserted).unwrap_or(0),
-                                    j.chats_done,
-                                    j.chats_total,
-                                ),
-                                None,
-                            )
-                            .await;
-                        self.publish_job_by_id(job).await;
-                    }
+                    self.count_answer(job, answer.inserted).await;
                     // Did the archive reach further back? Judged from the store, not
                     // the answer alone: after a timeout and a repeat, the late first
                     // answer may have stored what the repeat brings again.
-                    let moved = store
-                        .refresh_checkpoint(chat)
-                        .await
-                        .ok()
-                        .and_then(|c| c.oldest)
-                        .is_some_and(|o| o.msg_id != anchor.msg_id);
-                    if answer.messages == 0 || !moved {
-                        // The phone has nothing older.
-                        let _ = store.set_checkpoint_state(chat, CheckpointState::Complete, None).await;
+                    let moved = match store.refresh_checkpoint(chat).await {
+                        Ok(checkpoint) => checkpoint.oldest.is_some_and(|o| o.msg_id != anchor.msg_id),
+                        Err(e) => {
+                            self.pause_for_store(job, chat, &e).await;
+                            continue;
+                        }
+                    };
+                    // Complete: the phone has nothing older.
+                    let next = if answer.messages == 0 || !moved {
+                        CheckpointState::Complete
+                    } else {
+                        CheckpointState::Idle
+                    };
+                    if let Err(e) = store.set_checkpoint_state(chat, next, None).await {
+                        self.pause_for_store(job, chat, &e).await;
+                        continue;
+                    }
+                    if next == CheckpointState::Complete {
                         return Ok(added);
                     }
-                    let _ = store.set_checkpoint_state(chat, CheckpointState::Idle, None).await;
                 }
                 // Not the phone: its answer waits behind a batch that cannot be
                 // stored (a full disk). Wait for room instead of blaming the phone.
@@ -169,9 +145,13 @@ impl Engine {
                     if unanswered >= self.inner.options.phone_attempts {
                         let text = "Your phone did not answer. Open WhatsApp on your phone and keep it connected \
                                     to the internet, then resume this sync.";
-                        let _ = store
+                        if let Err(e) = store
                             .set_checkpoint_state(chat, CheckpointState::Idle, Some(text))
-                            .await;
+                            .await
+                        {
+                            // The job's own pause below carries the same sentence.
+                            tracing::warn!(job, chat, error = %e, "could not note on the chat's checkpoint that the phone did not answer");
+                        }
                         // Paused in place: the runner waits at the top of the loop for
                         // Resume or Cancel (exiting would race with a Resume sent meanwhile).
                         self.pause_with(job, text).await;
@@ -195,9 +175,13 @@ impl Engine {
                 }
                 Err(e) => {
                     let text = e.to_string();
-                    let _ = store
+                    if let Err(store_error) = store
                         .set_checkpoint_state(chat, CheckpointState::Failed, Some(&text))
-                        .await;
+                        .await
+                    {
+                        // The job's own pause below carries the same sentence.
+                        tracing::warn!(job, chat, error = %store_error, refused = %text, "could not note on the chat's checkpoint why WhatsApp refused");
+                    }
                     self.pause_with(job, &format!("{text} The sync paused; resume it to try again."))
                         .await;
                     attempt = 0;
@@ -206,17 +190,91 @@ impl Engine {
         }
     }
 
+    /// Ask the phone for `batch` messages older than `anchor` and wait for its
+    /// answer (one request to the phone at a time). `None`: the job was paused
+    /// or cancelled meanwhile; no answer is `PhoneOffline`.
+    async fn ask_phone(
+        &self,
+        anchor: &HistoryAnchor,
+        batch: u32,
+        control: &mut watch::Receiver<JobState>,
+    ) -> Option<Result<Answer, PortError>> {
+        let _turn = self.inner.phone.acquire().await;
+        let request = match self.inner.port.request_history(anchor, batch).await {
+            Ok(request) => request,
+            Err(e) => return Some(Err(e)),
+        };
+        let rx = self.await_answer(&request);
+        let waiting = tokio::time::timeout(self.inner.options.phone_timeout, rx);
+        tokio::pin!(waiting);
+        // Pause and Cancel act at once, even while the phone is slow to answer
+        // (a late answer is still stored by the event loop).
+        let answered = loop {
+            tokio::select! {
+                answered = &mut waiting => break answered.ok().and_then(Result::ok),
+                changed = control.changed() => {
+                    if changed.is_err() || *control.borrow() != JobState::Running {
+                        break None;
+                    }
+                }
+            }
+        };
+        if let Some(answer) = answered {
+            return Some(Ok(answer));
+        }
+        self.forget_answer(&request);
+        if *control.borrow() != JobState::Running {
+            return None;
+        }
+        Some(Err(PortError::PhoneOffline))
+    }
+
+    /// Add an answer's new messages to the job's count and tell the window. The
+    /// count is for people and the runner keeps its own (written after each
+    /// chat), so the job goes on when it cannot be written; the log says so.
+    async fn count_answer(&self, job: i64, inserted: u64) {
+        let store = &self.inner.store;
+        let counted = match store.job(job).await {
+            Ok(Some(j)) => {
+                let done = j.messages_done + i64::try_from(inserted).unwrap_or(0);
+                store
+                    .update_job(job, JobState::Running, (done, j.chats_done, j.chats_total), None)
+                    .await
+                    .map(|()| true)
+            }
+            Ok(None) => Ok(false),
+            Err(e) => Err(e),
+        };
+        match counted {
+            Ok(true) => self.publish_job_by_id(job).await,
+            Ok(false) => {}
+            Err(e) => tracing::warn!(job, error = %e, "could not record the sync job's progress"),
+        }
+    }
+
+    /// The store could not read or write `chat`'s checkpoint: the job pauses
+    /// with the store's sentence rather than going on as if it were written.
+    async fn pause_for_store(&self, job: i64, chat: &str, error: &StoreError) {
+        tracing::error!(job, chat, error = %error, "the sync could not read or write a checkpoint; it pauses");
+        self.pause_with(job, &format!("{error} The sync paused; resume it to try again."))
+            .await;
+    }
+
+    /// Pause job `job` in place with `text` saying why; the runner waits at
+    /// the top of its loop for Resume or Cancel.
     async fn pause_with(&self, job: i64, text: &str) {
         let store = &self.inner.store;
-        if let Ok(Some(j)) = store.job(job).await {
-            let _ = store
-                .update_job(
-                    job,
-                    JobState::Paused,
-                    (j.messages_done, j.chats_done, j.chats_total),
-                    Some(text),
-                )
-                .await;
+        match store.job(job).await {
+            Ok(Some(j)) => {
+                let progress = (j.messages_done, j.chats_done, j.chats_total);
+                if let Err(e) = store.update_job(job, JobState::Paused, progress, Some(text)).await {
+                    tracing::error!(job, error = %e, reason = text, "could not record that the sync paused, or why");
+                }
+            }
+            Ok(None) => tracing::warn!(job, reason = text, "the sync job to pause is no longer stored"),
+            Err(e) => {
+                tracing::error!(job, error = %e, reason = text, "could not read the sync job to record its pause");
+            }
         }
         if let Some(control) = lock(&self.inner.jobs).get(&job) {
             control.send_replace(JobState::Paused);
