@@ -2,7 +2,8 @@
 //!
 //! It is the only crate that touches `whatsapp-rust`. [`Engine`] owns one
 //! account behind the narrow [`port::WhatsAppPort`] (the real client in `real`,
-//! or the simulated account in `sim` for tests and demo mode) and the store.
+//! or the simulated account in `sim`, for tests and demo mode, with the `demo`
+//! feature) and the store.
 //! Modules by what they do:
 //!
 //! - `engine`: the [`Engine`] handle, its options and events; `error`: [`EngineError`].
@@ -38,6 +39,7 @@ pub mod port;
 mod read;
 pub mod real;
 pub mod send;
+#[cfg(feature = "demo")]
 pub mod sim;
 pub mod state;
 pub mod sync;
