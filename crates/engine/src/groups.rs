@@ -8,6 +8,9 @@
 use wa_store::{ChatKind, ChatUpdate, ContactUpdate, Item, MemberRole};
 use whatsapp_rust::features::{GroupMetadata, ParticipantType};
 
+use crate::clock::now_ms;
+use crate::engine::{Engine, lock};
+
 /// The items one group's metadata stands for, as of `at` (ms).
 pub fn items_from_group(group: &GroupMetadata, at: i64) -> Vec<Item> {
     let jid = group.id.to_non_ad_string();
@@ -57,12 +60,54 @@ pub fn items_from_group(group: &GroupMetadata, at: i64) -> Vec<Item> {
     items
 }
 
+impl Engine {
+    /// Store every group's name, community and members (after connecting, and
+    /// when a group notification says something changed). One refresh at a time;
+    /// notifications arriving during one are covered by a single follow-up.
+    pub(crate) fn refresh_groups(&self) {
+        {
+            let mut pending = lock(&self.inner.groups_refresh);
+            *pending += 1;
+            if *pending > 1 {
+                return;
+            }
+        }
+        let engine = self.clone();
+        tokio::spawn(async move {
+            loop {
+                match engine.inner.port.groups().await {
+                    Ok(groups) => {
+                        let now = now_ms();
+                        let items: Vec<Item> = groups.iter().flat_map(|g| items_from_group(g, now)).collect();
+                        if let Err(e) = engine.inner.store.apply(&items).await {
+                            tracing::warn!(error = %e, "could not store group details");
+                        }
+                    }
+                    Err(e) => tracing::info!(error = %e, "group details not available now"),
+                }
+                let mut pending = lock(&engine.inner.groups_refresh);
+                if *pending > 1 {
+                    *pending = 1;
+                } else {
+                    *pending = 0;
+                    return;
+                }
+            }
+        });
+    }
+}
+
 #[cfg(test)]
 mod tests {
+    use std::time::{Duration, Instant};
+
+    use wa_corpus::Config;
     use whatsapp_rust::Jid;
     use whatsapp_rust::features::{GroupMetadata, GroupParticipant, ParticipantType};
 
     use super::*;
+    use crate::sim::account::SimConfig;
+    use crate::test_support::synced;
 
     fn participant(jid: Jid, phone: Option<Jid>, kind: ParticipantType) -> GroupParticipant {
         GroupParticipant {
@@ -121,5 +166,49 @@ mod tests {
             panic!()
         };
         assert_eq!((chat.kind, chat.name.as_deref()), (Some(ChatKind::Community), None));
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn groups_communities_and_members_are_stored_after_connecting() {
+        let (_dir, account, engine) = synced(Config::small(), SimConfig::default()).await;
+        let store = engine.store().clone();
+        let metadata = account.corpus().metadata_items();
+        let mut checked = 0;
+        for item in &metadata {
+            let Item::Members { group_jid, members } = item else {
+                continue;
+            };
+            let deadline = Instant::now() + Duration::from_secs(10);
+            let mut stored = loop {
+                let now = store.group_members(group_jid).await.expect("members");
+                if !now.is_empty() || Instant::now() > deadline {
+                    break now;
+                }
+                tokio::time::sleep(Duration::from_millis(20)).await;
+            };
+            let mut expected = members.clone();
+            expected.sort_by(|a, b| a.0.cmp(&b.0));
+            let mut got: Vec<(String, wa_store::MemberRole)> = stored.drain(..).map(|(c, r)| (c.jid, r)).collect();
+            got.sort_by(|a, b| a.0.cmp(&b.0));
+            assert_eq!(got, expected, "members of {group_jid}");
+            checked += 1;
+        }
+        assert!(checked >= 3, "the corpus has groups: {checked}");
+        let community = account
+            .corpus()
+            .chats
+            .iter()
+            .find(|c| c.kind == ChatKind::Community)
+            .expect("a community");
+        let sub = account
+            .corpus()
+            .chats
+            .iter()
+            .find(|c| c.parent.as_deref() == Some(community.jid.as_str()))
+            .expect("a sub-group");
+        let stored_sub = store.get_chat(&sub.jid).await.expect("chat").expect("stored");
+        assert_eq!(stored_sub.parent_jid.as_deref(), Some(community.jid.as_str()));
+        let stored_community = store.get_chat(&community.jid).await.expect("chat").expect("stored");
+        assert_eq!(stored_community.kind, ChatKind::Community);
     }
 }

@@ -2,24 +2,25 @@
 //! "all chats of a community", and "mark a community read".
 //!
 //! A job walks its chats one at a time. For each, it asks the phone for the
-//! messages older than the oldest one stored (the chat's checkpoint), stores the
-//! answer, and repeats until the phone has nothing older or the job's limit is
-//! reached; then the chat's checkpoint is marked complete. Progress is written
-//! to the job row after every answer, so a crash or a restart resumes from the
+//! messages older than the oldest one stored (the chat's checkpoint; see
+//! `on_demand`), and once the phone has nothing older or the job's limit is
+//! reached, the chat's checkpoint is marked complete. Progress is written to
+//! the job row after every answer, so a crash or a restart resumes from the
 //! checkpoints without asking for anything twice (and the store is idempotent,
 //! so asking twice would not duplicate anything either).
 //!
-//! Pause, resume and cancel follow [`crate::sync::next_state`]. Rate limits and
-//! server errors are answered with the exponential backoff; a phone that does
-//! not answer pauses the job with a sentence saying so.
+//! Pause, resume and cancel follow [`next_state`]; a job that cannot go on
+//! (the phone does not answer, WhatsApp refuses, a checkpoint cannot be
+//! written) pauses with a sentence saying why, and Resume continues from the
+//! checkpoints. Other store errors fail the job with the store's sentence.
 
 use std::time::Duration;
 
 use tokio::sync::watch;
-use wa_store::{ChatFilter, CheckpointState, Item, JobKind, JobState, SyncJob};
+use wa_store::{ChatFilter, CheckpointState, JobKind, JobState, StoreError, SyncJob};
 
-use crate::handle::{Engine, EngineError, Result, lock, now_ms};
-use crate::port::{HistoryAnchor, PortError};
+use crate::engine::{Engine, lock};
+use crate::error::{EngineError, Result};
 use crate::sync::{JobCommand, SyncProgress, next_state};
 
 /// What a person or an assistant asks to sync.
@@ -37,13 +38,11 @@ pub enum SyncRequest {
 }
 
 /// Why a job stopped before its end.
-enum Stop {
+pub(crate) enum Stop {
     Cancelled,
     /// The engine is shutting down: the job stays open for the next start.
     Shutdown,
 }
-
-const MAX_BACKOFF_ATTEMPTS: u32 = 8;
 
 impl Engine {
     /// Create a job and start it in the background; returns it at once.
@@ -156,27 +155,37 @@ impl Engine {
             let id = job.id;
             if let Err(e) = engine.run_job(job, rx).await {
                 tracing::warn!(job = id, error = %e, "sync job failed");
-                if let Ok(Some(now)) = engine.inner.store.job(id).await {
-                    let _ = engine
-                        .inner
-                        .store
-                        .update_job(
-                            id,
-                            JobState::Failed,
-                            (now.messages_done, now.chats_done, now.chats_total),
-                            Some(&e.to_string()),
-                        )
-                        .await;
-                    engine.publish_job_by_id(id).await;
-                }
+                engine.record_failure(id, &e.to_string()).await;
             }
             lock(&engine.inner.jobs).remove(&id);
         });
     }
 
-    async fn publish_job_by_id(&self, id: i64) {
-        if let Ok(Some(job)) = self.inner.store.job(id).await {
-            self.publish_job(&job);
+    /// Record that job `id` failed with `reason`, and tell the window. The job
+    /// ran on its own task, so there is no one to return a store error to: it
+    /// is logged.
+    async fn record_failure(&self, id: i64, reason: &str) {
+        let store = &self.inner.store;
+        match store.job(id).await {
+            Ok(Some(now)) => {
+                let progress = (now.messages_done, now.chats_done, now.chats_total);
+                match store.update_job(id, JobState::Failed, progress, Some(reason)).await {
+                    Ok(()) => self.publish_job_by_id(id).await,
+                    Err(e) => {
+                        tracing::error!(job = id, error = %e, reason, "could not record that the sync job failed");
+                    }
+                }
+            }
+            Ok(None) => {}
+            Err(e) => tracing::error!(job = id, error = %e, reason, "could not read the failed sync job to record why"),
+        }
+    }
+
+    pub(crate) async fn publish_job_by_id(&self, id: i64) {
+        match self.inner.store.job(id).await {
+            Ok(Some(job)) => self.publish_job(&job),
+            Ok(None) => {}
+            Err(e) => tracing::warn!(job = id, error = %e, "could not read the sync job to report it"),
         }
     }
 
@@ -247,7 +256,7 @@ impl Engine {
         let mut waited = false;
         loop {
             for chat in &chats {
-                if job.kind != JobKind::MarkRead && !self.has_anchor(chat).await {
+                if job.kind != JobKind::MarkRead && !self.has_anchor(chat).await? {
                     waiting.push(chat.clone());
                     continue;
                 }
@@ -342,7 +351,7 @@ impl Engine {
             }
             let mut still = Vec::new();
             for chat in waiting.drain(..) {
-                if self.has_anchor(&chat).await {
+                if self.has_anchor(&chat).await? {
                     next.push(chat);
                 } else {
                     still.push(chat);
@@ -390,7 +399,11 @@ impl Engine {
     }
 
     /// Wait here while the job is paused; `Err` when it must stop.
-    async fn checkpoint_control(&self, job: i64, control: &mut watch::Receiver<JobState>) -> Result<(), Stop> {
+    pub(crate) async fn checkpoint_control(
+        &self,
+        job: i64,
+        control: &mut watch::Receiver<JobState>,
+    ) -> Result<(), Stop> {
         loop {
             let wanted = *control.borrow_and_update();
             match wanted {
@@ -399,41 +412,34 @@ impl Engine {
                 JobState::Queued => return Err(Stop::Shutdown),
                 JobState::Paused => {
                     // Record the pause once, then sleep until told otherwise.
-                    if let Ok(Some(j)) = self.inner.store.job(job).await
-                        && j.state != JobState::Paused
-                    {
-                        let _ = self
-                            .inner
-                            .store
-                            .update_job(
-                                job,
-                                JobState::Paused,
-                                (j.messages_done, j.chats_done, j.chats_total),
-                                None,
-                            )
-                            .await;
-                        self.publish_job_by_id(job).await;
-                    }
+                    self.record_runner_state(job, JobState::Paused).await;
                     if control.changed().await.is_err() {
                         return Err(Stop::Shutdown);
                     }
-                    if *control.borrow() == JobState::Running
-                        && let Ok(Some(j)) = self.inner.store.job(job).await
-                    {
-                        let _ = self
-                            .inner
-                            .store
-                            .update_job(
-                                job,
-                                JobState::Running,
-                                (j.messages_done, j.chats_done, j.chats_total),
-                                None,
-                            )
-                            .await;
-                        self.publish_job_by_id(job).await;
+                    if *control.borrow() == JobState::Running {
+                        self.record_runner_state(job, JobState::Running).await;
                     }
                 }
             }
+        }
+    }
+
+    /// Record that the runner of `job` is now `state` (its counts kept, its
+    /// reason cleared) and tell the window, unless the store says so already.
+    /// The runner follows its in-memory control either way, so a store that
+    /// cannot take it is logged, not fatal.
+    async fn record_runner_state(&self, job: i64, state: JobState) {
+        let store = &self.inner.store;
+        match store.job(job).await {
+            Ok(Some(j)) if j.state != state => {
+                let progress = (j.messages_done, j.chats_done, j.chats_total);
+                match store.update_job(job, state, progress, None).await {
+                    Ok(()) => self.publish_job_by_id(job).await,
+                    Err(e) => tracing::warn!(job, ?state, error = %e, "could not record the sync job's state"),
+                }
+            }
+            Ok(_) => {}
+            Err(e) => tracing::warn!(job, ?state, error = %e, "could not read the sync job to record its state"),
         }
     }
 
@@ -462,254 +468,17 @@ impl Engine {
         under_way.then_some(progress)
     }
 
-    /// Whether `chat` has a stored message to ask "older than" from.
-    async fn has_anchor(&self, chat: &str) -> bool {
-        self.inner
-            .store
-            .refresh_checkpoint(chat)
-            .await
-            .is_ok_and(|c| c.oldest.is_some() || c.state == CheckpointState::Complete)
-    }
-
-    /// Fetch older messages of `chat` until the phone has no more or `limit` is
-    /// reached. Returns the messages added.
-    async fn fetch_chat(
-        &self,
-        job: i64,
-        chat: &str,
-        limit: Option<i64>,
-        control: &mut watch::Receiver<JobState>,
-    ) -> Result<u64, Stop> {
-        let store = &self.inner.store;
-        let mut added: u64 = 0;
-        let mut backoff = self.backoff(job.unsigned_abs());
-        let mut attempt = 0;
-        let mut unanswered = 0;
-        loop {
-            self.checkpoint_control(job, control).await?;
-            let Ok(checkpoint) = store.refresh_checkpoint(chat).await else {
-                return Ok(added);
-            };
-            if checkpoint.state == CheckpointState::Complete {
-                return Ok(added);
-            }
-            let remaining = limit.map(|l| l - i64::try_from(added).unwrap_or(i64::MAX));
-            if remaining.is_some_and(|r| r <= 0) {
-                return Ok(added);
-            }
-            let (Some(oldest), Some(from_me), Some(ts)) =
-                (checkpoint.oldest, checkpoint.oldest_from_me, checkpoint.oldest_ts)
-            else {
-                // Nothing stored to continue from (WhatsApp needs an anchor
-                // message): not complete, the chat's first messages may be on
-                // their way (run_job takes it up again when they land).
-                return Ok(added);
-            };
-            let anchor = HistoryAnchor {
-                chat_jid: chat.to_owned(),
-                msg_id: oldest.msg_id,
-                from_me,
-                ts_ms: ts,
-            };
-            let batch = remaining.map_or(self.inner.options.history_batch, |r| {
-                u32::try_from(r)
-                    .unwrap_or(u32::MAX)
-                    .min(self.inner.options.history_batch)
-            });
-            if !self.wait_connected_or_stop(control).await? {
-                continue;
-            }
-            let _ = store.set_checkpoint_state(chat, CheckpointState::Requested, None).await;
-            let answer = {
-                let _turn = self.inner.phone.acquire().await;
-                match self.inner.port.request_history(&anchor, batch).await {
-                    Ok(request) => {
-                        let rx = self.await_answer(&request);
-                        let waiting = tokio::time::timeout(self.inner.options.phone_timeout, rx);
-                        tokio::pin!(waiting);
-                        // Pause and Cancel act at once, even while the phone is slow to answer
-                        // (a late answer is still stored by the event loop).
-                        let answered = loop {
-                            tokio::select! {
-                                answered = &mut waiting => break answered.ok().and_then(Result::ok),
-                                changed = control.changed() => {
-                                    if changed.is_err() || *control.borrow() != JobState::Running {
-                                        break None;
-                                    }
-                                }
-                            }
-                        };
-                        if let Some(answer) = answered {
-                            Ok(answer)
-                        } else {
-                            self.forget_answer(&request);
-                            if *control.borrow() != JobState::Running {
-                                // Back to the top, where the pause or cancel is honoured.
-                                continue;
-                            }
-                            Err(PortError::PhoneOffline)
-                        }
-                    }
-                    Err(e) => Err(e),
-                }
-            };
-            match answer {
-                Ok(answer) => {
-                    attempt = 0;
-                    unanswered = 0;
-                    added += answer.inserted;
-                    let progress = store.job(job).await.ok().flatten();
-                    if let Some(j) = progress {
-                        let _ = store
-                            .update_job(
-                                job,
-                                JobState::Running,
-                                (
-                                    j.messages_done + i64::try_from(answer.inserted).unwrap_or(0),
-                                    j.chats_done,
-                                    j.chats_total,
-                                ),
-                                None,
-                            )
-                            .await;
-                        self.publish_job_by_id(job).await;
-                    }
-                    // Did the archive reach further back? Judged from the store, not
-                    // the answer alone: after a timeout and a repeat, the late first
-                    // answer may have stored what the repeat brings again.
-                    let moved = store
-                        .refresh_checkpoint(chat)
-                        .await
-                        .ok()
-                        .and_then(|c| c.oldest)
-                        .is_some_and(|o| o.msg_id != anchor.msg_id);
-                    if answer.messages == 0 || !moved {
-                        // The phone has nothing older.
-                        let _ = store.set_checkpoint_state(chat, CheckpointState::Complete, None).await;
-                        return Ok(added);
-                    }
-                    let _ = store.set_checkpoint_state(chat, CheckpointState::Idle, None).await;
-                }
-                // Not the phone: its answer waits behind a batch that cannot be
-                // stored (a full disk). Wait for room instead of blaming the phone.
-                Err(PortError::PhoneOffline) if self.inner.storage_problem.borrow().is_some() => {
-                    let mut storage = self.inner.storage_problem.subscribe();
-                    tokio::select! {
-                        _ = storage.wait_for(Option::is_none) => {}
-                        _ = control.changed() => {}
-                    }
-                }
-                Err(PortError::PhoneOffline) => {
-                    unanswered += 1;
-                    if unanswered >= self.inner.options.phone_attempts {
-                        let text = "Your phone did not answer. Open WhatsApp on your phone and keep it connected \
-                                    to the internet, then resume this sync.";
-                        let _ = store
-                            .set_checkpoint_state(chat, CheckpointState::Idle, Some(text))
-                            .await;
-                        // Paused in place: the runner waits at the top of the loop for
-                        // Resume or Cancel (exiting would race with a Resume sent meanwhile).
-                        self.pause_with(job, text).await;
-                        unanswered = 0;
-                    }
-                }
-                Err(e) if e.is_transient() && attempt < MAX_BACKOFF_ATTEMPTS => {
-                    attempt += 1;
-                    let mut delay = backoff.delay(attempt);
-                    if let PortError::RateLimited {
-                        retry_after: Some(after),
-                    } = &e
-                    {
-                        delay = delay.max(*after);
-                    }
-                    tracing::info!(chat, attempt, ?delay, error = %e, "history request refused; backing off");
-                    tokio::select! {
-                        () = tokio::time::sleep(delay) => {}
-                        _ = control.changed() => {}
-                    }
-                }
-                Err(e) => {
-                    let text = e.to_string();
-                    let _ = store
-                        .set_checkpoint_state(chat, CheckpointState::Failed, Some(&text))
-                        .await;
-                    self.pause_with(job, &format!("{text} The sync paused; resume it to try again."))
-                        .await;
-                    attempt = 0;
-                }
-            }
+    /// Whether `chat` has a stored message to ask "older than" from (or is
+    /// complete). A store that cannot tell fails the job with its sentence.
+    async fn has_anchor(&self, chat: &str) -> Result<bool> {
+        match self.inner.store.refresh_checkpoint(chat).await {
+            Ok(c) => Ok(c.oldest.is_some() || c.state == CheckpointState::Complete),
+            // Not stored (any more): nothing to ask "older than" from.
+            Err(StoreError::NotFound { .. }) => Ok(false),
+            Err(e) => Err(e.into()),
         }
-    }
-
-    async fn pause_with(&self, job: i64, text: &str) {
-        let store = &self.inner.store;
-        if let Ok(Some(j)) = store.job(job).await {
-            let _ = store
-                .update_job(
-                    job,
-                    JobState::Paused,
-                    (j.messages_done, j.chats_done, j.chats_total),
-                    Some(text),
-                )
-                .await;
-        }
-        if let Some(control) = lock(&self.inner.jobs).get(&job) {
-            control.send_replace(JobState::Paused);
-        }
-    }
-
-    /// `Ok(true)` once connected; `Ok(false)` when the job was paused or
-    /// resumed meanwhile (the caller re-checks from the top).
-    async fn wait_connected_or_stop(&self, control: &mut watch::Receiver<JobState>) -> Result<bool, Stop> {
-        tokio::select! {
-            () = self.wait_connected() => Ok(true),
-            _ = control.changed() => {
-                // A pause is waited out at the top of the caller's next round.
-                match *control.borrow() {
-                    JobState::Running | JobState::Paused => Ok(false),
-                    JobState::Queued => Err(Stop::Shutdown),
-                    _ => Err(Stop::Cancelled),
-                }
-            }
-        }
-    }
-
-    /// Mark a chat read: read receipts for its newest incoming messages (per
-    /// sender in groups), and its unread count cleared. Returns the messages marked.
-    pub async fn mark_read(&self, chat: &str) -> Result<u32> {
-        let store = &self.inner.store;
-        let summary = store.get_chat(chat).await?.ok_or_else(|| EngineError::NotFound {
-            what: format!("The chat {chat}"),
-        })?;
-        let take = summary.unread_count.clamp(1, 100);
-        let filter = wa_store::MessageFilter {
-            chat_jid: Some(chat.to_owned()),
-            from_me: Some(false),
-            ..wa_store::MessageFilter::default()
-        };
-        let page = store
-            .list_messages(&filter, wa_store::SortOrder::Newest, take, None)
-            .await?;
-        let group = chat.ends_with("@g.us");
-        let mut by_sender: Vec<(Option<String>, Vec<String>)> = Vec::new();
-        for m in &page.items {
-            let sender = group.then(|| m.sender_jid.clone());
-            match by_sender.iter_mut().find(|(s, _)| *s == sender) {
-                Some((_, ids)) => ids.push(m.msg_id.clone()),
-                None => by_sender.push((sender, vec![m.msg_id.clone()])),
-            }
-        }
-        for (sender, ids) in &by_sender {
-            self.inner.port.mark_read(chat, sender.as_deref(), ids).await?;
-        }
-        store
-            .apply(&[Item::Chat(wa_store::ChatUpdate {
-                jid: chat.to_owned(),
-                at: now_ms(),
-                unread_count: Some(0),
-                ..wa_store::ChatUpdate::default()
-            })])
-            .await?;
-        Ok(u32::try_from(page.items.len()).unwrap_or(u32::MAX))
     }
 }
+
+#[cfg(test)]
+mod tests;

@@ -17,6 +17,8 @@
 //! (`crates/localserver`): the engine's real-client suite,
 //! `tests/it/real_client.rs` (what it covers and what not: docs/testing.md).
 
+mod endpoints;
+
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -27,12 +29,11 @@ use whatsapp_rust::async_channel::{Receiver, Sender, unbounded};
 use whatsapp_rust::bot::Bot;
 use whatsapp_rust::download::{DownloadParams, MediaType};
 use whatsapp_rust::features::{GroupMetadata, MediaRetryResult, MediaReuploadError, MediaReuploadRequest};
-use whatsapp_rust::http::{HttpClient, HttpRequest, HttpResponse, HttpStatusError, UreqHttpClient};
+use whatsapp_rust::http::HttpStatusError;
 use whatsapp_rust::pair_code::PairCodeOptions;
 use whatsapp_rust::store::{SqliteStore, SqliteStoreConfig};
 use whatsapp_rust::transport::TokioWebSocketTransportFactory;
 use whatsapp_rust::wacore::net::DisconnectReason;
-use whatsapp_rust::wacore::net::{StreamingHttpResponse, UploadBody};
 use whatsapp_rust::wacore::store::DevicePropsOverride;
 use whatsapp_rust::wacore::types::events::{Disconnected, Event, EventHandler};
 use whatsapp_rust::waproto::whatsapp as wa;
@@ -40,6 +41,8 @@ use whatsapp_rust::{Client, Jid, UploadOptions};
 
 use crate::durability::StoreFirst;
 use crate::port::{HistoryAnchor, PortError, PortResult, ReuploadRequest, Uploaded, WhatsAppPort};
+pub use endpoints::Endpoints;
+use endpoints::Http;
 
 /// Why the client could not be set up.
 #[derive(Debug, thiserror::Error)]
@@ -112,10 +115,7 @@ async fn build_bot(
         Some(url) => TokioWebSocketTransportFactory::new().with_url(url.clone()),
         None => TokioWebSocketTransportFactory::new(),
     };
-    let http = Http {
-        inner: UreqHttpClient::new(),
-        to: endpoints.https_to.clone(),
-    };
+    let http = Http::new(endpoints);
     Bot::builder()
         .with_backend(backend)
         .with_transport_factory(transport)
@@ -157,64 +157,6 @@ pub fn device_name() -> String {
         other => other,
     };
     format!("WhatsApp MCP Desktop ({os})")
-}
-
-/// Where the client connects. The default is WhatsApp itself; the engine's
-/// real-client tests point it at the local WhatsApp server (`wa-localserver`).
-#[derive(Debug, Clone, Default)]
-pub struct Endpoints {
-    /// The chat socket (default: `wss://web.whatsapp.com/ws/chat`).
-    pub chat_url: Option<String>,
-    /// Send every HTTPS request (media hosts, the version check) to this
-    /// `http://` origin instead, with the original host in `x-original-host`.
-    pub https_to: Option<String>,
-}
-
-/// The client's own HTTP client, optionally sending everything to one local origin.
-struct Http {
-    inner: UreqHttpClient,
-    to: Option<String>,
-}
-
-impl Http {
-    fn route(&self, mut request: HttpRequest) -> HttpRequest {
-        if let Some(to) = &self.to
-            && let Some(rest) = request.url.strip_prefix("https://")
-        {
-            let (host, path) = rest.split_at(rest.find('/').unwrap_or(rest.len()));
-            request.headers.insert("x-original-host".into(), host.to_owned());
-            request.url = format!("{to}{path}");
-        }
-        request
-    }
-}
-
-#[whatsapp_rust::async_trait]
-impl HttpClient for Http {
-    async fn execute(&self, request: HttpRequest) -> whatsapp_rust::anyhow::Result<HttpResponse> {
-        self.inner.execute(self.route(request)).await
-    }
-
-    fn supports_streaming(&self) -> bool {
-        self.inner.supports_streaming()
-    }
-
-    fn execute_streaming(&self, request: HttpRequest) -> whatsapp_rust::anyhow::Result<StreamingHttpResponse> {
-        self.inner.execute_streaming(self.route(request))
-    }
-
-    fn supports_upload_streaming(&self) -> bool {
-        self.inner.supports_upload_streaming()
-    }
-
-    fn execute_upload(
-        &self,
-        request: HttpRequest,
-        body: UploadBody,
-        content_length: u64,
-    ) -> whatsapp_rust::anyhow::Result<HttpResponse> {
-        self.inner.execute_upload(self.route(request), body, content_length)
-    }
 }
 
 /// The real account.

@@ -166,6 +166,8 @@ impl Connection {
     }
 
     /// Fold one client event in at time `now` (ms since the epoch).
+    // One arm per client event: the transition table reads best as one match.
+    #[allow(clippy::too_many_lines)]
     pub fn on_event(&mut self, event: &Event, now: i64) -> Action {
         match event {
             Event::PairingQrCode(qr) => {
@@ -414,11 +416,6 @@ impl EngineState {
                  phone, then try again."
                 .into(),
         }
-    }
-
-    /// [`EngineState::describe`] at the current time.
-    pub fn describe_now(&self) -> String {
-        self.describe(crate::handle::now_ms())
     }
 
     /// Whether the person needs to do something (tray shows "needs attention").

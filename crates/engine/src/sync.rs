@@ -6,9 +6,10 @@
 //! ([`Throttle`]). Job commands follow [`next_state`], so "resume a cancelled
 //! sync" is refused with a sentence instead of doing something surprising.
 
-use std::collections::{HashSet, VecDeque};
+use std::collections::{HashMap, HashSet, VecDeque};
 
 use serde::Serialize;
+use tokio::sync::oneshot;
 use wa_store::JobState;
 
 /// How far a sync is, for the progress bar.
@@ -178,6 +179,22 @@ impl Throttle {
     pub fn flush(&mut self) -> bool {
         std::mem::take(&mut self.pending)
     }
+}
+
+/// What the phone answered to one "older messages" request.
+#[derive(Debug, Clone, Copy, Default)]
+pub(crate) struct Answer {
+    /// Messages in the answer (0: the phone has nothing older).
+    pub messages: u64,
+    /// Of those, new to the store.
+    pub inserted: u64,
+}
+
+/// Answers and their waiters, matched by request id whichever comes first.
+#[derive(Debug, Default)]
+pub(crate) struct Answers {
+    pub(crate) waiting: HashMap<String, oneshot::Sender<Answer>>,
+    pub(crate) early: HashMap<String, Answer>,
 }
 
 #[cfg(test)]

@@ -15,6 +15,7 @@
 mod audit;
 pub mod cipher;
 mod error;
+mod files;
 mod ingest;
 mod jobs;
 mod lharries;
@@ -36,9 +37,9 @@ pub use error::{Result, StoreError};
 pub use jobs::{ChatReach, Checkpoint, CheckpointState, JobKind, JobState, SyncJob};
 pub use lharries::ImportReport;
 pub use maintenance::RecoverReport;
+pub use model::ChatScope;
 pub use model::*;
 pub use recovery::Recovery;
-pub use scope::ChatScope;
 pub use settings::Settings;
 
 use std::collections::HashMap;

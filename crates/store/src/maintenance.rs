@@ -119,7 +119,7 @@ impl Store {
         every: std::time::Duration,
         now: u64,
     ) -> Result<Option<std::path::PathBuf>> {
-        create_private_dir(dir).map_err(|source| StoreError::Io {
+        crate::files::create_private_dir(dir).map_err(|source| StoreError::Io {
             path: dir.to_path_buf(),
             source,
         })?;
@@ -430,29 +430,6 @@ pub(crate) async fn copy_into<'e, E: sqlx::SqliteExecutor<'e>>(conn: E, dest: &P
         let _ = std::fs::remove_file(&partial);
         return Err(StoreError::from_sqlx(e, dest));
     }
-    make_private(&partial).map_err(io)?;
+    crate::files::make_private(&partial).map_err(io)?;
     std::fs::rename(&partial, dest).map_err(io)
-}
-
-/// Create `dir` (and parents) for this user alone.
-pub(crate) fn create_private_dir(dir: &Path) -> std::io::Result<()> {
-    std::fs::create_dir_all(dir)?;
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::PermissionsExt;
-        std::fs::set_permissions(dir, std::fs::Permissions::from_mode(0o700))?;
-    }
-    Ok(())
-}
-
-/// Make a file this user's alone (0600).
-pub(crate) fn make_private(path: &Path) -> std::io::Result<()> {
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::PermissionsExt;
-        std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o600))?;
-    }
-    #[cfg(not(unix))]
-    let _ = path;
-    Ok(())
 }

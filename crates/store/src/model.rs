@@ -5,8 +5,6 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::scope::ChatScope;
-
 macro_rules! string_enum {
     ($(#[$meta:meta])* $name:ident { $($variant:ident => $text:literal),+ $(,)? }) => {
         $(#[$meta])*
@@ -512,4 +510,62 @@ pub struct ChatStatistics {
     pub from_me: i64,
     pub oldest_ts: Option<i64>,
     pub newest_ts: Option<i64>,
+}
+
+/// Kinds the `groups` rule takes in.
+pub(crate) const GROUP_KINDS: [ChatKind; 2] = [ChatKind::Group, ChatKind::Community];
+
+/// Which chats a listing may return.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ChatScope {
+    /// Every chat: the default, which adds nothing to a query.
+    #[default]
+    All,
+    /// The chats any of these rules match; with no rule, none.
+    Rules {
+        /// Groups and communities (JIDs ending in `@g.us`).
+        groups: bool,
+        /// Direct chats (JIDs of no other kind).
+        direct: bool,
+        /// These chats exactly.
+        jids: Vec<String>,
+    },
+}
+
+impl ChatScope {
+    /// The scope of the `mcp.chats` rule words: `*` (everything), `groups`,
+    /// `direct`, or a chat JID. No rules: no chat.
+    pub fn from_rules<S: AsRef<str>>(rules: &[S]) -> Self {
+        let (mut groups, mut direct, mut jids) = (false, false, Vec::new());
+        for rule in rules {
+            match rule.as_ref() {
+                "*" => return Self::All,
+                "groups" => groups = true,
+                "direct" => direct = true,
+                jid => jids.push(jid.to_owned()),
+            }
+        }
+        jids.sort_unstable();
+        jids.dedup();
+        Self::Rules { groups, direct, jids }
+    }
+
+    /// Whether `chat_jid` is in scope: the same answer the listings give.
+    pub fn allows(&self, chat_jid: &str) -> bool {
+        match self {
+            Self::All => true,
+            Self::Rules { groups, direct, jids } => {
+                let kind = ChatKind::from_jid(chat_jid);
+                (*groups && GROUP_KINDS.contains(&kind))
+                    || (*direct && kind == ChatKind::Direct)
+                    || jids.iter().any(|jid| jid == chat_jid)
+            }
+        }
+    }
+
+    /// Whether this is the whole archive.
+    pub fn is_all(&self) -> bool {
+        *self == Self::All
+    }
 }

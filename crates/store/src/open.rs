@@ -293,7 +293,7 @@ async fn backup_before_upgrade(pool: &sqlx::SqlitePool, path: &Path, version: i6
         path: dest.clone(),
         detail,
     };
-    crate::maintenance::create_private_dir(&dir).map_err(|e| failed(e.to_string()))?;
+    crate::files::create_private_dir(&dir).map_err(|e| failed(e.to_string()))?;
     crate::maintenance::copy_into(pool, &dest)
         .await
         .map_err(|e| failed(e.to_string()))?;

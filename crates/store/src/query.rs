@@ -3,11 +3,12 @@
 use sqlx::{QueryBuilder, Sqlite};
 
 use crate::ingest::id_floor;
+use crate::model::ChatScope;
 use crate::model::{
     ChatFilter, ChatKind, ChatStatistics, ChatSummary, Contact, MediaInfo, MediaRecord, MemberRole, Message,
     MessageFilter, MessageKey, MessageKind, MessageStatus, Page, Reaction, SortOrder, Statistics,
 };
-use crate::scope::{ChatScope, Narrowing};
+use crate::scope::Narrowing;
 use crate::{Result, Store, StoreError};
 
 /// Columns that make a [`Message`]; `m` is the messages table, joined by [`message_joins`].

@@ -118,7 +118,7 @@ impl Store {
                 tracing::warn!(error = %e, backup = %backup.display(), "a backup could not be copied");
                 continue;
             }
-            let _ = crate::maintenance::make_private(path);
+            let _ = crate::files::make_private(path);
             match Store::open_with(path, key).await {
                 Ok(restored) => match restored.quick_check().await {
                     Ok(problems) if problems.is_empty() => {

@@ -6,69 +6,14 @@
 //! direct until its metadata arrives, and the single-chat check
 //! ([`ChatScope::allows`]) has only the JID. Lists and checks therefore agree.
 
-use serde::{Deserialize, Serialize};
 use sqlx::{QueryBuilder, Sqlite};
 
-use crate::model::{ChatKind, JID_ENDINGS, MessageFilter};
+use crate::model::{ChatKind, ChatScope, JID_ENDINGS, MessageFilter};
 use crate::{Result, Store};
 
-/// Kinds the `groups` rule takes in.
-const GROUP_KINDS: [ChatKind; 2] = [ChatKind::Group, ChatKind::Community];
-
-/// Which chats a listing may return.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum ChatScope {
-    /// Every chat: the default, which adds nothing to a query.
-    #[default]
-    All,
-    /// The chats any of these rules match; with no rule, none.
-    Rules {
-        /// Groups and communities (JIDs ending in `@g.us`).
-        groups: bool,
-        /// Direct chats (JIDs of no other kind).
-        direct: bool,
-        /// These chats exactly.
-        jids: Vec<String>,
-    },
-}
+use crate::model::GROUP_KINDS;
 
 impl ChatScope {
-    /// The scope of the `mcp.chats` rule words: `*` (everything), `groups`,
-    /// `direct`, or a chat JID. No rules: no chat.
-    pub fn from_rules<S: AsRef<str>>(rules: &[S]) -> Self {
-        let (mut groups, mut direct, mut jids) = (false, false, Vec::new());
-        for rule in rules {
-            match rule.as_ref() {
-                "*" => return Self::All,
-                "groups" => groups = true,
-                "direct" => direct = true,
-                jid => jids.push(jid.to_owned()),
-            }
-        }
-        jids.sort_unstable();
-        jids.dedup();
-        Self::Rules { groups, direct, jids }
-    }
-
-    /// Whether `chat_jid` is in scope: the same answer the listings give.
-    pub fn allows(&self, chat_jid: &str) -> bool {
-        match self {
-            Self::All => true,
-            Self::Rules { groups, direct, jids } => {
-                let kind = ChatKind::from_jid(chat_jid);
-                (*groups && GROUP_KINDS.contains(&kind))
-                    || (*direct && kind == ChatKind::Direct)
-                    || jids.iter().any(|jid| jid == chat_jid)
-            }
-        }
-    }
-
-    /// Whether this is the whole archive.
-    pub fn is_all(&self) -> bool {
-        *self == Self::All
-    }
-
     /// Append ` AND (<in scope>)` over the chat JID column `jid_column` (a
     /// column name of ours, never input); nothing for [`ChatScope::All`].
     pub(crate) fn push_condition(&self, qb: &mut QueryBuilder<Sqlite>, jid_column: &str) {

@@ -4,6 +4,7 @@ use std::path::Path;
 use std::sync::Once;
 use std::time::Duration;
 
+use wa_engine::clock::now_ms;
 use wa_engine::real::{Endpoints, RealAccount};
 use wa_engine::state::{LogoutReason, Problem};
 use wa_engine::{Engine, EngineEvent, EngineOptions, EngineState, Outgoing};
@@ -860,12 +861,6 @@ async fn history_from_the_phone_lands_exactly_in_the_archive() {
             assert_eq!(found.text, newest.text);
         }
     }
-}
-
-fn now_ms() -> i64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX))
 }
 
 /// Set in the child process of the SIGKILL test: its data folder.

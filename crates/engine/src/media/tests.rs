@@ -1,0 +1,87 @@
+//! Downloads on the simulated account: checked, saved, and asked of the phone
+//! again when the file expired.
+
+use wa_corpus::Config;
+use wa_store::{MessageKind, NewMessage};
+
+use crate::error::EngineError;
+use crate::sim::account::SimConfig;
+use crate::sim::media;
+use crate::test_support::{expected_messages, synced};
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn media_is_downloaded_checked_and_expired_files_are_asked_again() {
+    let (dir, account, engine) = synced(Config::small(), SimConfig::default()).await;
+    let store = engine.store().clone();
+    let media_messages: Vec<NewMessage> = expected_messages(account.corpus())
+        .into_iter()
+        .filter(|m| m.media.is_some())
+        .collect();
+    let fresh = media_messages
+        .iter()
+        .find(|m| !media::starts_expired(&m.msg_id))
+        .expect("a fresh file");
+    let expired: Vec<&NewMessage> = media_messages
+        .iter()
+        .filter(|m| media::starts_expired(&m.msg_id))
+        .take(2)
+        .collect();
+    assert_eq!(expired.len(), 2);
+
+    let saved = engine.download_media(&fresh.key()).await.expect("download");
+    assert!(!saved.reuploaded);
+    let bytes = std::fs::read(&saved.path).expect("saved file");
+    assert_eq!(bytes, media::file_for(&fresh.msg_id), "the exact file");
+    assert!(saved.path.starts_with(dir.path().join("media")));
+    let ext = saved.path.extension().and_then(|e| e.to_str()).expect("extension");
+    assert!(
+        ["jpg", "mp4", "ogg", "mp3", "webp", "pdf", "docx", "xlsx", "zip", "txt"].contains(&ext),
+        "{ext}"
+    );
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = std::fs::metadata(&saved.path).expect("meta").permissions().mode();
+        assert_eq!(mode & 0o777, 0o600, "only this user reads downloaded media");
+    }
+
+    // Expired on the server: the phone uploads it again and the download succeeds.
+    let again = engine.download_media(&expired[0].key()).await.expect("re-uploaded");
+    assert!(again.reuploaded);
+    assert_eq!(
+        std::fs::read(&again.path).expect("file"),
+        media::file_for(&expired[0].msg_id)
+    );
+    let record = store.media(&expired[0].key()).await.expect("record").expect("media");
+    assert!(
+        record
+            .info
+            .direct_path
+            .as_deref()
+            .is_some_and(|p| p.contains("reupload"))
+    );
+    // Asked again: served from disk.
+    let cached = engine.download_media(&expired[0].key()).await.expect("cached");
+    assert_eq!(cached.path, again.path);
+
+    // Expired and the phone offline: a sentence that says what to do, recorded.
+    account.set_phone_online(false);
+    let offline = engine
+        .download_media(&expired[1].key())
+        .await
+        .expect_err("phone offline");
+    assert!(matches!(offline, EngineError::PhoneOffline));
+    assert!(offline.to_string().contains("Open WhatsApp on your phone"), "{offline}");
+    let record = store.media(&expired[1].key()).await.expect("record").expect("media");
+    assert!(record.last_error.is_some_and(|e| e.contains("phone")));
+
+    // A text message has nothing to download.
+    let text = expected_messages(account.corpus())
+        .into_iter()
+        .find(|m| m.kind == MessageKind::Text)
+        .expect("a text");
+    assert!(matches!(
+        engine.download_media(&text.key()).await,
+        Err(EngineError::NoMedia)
+    ));
+}
