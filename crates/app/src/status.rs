@@ -75,7 +75,7 @@ impl Services {
         let setup_done = settings::setup_done(&self.store).await?;
         let jobs = self.engine.open_jobs().await?;
         let progress = self.engine.progress().borrow().clone();
-        let (state_text, needs_attention) = self.engine.describe(&engine_state);
+        let (state_text, needs_attention) = self.engine.summary(&engine_state);
         Ok(AppStatus {
             version: env!("CARGO_PKG_VERSION"),
             data_dir: self.data_dir.display().to_string(),
@@ -145,7 +145,7 @@ impl Services {
         use wa_engine::EngineEvent;
         match event {
             EngineEvent::State { state, .. } => {
-                let (state_text, needs_attention) = self.engine.describe(state);
+                let (state_text, needs_attention) = self.engine.summary(state);
                 StatusPatch {
                     connection: Some(ConnectionPatch {
                         qr_svg: match state {

@@ -180,9 +180,18 @@ impl Engine {
     /// problem (a full disk, a read-only archive) comes first: nothing new is
     /// saved until it is solved. What the window and assistants show.
     pub fn describe(&self, state: &EngineState) -> (String, bool) {
+        self.with_storage_problem(state, state.describe_now())
+    }
+
+    /// [`Engine::describe`] without the time left (the window words its countdowns itself).
+    pub fn summary(&self, state: &EngineState) -> (String, bool) {
+        self.with_storage_problem(state, state.summary())
+    }
+
+    fn with_storage_problem(&self, state: &EngineState, words: String) -> (String, bool) {
         match self.storage_problem() {
-            Some(problem) => (format!("{problem} {}", state.describe_now()), true),
-            None => (state.describe_now(), state.needs_attention()),
+            Some(problem) => (format!("{problem} {words}"), true),
+            None => (words, state.needs_attention()),
         }
     }
 

@@ -346,16 +346,24 @@ fn human(ms: i64) -> String {
 }
 
 impl EngineState {
-    /// One or two sentences for the window, the tray and the assistant: what is
-    /// happening and what to do.
+    /// One or two sentences for the tray and the assistant: what is happening
+    /// and what to do, with the time left worded at `now`.
     pub fn describe(&self, now: i64) -> String {
+        match self.countdown(now) {
+            Some(left) => format!("{} {left}", self.summary()),
+            None => self.summary(),
+        }
+    }
+
+    /// [`EngineState::describe`] without the time left: the window words its
+    /// countdowns itself from the state's times (ui/src/status.ts, the same
+    /// sentences), so what it is pushed stays true as the seconds pass.
+    pub fn summary(&self) -> String {
         match self {
             Self::Unlinked => "Not linked to a WhatsApp account yet. Open the app to link it.".into(),
-            Self::ShowingQr { expires_at, .. } => format!(
-                "Scan the QR code with WhatsApp on your phone (Settings > Linked devices > Link a device). \
-                 It changes in {}.",
-                human(expires_at - now)
-            ),
+            Self::ShowingQr { .. } => "Scan the QR code with WhatsApp on your phone (Settings > Linked devices > \
+                 Link a device)."
+                .into(),
             Self::QrExhausted { rounds } if *rounds >= 2 => "The QR codes ran out again. If your phone scanned \
                  the code but nothing happened, your account may already have the most linked devices WhatsApp \
                  allows: on your phone open Settings > Linked devices, log out of one you no longer use, then \
@@ -364,35 +372,20 @@ impl EngineState {
             Self::QrExhausted { .. } => "The QR codes ran out before one was scanned. Show a new code when your \
                  phone is ready."
                 .into(),
-            Self::ShowingCode { expires_at, .. } => format!(
-                "On your phone open WhatsApp > Settings > Linked devices > Link a device > Link with phone number \
-                 instead, and type this code. It is valid for {}.",
-                human(expires_at - now)
-            ),
+            Self::ShowingCode { .. } => "On your phone open WhatsApp > Settings > Linked devices > Link a device > \
+                 Link with phone number instead, and type this code."
+                .into(),
             Self::Linking => "Your phone accepted the link. Finishing…".into(),
             Self::Connected { .. } => "Connected to WhatsApp.".into(),
-            Self::Reconnecting {
-                attempt,
-                next_try,
-                problem,
-            } => {
-                let why = match problem {
-                    Problem::Network { detail } => {
-                        match detail.split_once(crate::net::DIAGNOSIS_PREFIX).map(|(_, f)| f) {
-                            Some(found) => format!("Can't reach WhatsApp: {found}."),
-                            None => "Can't reach WhatsApp: check this computer's internet connection.".to_owned(),
-                        }
-                    }
-                    Problem::ServerBusy { code } => format!("WhatsApp's servers are busy (error {code})."),
-                    Problem::Recycled => "Reconnecting to WhatsApp.".to_owned(),
-                    Problem::Other { detail } => format!("The connection to WhatsApp failed ({detail})."),
-                };
-                if *attempt == 0 {
-                    why
-                } else {
-                    format!("{why} Trying again in {} (attempt {attempt}).", human(next_try - now))
-                }
-            }
+            Self::Reconnecting { problem, .. } => match problem {
+                Problem::Network { detail } => match detail.split_once(crate::net::DIAGNOSIS_PREFIX).map(|(_, f)| f) {
+                    Some(found) => format!("Can't reach WhatsApp: {found}."),
+                    None => "Can't reach WhatsApp: check this computer's internet connection.".to_owned(),
+                },
+                Problem::ServerBusy { code } => format!("WhatsApp's servers are busy (error {code})."),
+                Problem::Recycled => "Reconnecting to WhatsApp.".to_owned(),
+                Problem::Other { detail } => format!("The connection to WhatsApp failed ({detail})."),
+            },
             Self::LoggedOut { reason } => match reason {
                 LogoutReason::RemovedFromPhone => "This computer was unlinked from your phone. Your messages are \
                      kept here; link again to continue."
@@ -404,10 +397,7 @@ impl EngineState {
                      Your messages are kept here; link again to continue."
                     .into(),
             },
-            Self::TemporarilyBanned { until, reason } => format!(
-                "WhatsApp temporarily blocked this account ({reason}). You can use it again in {}.",
-                human(until - now)
-            ),
+            Self::TemporarilyBanned { reason, .. } => format!("WhatsApp temporarily blocked this account ({reason})."),
             Self::Replaced => "Another session took over this link (WhatsApp Web or another copy of this app). \
                  Close it, then reconnect here."
                 .into(),
@@ -415,6 +405,20 @@ impl EngineState {
             Self::PhoneCannotLink => "Your phone scanned the code but cannot link devices. Update WhatsApp on your \
                  phone, then try again."
                 .into(),
+        }
+    }
+
+    /// The sentence that counts down, worded at `now`, for the states that have one.
+    pub fn countdown(&self, now: i64) -> Option<String> {
+        match self {
+            Self::ShowingQr { expires_at, .. } => Some(format!("It changes in {}.", human(expires_at - now))),
+            Self::ShowingCode { expires_at, .. } => Some(format!("It is valid for {}.", human(expires_at - now))),
+            Self::Reconnecting { attempt, next_try, .. } if *attempt > 0 => Some(format!(
+                "Trying again in {} (attempt {attempt}).",
+                human(next_try - now)
+            )),
+            Self::TemporarilyBanned { until, .. } => Some(format!("You can use it again in {}.", human(until - now))),
+            _ => None,
         }
     }
 

@@ -312,3 +312,51 @@ fn a_diagnosed_network_failure_says_what_was_found() {
     );
     assert!(!text.contains("diagnosis"), "the marker is not shown: {text}");
 }
+
+/// The window is pushed the words without the time left (it counts down
+/// itself); the tray and assistants get both, as one sentence.
+#[test]
+fn the_words_and_the_countdown_make_the_description() {
+    let now = 1_000_000;
+    let states = [
+        EngineState::ShowingQr {
+            code: "2@x".into(),
+            expires_at: now + 45_000,
+            round: 1,
+        },
+        EngineState::ShowingCode {
+            code: "ABCD-EFGH".into(),
+            expires_at: now + 150_000,
+        },
+        EngineState::Reconnecting {
+            attempt: 3,
+            next_try: now + 9_000,
+            problem: Problem::Recycled,
+        },
+        EngineState::TemporarilyBanned {
+            until: now + 3_900_000,
+            reason: "spam".into(),
+        },
+        EngineState::Connected { since: now },
+    ];
+    let expected = [
+        Some("It changes in 45 s."),
+        Some("It is valid for 2 min."),
+        Some("Trying again in 9 s (attempt 3)."),
+        Some("You can use it again in 1 h 5 min."),
+        None,
+    ];
+    for (state, countdown) in states.iter().zip(expected) {
+        assert_eq!(state.countdown(now).as_deref(), countdown, "{state:?}");
+        let whole = match countdown {
+            Some(left) => format!("{} {left}", state.summary()),
+            None => state.summary(),
+        };
+        assert_eq!(state.describe(now), whole);
+        assert!(
+            !state.summary().contains(" in "),
+            "no time left in the words: {}",
+            state.summary()
+        );
+    }
+}
