@@ -575,9 +575,17 @@ async fn messages_both_ways_through_real_signal_sessions() {
         "{key:?}"
     );
 
-    // Written while the app was closed: delivered at the next start.
+    // Written while the app was closed: delivered at the next start. Closed as
+    // the server sees it: until it notices the socket go, it hands messages to
+    // the closing connection, where they are lost (the client's disconnect
+    // returns before that).
+    let before_close = server.seen().len();
     app.engine.shutdown().await;
     drop(app);
+    server
+        .wait_for(before_close, WAIT, |s| matches!(s, Seen::Closed { .. }))
+        .await
+        .expect("the server saw the app go");
     let away = server.send_text(ANA, "while you were away").await.expect("queued");
     let app = open_app(&server, dir.path()).await;
     wait_state(&app.engine, "connected again", is_connected).await;
