@@ -2,7 +2,7 @@
 //! as the wizard's and the Assistants page's buttons do.
 
 use serde::Serialize;
-pub use wa_clients::{Client, ClientState, Env, Status, register, states, unregister};
+pub use wa_clients::{Client, ClientState, Env, Status, register, restart, states, unregister};
 
 use crate::services::Services;
 
@@ -57,9 +57,4 @@ impl Services {
             })
             .collect()
     }
-}
-
-/// Quit and reopen `client` so it reads its new settings (where the system allows it).
-pub fn restart(client: Client) -> Result<(), String> {
-    wa_clients::restart(client)
 }

@@ -66,10 +66,13 @@ pub async fn run(bundle: bool) -> i32 {
     let answer = checks::ask_running_app(&socket).await;
     let running = checks::running_app(&socket, &answer);
     r.all(&running);
-    let state_text = running
-        .iter()
-        .find(|c| c.id == "whatsapp")
-        .map_or_else(|| "The app is not running.".to_owned(), |c| c.text.clone());
+    // The report writes "WhatsApp: <this>": the app's own words, not the check's line.
+    let state_text = answer
+        .as_ref()
+        .ok()
+        .and_then(|status| status["description"].as_str())
+        .unwrap_or("The app is not running.")
+        .to_owned();
 
     println!("\nAssistants");
     let helper = std::env::current_exe().unwrap_or_default();
