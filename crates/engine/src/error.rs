@@ -42,6 +42,12 @@ pub enum EngineError {
     Port(PortError),
 }
 
+impl From<wa_store::JidError> for EngineError {
+    fn from(e: wa_store::JidError) -> Self {
+        Self::InvalidInput(e.to_string())
+    }
+}
+
 impl From<PortError> for EngineError {
     fn from(e: PortError) -> Self {
         match e {

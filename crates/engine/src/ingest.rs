@@ -139,7 +139,7 @@ fn protocol_items(env: &Envelope<'_>, protocol: &wa::message::ProtocolMessage) -
 /// side of the direct chat.
 fn target_key(env: &Envelope<'_>, key: &wa::MessageKey) -> Option<MessageKey> {
     let msg_id = present(&key.id)?;
-    let group = env.chat_jid.ends_with("@g.us");
+    let group = wa_store::jid::is_group(env.chat_jid);
     let chat_jid = if group {
         present(&key.remote_jid).unwrap_or_else(|| env.chat_jid.to_owned())
     } else {

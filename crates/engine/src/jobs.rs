@@ -17,7 +17,7 @@
 use std::time::Duration;
 
 use tokio::sync::watch;
-use wa_store::{ChatFilter, CheckpointState, JobKind, JobState, StoreError, SyncJob};
+use wa_store::{ChatFilter, CheckpointState, Jid, JobKind, JobState, StoreError, SyncJob};
 
 use crate::engine::{Engine, lock};
 use crate::error::{EngineError, Result};
@@ -29,12 +29,12 @@ pub enum SyncRequest {
     /// Everything the phone will give, for every chat.
     Everything,
     /// Up to `count` older messages of one chat.
-    Chat { jid: String, count: u32 },
+    Chat { jid: Jid, count: u32 },
     /// Every chat of a community, up to `per_chat` older messages each (`None`: all).
-    Community { jid: String, per_chat: Option<u32> },
+    Community { jid: Jid, per_chat: Option<u32> },
     /// Mark every chat of a community read, after fetching up to
     /// `fetch_first` recent messages of each when given.
-    MarkCommunityRead { jid: String, fetch_first: Option<u32> },
+    MarkCommunityRead { jid: Jid, fetch_first: Option<u32> },
 }
 
 /// Why a job stopped before its end.
@@ -213,7 +213,7 @@ impl Engine {
             JobKind::Full => {}
             JobKind::Community | JobKind::MarkRead => {
                 chats.extend(job.target.iter().cloned());
-                filter.parent_jid.clone_from(&job.target);
+                filter.parent_jid = job.target.as_deref().map(Jid::parse).transpose()?;
             }
         }
         loop {
@@ -283,7 +283,7 @@ impl Engine {
                     }
                 }
                 if job.kind == JobKind::MarkRead {
-                    self.mark_read(chat).await?;
+                    self.mark_read(&Jid::parse(chat)?).await?;
                 }
                 done_chats += 1;
                 self.set_job(

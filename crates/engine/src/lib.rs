@@ -49,6 +49,7 @@ pub mod send;
 #[cfg(feature = "demo")]
 pub mod sim;
 pub mod state;
+pub mod status;
 pub mod sync;
 pub mod wire;
 
@@ -58,6 +59,7 @@ pub use jobs::SyncRequest;
 pub use media::SavedMedia;
 pub use send::{Outgoing, Sent};
 pub use state::EngineState;
+pub use status::{ConnectionStatus, Counts, Status, Wording};
 pub use sync::{JobCommand, SyncProgress};
 
 #[cfg(test)]

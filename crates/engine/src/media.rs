@@ -206,7 +206,7 @@ impl Engine {
                         chat_jid: message.chat_jid.clone(),
                         media_key: record.info.media_key.clone().unwrap_or_default(),
                         from_me: message.from_me,
-                        participant: (message.chat_jid.ends_with("@g.us") && !message.from_me)
+                        participant: (wa_store::jid::is_group(&message.chat_jid) && !message.from_me)
                             .then(|| message.sender_jid.clone()),
                     };
                     tracing::info!(msg = %message.msg_id, "media expired; asking the phone to upload it again");

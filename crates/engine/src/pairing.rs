@@ -22,13 +22,14 @@ impl Engine {
 
     /// Link with a phone number: returns the 8-character code to type on the phone.
     pub async fn pair_with_phone(&self, phone: &str) -> Result<String> {
-        let digits: String = phone.chars().filter(char::is_ascii_digit).collect();
-        if !(7..=15).contains(&digits.len()) {
+        // The same rules as every number typed anywhere (`wa_store::Jid::phone`).
+        let Some(number) = wa_store::Jid::phone(phone) else {
             return Err(EngineError::InvalidInput(
                 "Type the full phone number with its country code, for example +44 7700 900123.".into(),
             ));
-        }
-        match self.inner.port.pair_with_phone(&digits).await {
+        };
+        let digits = number.phone_number().unwrap_or_default();
+        match self.inner.port.pair_with_phone(digits).await {
             Ok(code) => Ok(code),
             Err(PortError::RateLimited { .. }) => Err(EngineError::InvalidInput(
                 "WhatsApp gives only a few codes in a row. Wait a few minutes and ask again, or scan the QR \

@@ -4,7 +4,7 @@
 //! cleared here at once. A "mark a community read" job calls this for each of
 //! its chats (`jobs`).
 
-use wa_store::Item;
+use wa_store::{Item, Jid, JidKind};
 
 use crate::clock::now_ms;
 use crate::engine::Engine;
@@ -13,21 +13,21 @@ use crate::error::{EngineError, Result};
 impl Engine {
     /// Mark a chat read: read receipts for its newest incoming messages (per
     /// sender in groups), and its unread count cleared. Returns the messages marked.
-    pub async fn mark_read(&self, chat: &str) -> Result<u32> {
+    pub async fn mark_read(&self, chat: &Jid) -> Result<u32> {
         let store = &self.inner.store;
         let summary = store.get_chat(chat).await?.ok_or_else(|| EngineError::NotFound {
             what: format!("The chat {chat}"),
         })?;
         let take = summary.unread_count.clamp(1, 100);
         let filter = wa_store::MessageFilter {
-            chat_jid: Some(chat.to_owned()),
+            chat_jid: Some(chat.clone()),
             from_me: Some(false),
             ..wa_store::MessageFilter::default()
         };
         let page = store
             .list_messages(&filter, wa_store::SortOrder::Newest, take, None)
             .await?;
-        let group = chat.ends_with("@g.us");
+        let group = chat.kind() == JidKind::Group;
         let mut by_sender: Vec<(Option<String>, Vec<String>)> = Vec::new();
         for m in &page.items {
             let sender = group.then(|| m.sender_jid.clone());
@@ -41,7 +41,7 @@ impl Engine {
         }
         store
             .apply(&[Item::Chat(wa_store::ChatUpdate {
-                jid: chat.to_owned(),
+                jid: chat.to_string(),
                 at: now_ms(),
                 unread_count: Some(0),
                 ..wa_store::ChatUpdate::default()

@@ -10,7 +10,8 @@
 use std::path::PathBuf;
 
 use serde::Serialize;
-use wa_store::{Item, MediaInfo, MessageKey, MessageKind, NewMessage};
+use wa_store::{Item, Jid, MediaInfo, MessageKey, MessageKind, NewMessage};
+use whatsapp_rust::waproto::whatsapp::Message;
 
 use crate::clock::now_ms;
 use crate::engine::Engine;
@@ -23,25 +24,25 @@ use crate::wire::{change_message, content};
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Outgoing {
     Text {
-        chat_jid: String,
+        chat_jid: Jid,
         text: String,
         reply_to: Option<MessageKey>,
         /// People to @mention (JIDs); "@<number>" is added to the text for any
         /// the text does not already name, as WhatsApp shows mentions inline.
-        mentions: Vec<String>,
+        mentions: Vec<Jid>,
     },
     /// An empty emoji removes our reaction.
     Reaction { target: MessageKey, emoji: String },
     /// A photo, video or audio file is sent as such, anything else as a document.
     File {
-        chat_jid: String,
+        chat_jid: Jid,
         path: PathBuf,
         caption: Option<String>,
         reply_to: Option<MessageKey>,
     },
     /// An Ogg/Opus recording, shown as a voice note.
     VoiceNote {
-        chat_jid: String,
+        chat_jid: Jid,
         path: PathBuf,
         reply_to: Option<MessageKey>,
     },
@@ -72,7 +73,7 @@ pub fn is_ogg_opus(data: &[u8]) -> bool {
 }
 
 /// Put `mentions` in the message's context (a plain text becomes an extended text).
-fn with_mentions(message: &mut whatsapp_rust::waproto::whatsapp::Message, mentions: Vec<String>) {
+fn with_mentions(message: &mut Message, mentions: Vec<String>) {
     use whatsapp_rust::buffa::MessageField;
     use whatsapp_rust::waproto::whatsapp as wa;
     if let Some(text) = message.conversation.take() {
@@ -88,29 +89,42 @@ fn with_mentions(message: &mut whatsapp_rust::waproto::whatsapp::Message, mentio
     }
 }
 
-fn valid_jid(jid: &str) -> Result<()> {
-    let ok = jid
-        .split_once('@')
-        .is_some_and(|(user, server)| !user.is_empty() && matches!(server, "s.whatsapp.net" | "g.us" | "lid"));
-    if ok {
-        Ok(())
-    } else {
-        Err(EngineError::InvalidInput(format!(
-            "\"{jid}\" is not a chat address. Use a chat's JID as list_chats shows it, such as \
-             447700900123@s.whatsapp.net or 120363...@g.us."
-        )))
-    }
-}
-
 impl Engine {
-    /// Send a message; it is stored as sent once WhatsApp took it.
-    // One send's steps in order (build, send, store under WhatsApp's id); split next (issue 18 follow-up).
-    #[allow(clippy::too_many_lines)]
+    /// Send a message; it is stored as sent once WhatsApp took it. Its
+    /// addresses were checked where they came in (they are [`Jid`]s).
     pub async fn send(&self, outgoing: Outgoing) -> Result<Sent> {
         let own = self.own_jid().ok_or(EngineError::NotLinked)?;
-        valid_jid(outgoing.chat_jid())?;
         let ts = now_ms();
-        let (chat_jid, message) = match outgoing {
+        let (chat_jid, message) = self.build(outgoing, &own, ts).await?;
+        let msg_id = self.inner.port.send(&chat_jid, message.clone()).await?;
+        let env = Envelope {
+            chat_jid: &chat_jid,
+            msg_id: &msg_id,
+            sender_jid: &own,
+            from_me: true,
+            ts,
+            push_name: None,
+            own_jid: &own,
+        };
+        let items = items_from_message(&env, &message);
+        if let Err(e) = self.inner.store.apply(&items).await {
+            // Sent, but not archived here: say so in the log; the phone's history has it.
+            tracing::warn!(error = %e, "a sent message could not be stored");
+        }
+        Ok(Sent {
+            key: MessageKey {
+                chat_jid,
+                msg_id,
+                sender_jid: own,
+            },
+            ts,
+        })
+    }
+
+    /// The chat and WhatsApp's message for `outgoing` (files uploaded first).
+    async fn build(&self, outgoing: Outgoing, own: &str, ts: i64) -> Result<(String, Message)> {
+        let own = own.to_owned();
+        Ok(match outgoing {
             Outgoing::Reaction { target, emoji } => {
                 if self.inner.store.get_message(&target).await?.is_none() {
                     return Err(EngineError::NotFound {
@@ -144,8 +158,8 @@ impl Engine {
                     )));
                 }
                 for jid in &mentions {
-                    valid_jid(jid)?;
-                    let user = jid.split('@').next().unwrap_or_default();
+                    let user = jid.person();
+                    let user = user.user();
                     if !text.contains(&format!("@{user}")) {
                         text.push_str(" @");
                         text.push_str(user);
@@ -154,9 +168,9 @@ impl Engine {
                 let draft = Self::draft(&chat_jid, &own, ts, MessageKind::Text, Some(text), reply_to, None);
                 let mut message = content(&draft, &own);
                 if !mentions.is_empty() {
-                    with_mentions(&mut message, mentions);
+                    with_mentions(&mut message, mentions.into_iter().map(Jid::into_string).collect());
                 }
-                (chat_jid, message)
+                (chat_jid.into_string(), message)
             }
             Outgoing::File {
                 chat_jid,
@@ -178,7 +192,7 @@ impl Engine {
                 let file_name = path.file_name().and_then(|n| n.to_str()).map(str::to_owned);
                 let media = self.upload(data, kind, mime, file_name).await?;
                 let draft = Self::draft(&chat_jid, &own, ts, kind, caption, reply_to, Some(media));
-                (chat_jid, content(&draft, &own))
+                (chat_jid.into_string(), content(&draft, &own))
             }
             Outgoing::VoiceNote {
                 chat_jid,
@@ -197,31 +211,8 @@ impl Engine {
                     .upload(data, MessageKind::Voice, "audio/ogg; codecs=opus".into(), None)
                     .await?;
                 let draft = Self::draft(&chat_jid, &own, ts, MessageKind::Voice, None, reply_to, Some(media));
-                (chat_jid, content(&draft, &own))
+                (chat_jid.into_string(), content(&draft, &own))
             }
-        };
-        let msg_id = self.inner.port.send(&chat_jid, message.clone()).await?;
-        let env = Envelope {
-            chat_jid: &chat_jid,
-            msg_id: &msg_id,
-            sender_jid: &own,
-            from_me: true,
-            ts,
-            push_name: None,
-            own_jid: &own,
-        };
-        let items = items_from_message(&env, &message);
-        if let Err(e) = self.inner.store.apply(&items).await {
-            // Sent, but not archived here: say so in the log; the phone's history has it.
-            tracing::warn!(error = %e, "a sent message could not be stored");
-        }
-        Ok(Sent {
-            key: MessageKey {
-                chat_jid,
-                msg_id,
-                sender_jid: own,
-            },
-            ts,
         })
     }
 

@@ -5,13 +5,10 @@
 //! and decoded there must come back unchanged (tested over a whole corpus).
 
 use wa::message as m;
+use wa_store::jid::is_group;
 use wa_store::{Item, MediaInfo, MessageKey, MessageKind, NewMessage};
 use whatsapp_rust::buffa::MessageField;
 use whatsapp_rust::waproto::whatsapp as wa;
-
-fn is_group(chat: &str) -> bool {
-    chat.ends_with("@g.us")
-}
 
 /// The key WhatsApp gives a message `id` sent by `sender` in `chat`.
 pub fn key(chat: &str, id: &str, sender: &str, own_jid: &str) -> wa::MessageKey {

@@ -4,7 +4,7 @@
 use chrono::{DateTime, Local, TimeZone};
 use schemars::JsonSchema;
 use serde::Serialize;
-use wa_store::{ChatSummary, Contact, Message};
+use wa_store::{ChatSummary, Contact, Jid, Message};
 
 /// Said once in every result that carries message text or names.
 pub const UNTRUSTED: &str = "Fields named text, snippet, sender_display, chat_name and names are written by \
@@ -199,26 +199,11 @@ impl From<&Contact> for ContactOut {
     }
 }
 
-/// A WhatsApp address from what a person or an old prompt gives: a JID, or a
-/// phone number in any format (lharries/whatsapp-mcp's `recipient`).
-pub fn to_jid(text: &str) -> Result<String, String> {
-    let text = text.trim();
-    if let Some((user, server)) = text.split_once('@') {
-        if !user.is_empty() && matches!(server, "s.whatsapp.net" | "g.us" | "lid" | "newsletter" | "broadcast") {
-            return Ok(text.to_owned());
-        }
-        return Err(format!("\"{text}\" is not a WhatsApp address."));
-    }
-    let digits: String = text.chars().filter(char::is_ascii_digit).collect();
-    let only_number_chars = text.chars().all(|c| c.is_ascii_digit() || " +-().".contains(c));
-    if only_number_chars && (7..=15).contains(&digits.len()) {
-        Ok(format!("{digits}@s.whatsapp.net"))
-    } else {
-        Err(format!(
-            "\"{text}\" is neither a phone number with country code (like +44 7700 900123) nor a chat JID \
-             (like 447700900123@s.whatsapp.net or 120363...@g.us)."
-        ))
-    }
+/// A WhatsApp address from what an assistant or an old prompt gives: a JID,
+/// or a phone number in any format (lharries/whatsapp-mcp's `recipient`),
+/// checked by the store's one set of rules ([`Jid::from_input`]).
+pub fn to_jid(text: &str) -> Result<Jid, String> {
+    Jid::from_input(text).map_err(|e| e.to_string())
 }
 
 /// For tool inputs: optional parameters are simply absent when unused, so their
@@ -249,6 +234,10 @@ mod tests {
     #[test]
     fn addresses_from_numbers_and_jids() {
         assert_eq!(to_jid("+44 7700 900123").as_deref(), Ok("447700900123@s.whatsapp.net"));
+        assert_eq!(
+            to_jid("447700900123@c.us").as_deref(),
+            Ok("447700900123@s.whatsapp.net")
+        );
         assert_eq!(
             to_jid("120363000000000001@g.us").as_deref(),
             Ok("120363000000000001@g.us")

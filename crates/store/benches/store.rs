@@ -315,8 +315,15 @@ struct Case {
 }
 
 fn queries(corpus: &Corpus) -> Vec<Case> {
-    let busiest = corpus.chats.iter().max_by_key(|c| c.messages).map(|c| c.jid.clone());
-    let sender = corpus.contacts.first().map(|c| c.jid.clone());
+    let busiest = corpus
+        .chats
+        .iter()
+        .max_by_key(|c| c.messages)
+        .and_then(|c| c.jid.parse::<wa_store::Jid>().ok());
+    let sender = corpus
+        .contacts
+        .first()
+        .and_then(|c| c.jid.parse::<wa_store::Jid>().ok());
     let plain = |text| Case {
         text,
         filter: MessageFilter::default(),
@@ -468,7 +475,7 @@ async fn like_query(pool: &SqlitePool, case: &Case) -> anyhow_free::Result<usize
     qb.push_bind(format!("%{needle}%")).push(")");
     let f = &case.filter;
     if let Some(chat) = &f.chat_jid {
-        qb.push(" AND messages.chat_jid = ").push_bind(chat.clone());
+        qb.push(" AND messages.chat_jid = ").push_bind(chat.to_string());
     }
     if let Some(sender) = &f.sender_jid {
         qb.push(" AND messages.sender = ")
@@ -653,7 +660,11 @@ async fn run(config: Config) -> anyhow_free::Result {
     // Lists.
     let mut chats = Vec::new();
     let mut pages = Vec::new();
-    let busiest = corpus.chats.iter().max_by_key(|c| c.messages).map(|c| c.jid.clone());
+    let busiest = corpus
+        .chats
+        .iter()
+        .max_by_key(|c| c.messages)
+        .and_then(|c| c.jid.parse::<wa_store::Jid>().ok());
     for _ in 0..50 {
         let start = Instant::now();
         store

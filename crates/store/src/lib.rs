@@ -5,7 +5,8 @@
 //! assistant actions and settings, behind a typed async API.
 //!
 //! Invariants:
-//! - It knows nothing of WhatsApp's wire format or of Tauri: JIDs are opaque strings.
+//! - It knows nothing of WhatsApp's wire format or of Tauri. Addresses typed by people
+//!   are checked once into a [`Jid`] (`jid`); stored ones are kept as WhatsApp gave them.
 //! - A message's identity is WhatsApp's key (chat, message id, sender): every write
 //!   is an idempotent upsert, so re-delivery in any order never duplicates or reverts.
 //! - Message ids (`messages.id`) are time-ordered (`ts * 4096 + slot`), which is what
@@ -17,6 +18,7 @@ pub mod cipher;
 mod error;
 mod files;
 mod ingest;
+pub mod jid;
 mod jobs;
 mod lharries;
 mod maintenance;
@@ -34,6 +36,7 @@ mod settings;
 pub use audit::{AuditEntry, Decision};
 pub use cipher::ArchiveKey;
 pub use error::{Result, StoreError};
+pub use jid::{Jid, JidError, JidKind};
 pub use jobs::{ChatReach, Checkpoint, CheckpointState, JobKind, JobState, SyncJob};
 pub use lharries::ImportReport;
 pub use maintenance::RecoverReport;
@@ -191,8 +194,9 @@ pub fn latest_schema_version() -> i64 {
 /// (the store is the lowest crate; the engine, the MCP layer and the app read
 /// it from here, so "now" means the same everywhere and tests can find every
 /// reader of the clock by this name).
+/// 0 if the system clock is before 1970.
 pub fn now_ms() -> i64 {
     std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |d| d.as_millis() as i64)
+        .map_or(0, |d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX))
 }

@@ -1,9 +1,11 @@
 //! The store's vocabulary: what goes in and what comes out.
 //!
-//! JIDs are plain strings here: the store never parses WhatsApp's wire format.
+//! Stored JIDs are strings as WhatsApp gave them; filters take a checked [`Jid`].
 //! Times are milliseconds since the Unix epoch, UTC.
 
 use serde::{Deserialize, Serialize};
+
+use crate::jid::Jid;
 
 macro_rules! string_enum {
     ($(#[$meta:meta])* $name:ident { $($variant:ident => $text:literal),+ $(,)? }) => {
@@ -60,8 +62,10 @@ impl ChatKind {
     /// The kind WhatsApp's JID convention implies: `@g.us` groups, `@newsletter`
     /// channels, `@broadcast` lists, anything else a direct chat. (A community's
     /// parent group is also `@g.us`: only metadata can tell it.) This table is
-    /// the one place the store reads a JID: importers, the engine and the chat
-    /// scope (in Rust and in SQL, see `scope.rs`) share it.
+    /// how a stored JID, kept as WhatsApp gave it, gets its kind: importers,
+    /// the engine, [`crate::jid::is_group`] and the chat scope (in Rust and in
+    /// SQL, see `scope.rs`) share it. Addresses people type are checked by
+    /// [`crate::Jid`] instead.
     pub fn from_jid(jid: &str) -> Self {
         JID_ENDINGS
             .iter()
@@ -439,7 +443,7 @@ pub struct ChatFilter {
     pub archived: Option<bool>,
     pub unread_only: bool,
     /// Sub-groups of this community.
-    pub parent_jid: Option<String>,
+    pub parent_jid: Option<Jid>,
     /// Only chats in this scope (default: all).
     #[serde(default)]
     pub scope: ChatScope,
@@ -450,8 +454,8 @@ pub struct ChatFilter {
 /// Filters shared by `list_messages` and `search`.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct MessageFilter {
-    pub chat_jid: Option<String>,
-    pub sender_jid: Option<String>,
+    pub chat_jid: Option<Jid>,
+    pub sender_jid: Option<Jid>,
     /// Inclusive lower bound (ms).
     pub after: Option<i64>,
     /// Exclusive upper bound (ms).

@@ -318,7 +318,7 @@ impl Store {
             qb.push(" AND c.unread_count > 0");
         }
         if let Some(parent) = &filter.parent_jid {
-            qb.push(" AND p.jid = ").push_bind(parent.clone());
+            qb.push(" AND p.jid = ").push_bind(parent.to_string());
         }
         filter.scope.push_condition(&mut qb, "c.jid");
         qb.push(" ORDER BY c.pinned DESC, c.last_message_ts IS NULL, c.last_message_ts DESC, c.id LIMIT ")

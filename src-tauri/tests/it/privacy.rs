@@ -103,7 +103,7 @@ async fn a_real_client_session_leaves_no_text_number_or_key_in_the_log() {
     let outgoing = "the password is correct horse battery staple";
     let sent = engine
         .send(Outgoing::Text {
-            chat_jid: ana.clone(),
+            chat_jid: ana.parse().expect("a chat address"),
             text: outgoing.into(),
             reply_to: None,
             mentions: Vec::new(),

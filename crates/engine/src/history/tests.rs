@@ -123,7 +123,7 @@ async fn a_synced_conversation_reads_back_from_the_store() {
     let page = store
         .list_messages(
             &MessageFilter {
-                chat_jid: Some(GROUP.into()),
+                chat_jid: Some(GROUP.parse().expect("a group address")),
                 ..Default::default()
             },
             SortOrder::Oldest,

@@ -158,7 +158,7 @@ async fn pause_resume_cancel_and_a_restart_resume_from_the_checkpoint() {
 
     let job = engine
         .start_sync(SyncRequest::Chat {
-            jid: chat.clone(),
+            jid: chat.parse().expect("a chat address"),
             count: 10_000,
         })
         .await
@@ -255,7 +255,7 @@ async fn kill_child(dir: &std::path::Path) {
     let (chat, _) = busiest_chat(account.corpus());
     let job = engine
         .start_sync(SyncRequest::Chat {
-            jid: chat,
+            jid: chat.parse().expect("a chat address"),
             count: 100_000,
         })
         .await
@@ -389,7 +389,7 @@ async fn a_community_job_fetches_older_messages_of_each_of_its_chats() {
     }
     let job = engine
         .start_sync(SyncRequest::Community {
-            jid: community.jid.clone(),
+            jid: community.jid.parse().expect("a chat address"),
             per_chat: Some(10),
         })
         .await

@@ -23,7 +23,7 @@ async fn rate_limits_back_off_and_an_offline_phone_pauses_the_job_in_words() {
     account.rate_limit_next_requests(3);
     let job = engine
         .start_sync(SyncRequest::Chat {
-            jid: chat.clone(),
+            jid: chat.parse().expect("a chat address"),
             count: 30,
         })
         .await
@@ -42,7 +42,7 @@ async fn rate_limits_back_off_and_an_offline_phone_pauses_the_job_in_words() {
     account.set_phone_online(false);
     let job = engine
         .start_sync(SyncRequest::Chat {
-            jid: account.corpus().chats[2].jid.clone(),
+            jid: account.corpus().chats[2].jid.parse().expect("a chat address"),
             count: 30,
         })
         .await

@@ -20,7 +20,10 @@ async fn marking_read_sends_receipts_per_sender_and_a_community_job_marks_every_
         .expect("a group")
         .jid
         .clone();
-    let marked = engine.mark_read(&group).await.expect("mark read");
+    let marked = engine
+        .mark_read(&group.parse().expect("a group address"))
+        .await
+        .expect("mark read");
     assert!(marked > 0);
     let receipts = account.read_receipts();
     assert!(!receipts.is_empty());
@@ -52,7 +55,7 @@ async fn marking_read_sends_receipts_per_sender_and_a_community_job_marks_every_
     let before = account.read_receipts().len();
     let job = engine
         .start_sync(SyncRequest::MarkCommunityRead {
-            jid: community.jid.clone(),
+            jid: community.jid.parse().expect("a chat address"),
             fetch_first: None,
         })
         .await
@@ -78,7 +81,7 @@ async fn marking_read_sends_receipts_per_sender_and_a_community_job_marks_every_
         .expect("direct");
     let wrong = engine
         .start_sync(SyncRequest::MarkCommunityRead {
-            jid: direct.jid.clone(),
+            jid: direct.jid.parse().expect("a chat address"),
             fetch_first: None,
         })
         .await

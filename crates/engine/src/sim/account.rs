@@ -274,7 +274,7 @@ impl SimulatedAccount {
         info.source.chat = chat.clone();
         info.source.sender = sender;
         info.source.is_from_me = message.sender_jid == *own;
-        info.source.is_group = message.chat_jid.ends_with("@g.us");
+        info.source.is_group = wa_store::jid::is_group(&message.chat_jid);
         let inbound = InboundMessage::builder()
             .message(Arc::new(content(message, own)))
             .info(Arc::new(info))
@@ -774,7 +774,7 @@ impl WhatsAppPort for Arc<SimulatedAccount> {
     async fn pair_with_phone(&self, number: &str) -> PortResult<String> {
         let digits: String = number.chars().filter(char::is_ascii_digit).collect();
         let own_digits = self.corpus.own_jid.trim_end_matches("@s.whatsapp.net");
-        if !(7..=15).contains(&digits.len()) {
+        if !wa_store::jid::PHONE_DIGITS.contains(&digits.len()) {
             return Err(PortError::Rejected("that is not a valid phone number".into()));
         }
         if digits != own_digits {

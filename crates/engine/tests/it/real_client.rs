@@ -393,7 +393,7 @@ async fn send_text(server: &LocalServer, app: &App, chat: &str, text: &str) -> (
     let sent = app
         .engine
         .send(Outgoing::Text {
-            chat_jid: chat.to_owned(),
+            chat_jid: chat.parse().expect("a chat address"),
             text: text.into(),
             reply_to: None,
             mentions: Vec::new(),
@@ -640,7 +640,7 @@ async fn files_both_ways_through_the_media_host() {
     let sent = app
         .engine
         .send(Outgoing::File {
-            chat_jid: ana.clone(),
+            chat_jid: ana.parse().expect("a chat address"),
             path,
             caption: Some("the minutes".into()),
             reply_to: None,
@@ -795,7 +795,7 @@ async fn history_from_the_phone_lands_exactly_in_the_archive() {
     let job = app
         .engine
         .start_sync(wa_engine::SyncRequest::Chat {
-            jid: busiest_jid.clone(),
+            jid: busiest_jid.parse().expect("a chat address"),
             count: 100_000,
         })
         .await
@@ -915,7 +915,7 @@ async fn killed_child(dir: &Path) {
     .await;
     let job = engine
         .start_sync(wa_engine::SyncRequest::Chat {
-            jid: var("WAMCP_TEST_CHAT"),
+            jid: var("WAMCP_TEST_CHAT").parse().expect("a chat address"),
             count: 100_000,
         })
         .await

@@ -73,7 +73,7 @@ impl WhatsAppMcp {
             name: p.query.filter(|q| !q.trim().is_empty()),
             archived: p.archived,
             unread_only: p.unread_only.unwrap_or(false),
-            parent_jid: p.community_jid,
+            parent_jid: p.community_jid.as_deref().map(to_jid).transpose()?,
             limit,
             cursor: p.cursor,
             // Chats outside the scope are left out by the query itself, so pages are full.
@@ -92,7 +92,7 @@ impl WhatsAppMcp {
             }
         }
         let page = self.store().list_chats(&filter).await.map_err(err)?;
-        let now = chrono::Utc::now().timestamp_millis();
+        let now = wa_store::now_ms();
         let include_last = p.include_last_message.unwrap_or(true);
         let (chats, next_cursor) = fitted(page, |c| ChatOut::new(c, include_last, now));
         Ok(Json(ChatsPage {
@@ -118,7 +118,7 @@ impl WhatsAppMcp {
         Ok(Json(ChatOut::new(
             &chat,
             p.include_last_message.unwrap_or(true),
-            chrono::Utc::now().timestamp_millis(),
+            wa_store::now_ms(),
         )))
     }
 
@@ -139,7 +139,7 @@ impl WhatsAppMcp {
             .await
             .map_err(err)?
             .ok_or_else(|| format!("There is no stored chat with {}.", p.sender_phone_number))?;
-        Ok(Json(ChatOut::new(&chat, true, chrono::Utc::now().timestamp_millis())))
+        Ok(Json(ChatOut::new(&chat, true, wa_store::now_ms())))
     }
 
     #[tool(
@@ -157,7 +157,7 @@ impl WhatsAppMcp {
             .contact_chats_in_scope(&jid, p.limit.unwrap_or(20).clamp(1, 100), &policy.scope())
             .await
             .map_err(err)?;
-        let now = chrono::Utc::now().timestamp_millis();
+        let now = wa_store::now_ms();
         Ok(Json(ChatsPage {
             notice: UNTRUSTED,
             chats: chats.iter().map(|c| ChatOut::new(c, true, now)).collect(),

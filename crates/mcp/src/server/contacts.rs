@@ -62,11 +62,8 @@ impl WhatsAppMcp {
         annotations(read_only_hint = true, open_world_hint = false)
     )]
     pub async fn get_contact(&self, Parameters(p): Parameters<ContactParams>) -> Result<Json<ContactOut>, String> {
-        let id = if p.id.contains('@') {
-            p.id.clone()
-        } else {
-            to_jid(&p.id)?
-        };
+        // A phone number, LID or JID, checked; the store finds a contact by any of them.
+        let id = to_jid(&p.id)?;
         let contact = self
             .store()
             .get_contact(&id)

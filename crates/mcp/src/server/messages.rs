@@ -102,11 +102,12 @@ impl WhatsAppMcp {
         Parameters(p): Parameters<ListMessagesParams>,
     ) -> Result<Json<MessagesPage<MessageOut>>, String> {
         let policy = self.policy().await?;
-        if let Some(chat) = &p.chat_jid {
+        let chat = p.chat_jid.as_deref().map(to_jid).transpose()?;
+        if let Some(chat) = &chat {
             Self::check_chat(&policy, chat)?;
         }
         let filter = MessageFilter {
-            chat_jid: p.chat_jid.clone(),
+            chat_jid: chat,
             sender_jid: p.sender_phone_number.as_deref().map(to_jid).transpose()?,
             after: p.after.as_deref().map(parse_time).transpose()?,
             before: p.before.as_deref().map(parse_time).transpose()?,

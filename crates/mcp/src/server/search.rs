@@ -52,7 +52,8 @@ impl WhatsAppMcp {
         Parameters(p): Parameters<SearchParams>,
     ) -> Result<Json<MessagesPage<SearchHitOut>>, String> {
         let policy = self.policy().await?;
-        if let Some(chat) = &p.chat_jid {
+        let chat = p.chat_jid.as_deref().map(to_jid).transpose()?;
+        if let Some(chat) = &chat {
             Self::check_chat(&policy, chat)?;
         }
         let order = match p.sort.as_deref().unwrap_or("newest") {
@@ -64,7 +65,7 @@ impl WhatsAppMcp {
         let query = SearchQuery {
             text: p.query,
             filter: MessageFilter {
-                chat_jid: p.chat_jid,
+                chat_jid: chat,
                 sender_jid: p.sender.as_deref().map(to_jid).transpose()?,
                 after: p.after.as_deref().map(parse_time).transpose()?,
                 before: p.before.as_deref().map(parse_time).transpose()?,

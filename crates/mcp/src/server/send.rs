@@ -7,6 +7,7 @@ use rmcp::{Json, RoleServer, tool, tool_router};
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 use wa_engine::Outgoing;
+use wa_store::Jid;
 
 use super::sync::JobOut;
 use super::{WhatsAppMcp, err};
@@ -156,7 +157,8 @@ impl WhatsAppMcp {
         let content = if mentions.is_empty() {
             p.message.clone()
         } else {
-            format!("{} (mentioning {})", p.message, mentions.join(", "))
+            let names: Vec<&str> = mentions.iter().map(Jid::as_str).collect();
+            format!("{} (mentioning {})", p.message, names.join(", "))
         };
         self.send_outgoing(
             &cx,
@@ -289,10 +291,11 @@ impl WhatsAppMcp {
         Parameters(p): Parameters<MarkReadParams>,
         cx: RequestContext<RoleServer>,
     ) -> Result<Json<MarkedOut>, String> {
+        let chat = to_jid(&p.chat_jid)?;
         let (n, decision) = self
             .gate()
-            .act(&cx, "mark_as_read", &p.chat_jid, "mark as read", |permit| {
-                let chat = p.chat_jid.clone();
+            .act(&cx, "mark_as_read", &chat, "mark as read", |permit| {
+                let chat = chat.clone();
                 async move {
                     let n = permit.mark_read(&chat).await.map_err(err)?;
                     Ok((n, format!("{n} messages")))
@@ -343,13 +346,14 @@ impl WhatsAppMcp {
                 .map(|n| format!(" after fetching {n}"))
                 .unwrap_or_default()
         );
-        let (community, fetch_first) = (p.community_jid.clone(), p.fetch_first);
+        let community = to_jid(&p.community_jid)?;
+        let fetch_first = p.fetch_first;
         let (job, _) = self
             .gate()
             .act(
                 &cx,
                 "mark_community_as_read",
-                &p.community_jid,
+                &community.clone(),
                 &content,
                 |permit| async move {
                     let job = permit.mark_community_read(community, fetch_first).await.map_err(err)?;

@@ -12,7 +12,7 @@ use tokio_util::sync::CancellationToken;
 use wa_engine::{EngineEvent, JobCommand};
 
 use super::{WhatsAppMcp, err};
-use crate::format::iso;
+use crate::format::{iso, to_jid};
 
 #[derive(Debug, Deserialize, JsonSchema)]
 #[schemars(transform = crate::format::optional_not_null)]
@@ -181,12 +181,12 @@ impl WhatsAppMcp {
         ct: CancellationToken,
     ) -> Result<Json<JobOut>, String> {
         let engine = self.engine()?;
-        let started = match &p.chat_jid {
+        let started = match p.chat_jid.as_deref().map(to_jid).transpose()? {
             Some(chat) => {
                 let policy = self.policy().await?;
-                Self::check_chat(&policy, chat)?;
+                Self::check_chat(&policy, &chat)?;
                 let count = p.max_messages.unwrap_or(200).max(1);
-                engine.fetch_chat_history(chat.clone(), count).await
+                engine.fetch_chat_history(chat, count).await
             }
             None => engine.fetch_all_history().await,
         };

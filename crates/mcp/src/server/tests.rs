@@ -893,7 +893,7 @@ async fn a_scoped_chat_fills_its_first_page_and_its_cursors_reach_all_of_it() {
             continue;
         }
         let filter = wa_store::MessageFilter {
-            chat_jid: Some(chat.jid.clone()),
+            chat_jid: Some(chat.jid.parse().expect("a chat address")),
             ..Default::default()
         };
         let messages = w

@@ -325,7 +325,7 @@ async fn an_integrity_check_after_every_batch_judges_the_file() {
             .search(&wa_store::SearchQuery {
                 text: format!("\"{}\"", phrase.join(" ")),
                 filter: wa_store::MessageFilter {
-                    chat_jid: Some(added.chat_jid.clone()),
+                    chat_jid: Some(crate::jid(&added.chat_jid)),
                     ..wa_store::MessageFilter::default()
                 },
                 limit: 200,

@@ -117,7 +117,7 @@ async fn imports_once_and_only_once() {
     let page = store
         .list_messages(
             &MessageFilter {
-                chat_jid: Some("120363000000000001@g.us".into()),
+                chat_jid: Some(crate::jid("120363000000000001@g.us")),
                 ..Default::default()
             },
             SortOrder::Oldest,

@@ -51,3 +51,8 @@ pub fn small_corpus() -> &'static (wa_corpus::Corpus, Vec<Item>) {
 pub fn this_binary() -> PathBuf {
     std::env::current_exe().expect("current exe")
 }
+
+/// A checked address from one the test knows is right.
+pub fn jid(text: &str) -> wa_store::Jid {
+    wa_store::Jid::parse(text).unwrap_or_else(|e| panic!("{e}"))
+}

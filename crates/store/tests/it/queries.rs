@@ -81,7 +81,7 @@ async fn list_chats_orders_filters_and_pages() {
         .expect("community");
     let subs = store
         .list_chats(&ChatFilter {
-            parent_jid: Some(community.jid.clone()),
+            parent_jid: Some(crate::jid(&community.jid)),
             limit: 100,
             ..Default::default()
         })
@@ -120,7 +120,7 @@ async fn list_messages_pages_match_the_corpus() {
         .collect();
     expected.sort();
     let filter = MessageFilter {
-        chat_jid: Some(chat.clone()),
+        chat_jid: Some(crate::jid(chat)),
         include_deleted: true,
         ..Default::default()
     };
@@ -169,7 +169,7 @@ async fn context_returns_neighbours_in_order() {
     let page = store
         .list_messages(
             &MessageFilter {
-                chat_jid: Some(chat.clone()),
+                chat_jid: Some(crate::jid(chat)),
                 ..Default::default()
             },
             SortOrder::Oldest,
@@ -186,7 +186,7 @@ async fn context_returns_neighbours_in_order() {
     let full = store
         .list_messages(
             &MessageFilter {
-                chat_jid: Some(chat.clone()),
+                chat_jid: Some(crate::jid(chat)),
                 include_deleted: true,
                 ..Default::default()
             },

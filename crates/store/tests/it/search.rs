@@ -208,7 +208,7 @@ async fn search_matches_a_brute_force_scan() {
     cases.push((
         "the".into(),
         MessageFilter {
-            chat_jid: Some(busiest.clone()),
+            chat_jid: Some(crate::jid(&busiest)),
             ..Default::default()
         },
         Box::new(move |d| d.key.chat_jid == chat && w(d)),
@@ -251,7 +251,7 @@ async fn search_matches_a_brute_force_scan() {
     cases.push((
         "que".into(),
         MessageFilter {
-            sender_jid: Some(sender),
+            sender_jid: Some(crate::jid(&sender)),
             ..Default::default()
         },
         Box::new(move |d| d.key.sender_jid == s && w(d)),
@@ -428,7 +428,7 @@ async fn newest_first_search_walks_the_index_without_sorting() {
     let (_dir, store) = fresh_store().await;
     store
         .apply(&[Item::Chat(wa_store::ChatUpdate {
-            jid: "x@s.whatsapp.net".into(),
+            jid: "447700900999@s.whatsapp.net".into(),
             ..Default::default()
         })])
         .await
@@ -438,7 +438,7 @@ async fn newest_first_search_walks_the_index_without_sorting() {
         (
             "the",
             MessageFilter {
-                chat_jid: Some("x@s.whatsapp.net".into()),
+                chat_jid: Some(crate::jid("447700900999@s.whatsapp.net")),
                 from_me: Some(false),
                 ..Default::default()
             },
