@@ -63,7 +63,7 @@ pub async fn chat_reach(state: State<'_, Services>) -> Result<Vec<ChatReach>, Er
 /// Fetch older messages of one chat.
 #[tauri::command]
 pub async fn fetch_older(state: State<'_, Services>, chat_jid: String, count: u32) -> Result<SyncJob, Error> {
-    Ok(state.fetch_older(chat_jid, count).await?)
+    Ok(state.fetch_older(&chat_jid, count).await?)
 }
 
 #[tauri::command]

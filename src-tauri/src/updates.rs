@@ -251,7 +251,7 @@ pub fn check_after_start<R: Runtime>(app: &AppHandle<R>) {
         let Some(services) = app.try_state::<wa_app::Services>() else {
             return;
         };
-        if matches!(wa_app::settings::check_updates(&services.store).await, Ok(false)) {
+        if matches!(services.app_settings().await, Ok(s) if !s.check_updates) {
             return;
         }
         let Some(updates) = app.try_state::<Updates>() else {

@@ -81,9 +81,8 @@ function syncPage(): Page {
   const count = h("input", { id: "older-count", type: "number", min: 1, max: 10000, value: 200, "aria-label": strings.countLabel }) as HTMLInputElement;
   const fetch = h("button", { id: "fetch-older", text: strings.fetch }) as HTMLButtonElement;
   fetch.addEventListener("click", () => {
-    const raw = chat.value.trim();
-    const jid = raw.includes("@") ? raw : `${raw.replace(/\D/g, "")}@s.whatsapp.net`;
-    run(fetch, out, () => api.fetchOlder(jid, Number(count.value) || 200));
+    // As typed: the app reads a number with its country code or a chat's address.
+    run(fetch, out, () => api.fetchOlder(chat.value.trim(), Number(count.value) || 200));
   });
   const reach = h("table", { id: "reach", class: "audit" });
   let reachKey = "";
@@ -201,11 +200,12 @@ function safetyPage(): Page {
     run(save, out, async () => {
       const settings: SafetySettings = {
         send_policy: (radios.querySelector<HTMLInputElement>("input:checked")?.value ?? "ask") as SendPolicy,
+        // As typed: the app checks each line (a number with its country code,
+        // or a chat's address) and says which one is wrong.
         recipients: recipients.value
           .split("\n")
           .map((r) => r.trim())
-          .filter(Boolean)
-          .map((r) => (r.includes("@") ? r : `${r.replace(/\D/g, "")}@s.whatsapp.net`)),
+          .filter(Boolean),
         sends_per_minute: Number(rate.value) || 10,
         autostart: autostart.checked,
         check_updates: checkUpdates.checked,

@@ -8,14 +8,12 @@ use std::sync::Arc;
 use wa_engine::sim::account::SimulatedAccount;
 use wa_engine::{Engine, JobCommand, SyncRequest};
 use wa_mcp::{Approvals, PendingApproval};
-use wa_store::{AuditEntry, ChatReach, JobState, Page, Store, SyncJob};
+use wa_store::{AuditEntry, ChatReach, Jid, JobState, Page, Store, SyncJob};
 
 use crate::demo::{self, DemoAction};
 use crate::error::AppError;
 use crate::paths::Layout;
-
-/// The first full history was announced (once per archive).
-const FIRST_SYNC_NOTIFIED: &str = "app.first_sync_notified";
+use crate::settings::AppSettings;
 
 /// A started core: what every command of the window needs.
 pub struct Services {
@@ -67,9 +65,12 @@ impl Services {
     }
 
     /// Fetch up to `count` older messages of one chat (1 to 10,000).
-    pub async fn fetch_older(&self, chat_jid: String, count: u32) -> Result<SyncJob, AppError> {
+    /// Fetch older messages of one chat: `chat` is a chat's address or a
+    /// phone number as the person typed it.
+    pub async fn fetch_older(&self, chat: &str, count: u32) -> Result<SyncJob, AppError> {
+        let jid = Jid::from_input(chat).map_err(|e| AppError::Said(e.to_string()))?;
         let request = SyncRequest::Chat {
-            jid: chat_jid,
+            jid,
             count: count.clamp(1, 10_000),
         };
         Ok(self.engine.start_sync(request).await?)
@@ -123,10 +124,11 @@ impl Services {
     /// Whether this is the moment to say the first full history arrived: true
     /// once per archive, remembered in it.
     pub async fn first_history_ready(&self) -> bool {
-        match self.store.setting::<bool>(FIRST_SYNC_NOTIFIED).await {
-            Ok(Some(true)) => false,
-            Ok(_) => {
-                if let Err(e) = self.store.set_setting(FIRST_SYNC_NOTIFIED, &true).await {
+        match AppSettings::load(&self.store).await {
+            Ok(settings) if settings.first_sync_notified => false,
+            Ok(mut settings) => {
+                settings.first_sync_notified = true;
+                if let Err(e) = settings.save(&self.store).await {
                     tracing::warn!(error = %e, "could not remember that the first history was announced");
                 }
                 true

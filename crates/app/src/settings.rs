@@ -1,38 +1,71 @@
-//! The app's own settings (the wizard, start at login, update checks) and
-//! the Safety page's view of them together with the assistants' send policy:
-//! one load and one save each, the keys written here once.
+//! The app's own settings ([`AppSettings`]: the wizard, start at login,
+//! update checks) and the Safety page's view of them together with the
+//! assistants' send policy ([`wa_mcp::Policy`]). Each is one typed value with
+//! one load and one save; the keys are written in their module once.
 
 use serde::{Deserialize, Serialize};
-use wa_mcp::policy::{self, SendPolicy};
-use wa_store::{Store, StoreError};
+use wa_mcp::Policy;
+use wa_mcp::policy::SendPolicy;
+use wa_store::{Jid, Store, StoreError};
 
 use crate::error::AppError;
 use crate::services::Services;
 
 /// The setting that says the wizard was finished.
-pub const SETUP_DONE: &str = "app.setup_done";
+const SETUP_DONE: &str = "app.setup_done";
 /// Autostart at login, as the person chose it (the wizard turns it on).
-pub const AUTOSTART: &str = "app.autostart";
+const AUTOSTART: &str = "app.autostart";
 /// The check for updates a little after start (on unless set to false).
-pub const CHECK_UPDATES: &str = "app.check_updates";
+const CHECK_UPDATES: &str = "app.check_updates";
+/// The "your messages are here" notification was shown once.
+const FIRST_SYNC_NOTIFIED: &str = "app.first_sync_notified";
 
-/// The fewest and most sends a minute the Safety page accepts.
-const SENDS_PER_MINUTE: std::ops::RangeInclusive<u32> = 1..=120;
-
-/// Whether the wizard was finished.
-pub async fn setup_done(store: &Store) -> Result<bool, StoreError> {
-    Ok(store.setting::<bool>(SETUP_DONE).await?.unwrap_or(false))
+/// The app's own settings: independent yes/no choices, each a setting of its own.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[allow(clippy::struct_excessive_bools)]
+pub struct AppSettings {
+    /// The wizard was finished (the main window opens instead).
+    pub setup_done: bool,
+    /// Start at login.
+    pub autostart: bool,
+    /// Check for updates a little after start.
+    pub check_updates: bool,
+    /// The notification after the first sync was shown.
+    pub first_sync_notified: bool,
 }
 
-/// Whether to check for updates after start.
-pub async fn check_updates(store: &Store) -> Result<bool, StoreError> {
-    Ok(store.setting::<bool>(CHECK_UPDATES).await?.unwrap_or(true))
+impl AppSettings {
+    /// The settings as stored, with defaults for what is unset.
+    pub async fn load(store: &Store) -> Result<Self, StoreError> {
+        let s = store.settings("app.").await?;
+        Ok(Self {
+            setup_done: s.get(SETUP_DONE)?.unwrap_or(false),
+            autostart: s.get(AUTOSTART)?.unwrap_or(false),
+            check_updates: s.get(CHECK_UPDATES)?.unwrap_or(true),
+            first_sync_notified: s.get(FIRST_SYNC_NOTIFIED)?.unwrap_or(false),
+        })
+    }
+
+    /// Write every setting at once (all or none).
+    pub async fn save(&self, store: &Store) -> Result<(), StoreError> {
+        store
+            .set_settings(&[
+                (SETUP_DONE, self.setup_done.into()),
+                (AUTOSTART, self.autostart.into()),
+                (CHECK_UPDATES, self.check_updates.into()),
+                (FIRST_SYNC_NOTIFIED, self.first_sync_notified.into()),
+            ])
+            .await
+    }
 }
 
 /// The settings the Safety page edits.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct SafetySettings {
     pub send_policy: SendPolicy,
+    /// One per line as the person typed it: a phone number with its country
+    /// code or a chat's address. Saved checked ([`Jid::from_input`]); shown
+    /// back as addresses.
     pub recipients: Vec<String>,
     pub sends_per_minute: u32,
     pub autostart: bool,
@@ -45,43 +78,94 @@ fn yes() -> bool {
     true
 }
 
+/// The allowlist lines as addresses, or which line is wrong and why.
+fn recipients(lines: &[String]) -> Result<Vec<Jid>, AppError> {
+    lines
+        .iter()
+        .map(|line| line.trim())
+        .filter(|line| !line.is_empty())
+        .enumerate()
+        .map(|(n, line)| {
+            Jid::from_input(line).map_err(|e| {
+                AppError::Said(format!(
+                    "Allowed recipients, entry {}: {e} Nothing was saved; correct it and save again.",
+                    n + 1
+                ))
+            })
+        })
+        .collect()
+}
+
 impl Services {
+    pub async fn app_settings(&self) -> Result<AppSettings, AppError> {
+        Ok(AppSettings::load(&self.store).await?)
+    }
+
     pub async fn safety_settings(&self) -> Result<SafetySettings, AppError> {
-        let policy = wa_mcp::Policy::load(&self.store, &self.data_dir).await?;
-        let app = self.store.settings("app.").await?;
+        let policy = Policy::load(&self.store, &self.data_dir).await?;
+        let app = AppSettings::load(&self.store).await?;
         Ok(SafetySettings {
             send_policy: policy.send,
-            recipients: policy.recipients,
+            recipients: policy.recipients.into_iter().map(Jid::into_string).collect(),
             sends_per_minute: policy.sends_per_minute,
-            autostart: app.get::<bool>(AUTOSTART)?.unwrap_or(false),
-            check_updates: app.get::<bool>(CHECK_UPDATES)?.unwrap_or(true),
+            autostart: app.autostart,
+            check_updates: app.check_updates,
         })
     }
 
-    /// Save the Safety page (the rate is kept between 1 and 120 a minute).
+    /// Save the Safety page: every recipient is checked first, and nothing is
+    /// saved if one is not an address (the rate is kept between 1 and 120 a minute).
     pub async fn set_safety_settings(&self, settings: &SafetySettings) -> Result<(), AppError> {
-        let store = &self.store;
-        store.set_setting(policy::SEND_POLICY, &settings.send_policy).await?;
-        store.set_setting(policy::RECIPIENTS, &settings.recipients).await?;
-        let rate = settings
-            .sends_per_minute
-            .clamp(*SENDS_PER_MINUTE.start(), *SENDS_PER_MINUTE.end());
-        store.set_setting(policy::SENDS_PER_MINUTE, &rate).await?;
-        store.set_setting(AUTOSTART, &settings.autostart).await?;
-        store.set_setting(CHECK_UPDATES, &settings.check_updates).await?;
+        let recipients = recipients(&settings.recipients)?;
+        let mut policy = Policy::load(&self.store, &self.data_dir).await?;
+        policy.send = settings.send_policy;
+        policy.recipients = recipients;
+        policy.sends_per_minute = settings.sends_per_minute;
+        let mut app = AppSettings::load(&self.store).await?;
+        app.autostart = settings.autostart;
+        app.check_updates = settings.check_updates;
+        policy.save(&self.store, &self.data_dir).await?;
+        app.save(&self.store).await?;
         Ok(())
     }
 
     /// The end of the wizard: the send-safety choice and autostart.
     pub async fn finish_setup(&self, send_policy: SendPolicy, autostart: bool) -> Result<(), AppError> {
-        self.store.set_setting(policy::SEND_POLICY, &send_policy).await?;
-        self.store.set_setting(AUTOSTART, &autostart).await?;
-        self.store.set_setting(SETUP_DONE, &true).await?;
-        Ok(())
+        let mut policy = Policy::load(&self.store, &self.data_dir).await?;
+        policy.send = send_policy;
+        policy.save(&self.store, &self.data_dir).await?;
+        let mut app = AppSettings::load(&self.store).await?;
+        app.autostart = autostart;
+        app.setup_done = true;
+        Ok(app.save(&self.store).await?)
     }
 
     /// Open the wizard again (the main window's "Set up again").
     pub async fn reopen_wizard(&self) -> Result<(), AppError> {
-        Ok(self.store.set_setting(SETUP_DONE, &false).await?)
+        let mut app = AppSettings::load(&self.store).await?;
+        app.setup_done = false;
+        Ok(app.save(&self.store).await?)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn allowlist_lines_become_addresses_or_say_which_is_wrong() {
+        let lines: Vec<String> = ["+44 7700 900123", "", "120363000000000001@g.us"]
+            .into_iter()
+            .map(String::from)
+            .collect();
+        let jids = recipients(&lines).expect("all good");
+        assert_eq!(jids[0], "447700900123@s.whatsapp.net");
+        assert_eq!(jids[1], "120363000000000001@g.us");
+        let wrong = recipients(&["447700900123".into(), "bob".into()]).expect_err("bob");
+        let said = wrong.to_string();
+        assert!(
+            said.contains("entry 2") && said.contains("\"bob\"") && said.contains("Nothing was saved"),
+            "{said}"
+        );
     }
 }

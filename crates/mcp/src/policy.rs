@@ -13,6 +13,10 @@
 //! - **Rate** (`mcp.sends_per_minute`, default 10) in every mode.
 //!
 //! Every decision is written to the audit log by the server.
+//!
+//! The keys are named here only: [`Policy::load`] reads them all at once and
+//! [`Policy::save`] writes them all at once (the app's Safety page and the
+//! wizard change a loaded `Policy` and save it).
 
 use std::collections::VecDeque;
 use std::path::{Path, PathBuf};
@@ -20,7 +24,7 @@ use std::pin::Pin;
 use std::time::{Duration, Instant};
 
 use serde::{Deserialize, Serialize};
-use wa_store::{ChatScope, Store, StoreError};
+use wa_store::{ChatScope, Jid, Store, StoreError};
 
 pub const SEND_POLICY: &str = "mcp.send_policy";
 pub const RECIPIENTS: &str = "mcp.recipients";
@@ -28,6 +32,12 @@ pub const CHATS: &str = "mcp.chats";
 pub const OUTBOX: &str = "mcp.outbox";
 pub const SENDS_PER_MINUTE: &str = "mcp.sends_per_minute";
 pub const APPROVAL_TIMEOUT_SECS: &str = "mcp.approval_timeout_secs";
+
+/// The fewest and most sends a minute anyone can set.
+pub const SENDS_PER_MINUTE_RANGE: std::ops::RangeInclusive<u32> = 1..=120;
+/// The longest wait for the person's answer: under the 60 s after which
+/// assistants such as Claude Desktop give up on a call.
+const APPROVAL_TIMEOUT_MAX_SECS: u64 = 50;
 
 /// How sends and read receipts by assistants are allowed.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
@@ -44,7 +54,9 @@ pub enum SendPolicy {
 #[derive(Debug, Clone)]
 pub struct Policy {
     pub send: SendPolicy,
-    pub recipients: Vec<String>,
+    /// The allowlist, checked addresses (a phone number typed on the Safety
+    /// page is its `…@s.whatsapp.net` here, so it matches the chat).
+    pub recipients: Vec<Jid>,
     pub chats: Vec<String>,
     pub outbox: Vec<PathBuf>,
     pub sends_per_minute: u32,
@@ -56,17 +68,55 @@ impl Policy {
     pub async fn load(store: &Store, data_dir: &Path) -> Result<Self, StoreError> {
         // One read per tool call, not one per setting.
         let s = store.settings("mcp.").await?;
+        let typed: Vec<String> = s.get(RECIPIENTS)?.unwrap_or_default();
+        // A line an older version kept unchecked can match no chat: leave it
+        // out (and say so in the log) rather than fail every tool call.
+        let recipients = typed
+            .iter()
+            .filter_map(|line| {
+                Jid::from_input(line)
+                    .inspect_err(|e| tracing::warn!("an allowed recipient is left out: {e}"))
+                    .ok()
+            })
+            .collect();
         Ok(Self {
             send: s.get(SEND_POLICY)?.unwrap_or_default(),
-            recipients: s.get(RECIPIENTS)?.unwrap_or_default(),
+            recipients,
             chats: s.get(CHATS)?.unwrap_or_else(|| vec!["*".to_owned()]),
             outbox: s
                 .get::<Vec<PathBuf>>(OUTBOX)?
                 .unwrap_or_else(|| vec![data_dir.join("outbox")]),
             sends_per_minute: s.get(SENDS_PER_MINUTE)?.unwrap_or(10),
-            // Under the 60 s after which assistants such as Claude Desktop give up on a call.
-            approval_timeout: Duration::from_secs(s.get(APPROVAL_TIMEOUT_SECS)?.unwrap_or(45).min(50)),
+            approval_timeout: Duration::from_secs(
+                s.get(APPROVAL_TIMEOUT_SECS)?
+                    .unwrap_or(45)
+                    .min(APPROVAL_TIMEOUT_MAX_SECS),
+            ),
         })
+    }
+
+    /// Write every setting at once (all or none). The rate is kept within
+    /// [`SENDS_PER_MINUTE_RANGE`]; the outbox is written only when it is not
+    /// the default, so a moved data folder brings its own outbox along.
+    pub async fn save(&self, store: &Store, data_dir: &Path) -> Result<(), StoreError> {
+        let json = |v: serde_json::Result<serde_json::Value>| v.map_err(|e| StoreError::InvalidInput(e.to_string()));
+        let rate = self
+            .sends_per_minute
+            .clamp(*SENDS_PER_MINUTE_RANGE.start(), *SENDS_PER_MINUTE_RANGE.end());
+        let mut values = vec![
+            (SEND_POLICY, json(serde_json::to_value(self.send))?),
+            (RECIPIENTS, json(serde_json::to_value(&self.recipients))?),
+            (CHATS, json(serde_json::to_value(&self.chats))?),
+            (SENDS_PER_MINUTE, json(serde_json::to_value(rate))?),
+            (
+                APPROVAL_TIMEOUT_SECS,
+                json(serde_json::to_value(self.approval_timeout.as_secs()))?,
+            ),
+        ];
+        if self.outbox != [data_dir.join("outbox")] {
+            values.push((OUTBOX, json(serde_json::to_value(&self.outbox))?));
+        }
+        store.set_settings(&values).await
     }
 
     /// The chats assistants may see, as the store applies it inside its queries.
@@ -227,6 +277,47 @@ mod tests {
                 "a link out of the outbox is refused"
             );
         }
+    }
+
+    #[tokio::test]
+    async fn one_save_and_one_load_keep_every_setting_and_read_typed_numbers_as_addresses() {
+        let dir = tempfile::tempdir().expect("dir");
+        let store = Store::open(dir.path().join("m.db")).await.expect("store");
+        let defaults = Policy::load(&store, dir.path()).await.expect("load");
+        assert_eq!((defaults.send, defaults.sends_per_minute), (SendPolicy::Ask, 10));
+        assert_eq!(defaults.outbox, vec![dir.path().join("outbox")]);
+
+        let mut changed = defaults.clone();
+        changed.send = SendPolicy::Allowlist;
+        changed.recipients = vec![Jid::from_input("+44 7700 900123").expect("number")];
+        changed.chats = vec!["groups".into(), "34600111222@s.whatsapp.net".into()];
+        changed.sends_per_minute = 500;
+        changed.save(&store, dir.path()).await.expect("save");
+        let back = Policy::load(&store, dir.path()).await.expect("load");
+        assert_eq!(back.send, SendPolicy::Allowlist);
+        assert_eq!(back.recipients, changed.recipients);
+        assert_eq!(back.chats, changed.chats);
+        assert_eq!(
+            back.sends_per_minute,
+            *SENDS_PER_MINUTE_RANGE.end(),
+            "kept within the range"
+        );
+        assert_eq!(back.outbox, defaults.outbox);
+        assert!(
+            store.setting::<Vec<PathBuf>>(OUTBOX).await.expect("read").is_none(),
+            "the default is not written"
+        );
+
+        // What an older window saved as typed: the number matches its chat; a broken line is left out.
+        store
+            .set_setting(RECIPIENTS, &["+34 600 111 222", "@s.whatsapp.net"])
+            .await
+            .expect("set");
+        let old = Policy::load(&store, dir.path()).await.expect("load");
+        assert_eq!(
+            old.recipients,
+            vec![Jid::parse("34600111222@s.whatsapp.net").expect("jid")]
+        );
     }
 
     #[test]

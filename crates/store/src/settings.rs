@@ -53,17 +53,27 @@ impl Store {
 
     /// Set a setting (stored as JSON).
     pub async fn set_setting<T: Serialize + ?Sized>(&self, key: &str, value: &T) -> Result<()> {
-        let value = serde_json::to_string(value).map_err(|e| StoreError::InvalidInput(e.to_string()))?;
-        sqlx::query(
-            "INSERT INTO settings (key, value, updated_at) VALUES (?, ?, ?)
-             ON CONFLICT (key) DO UPDATE SET value = excluded.value, updated_at = excluded.updated_at",
-        )
-        .bind(key)
-        .bind(value)
-        .bind(now_ms())
-        .execute(self.writer()?)
-        .await
-        .map_err(|e| self.err(e))?;
-        Ok(())
+        let value = serde_json::to_value(value).map_err(|e| StoreError::InvalidInput(e.to_string()))?;
+        self.set_settings(&[(key, value)]).await
+    }
+
+    /// Set several settings at once: all are written or none (a typed group
+    /// of settings saves itself with one call).
+    pub async fn set_settings(&self, values: &[(&str, serde_json::Value)]) -> Result<()> {
+        let mut tx = self.writer()?.begin().await.map_err(|e| self.err(e))?;
+        let at = now_ms();
+        for (key, value) in values {
+            sqlx::query(
+                "INSERT INTO settings (key, value, updated_at) VALUES (?, ?, ?)
+                 ON CONFLICT (key) DO UPDATE SET value = excluded.value, updated_at = excluded.updated_at",
+            )
+            .bind(*key)
+            .bind(value.to_string())
+            .bind(at)
+            .execute(&mut *tx)
+            .await
+            .map_err(|e| self.err(e))?;
+        }
+        tx.commit().await.map_err(|e| self.err(e))
     }
 }
