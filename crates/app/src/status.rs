@@ -1,37 +1,29 @@
-//! What the window shows on every page, in one answer: the connection in
-//! words, the QR code, sync progress and jobs, the archive's counts.
+//! What the window shows on every page, in one answer: the engine's
+//! [`Status`] (the connection in words, sync progress and jobs, the archive's
+//! counts: the same model `backend_status` gives assistants) and what only
+//! the window shows (the QR code, the fix to offer, pending approvals).
 
 use serde::Serialize;
-use wa_engine::{EngineState, SyncProgress};
+use wa_engine::{ConnectionStatus, Counts, EngineState, Status, SyncProgress, Wording};
 use wa_mcp::SendPolicy;
 use wa_store::SyncJob;
 
 use crate::error::AppError;
 use crate::services::Services;
-use crate::settings;
+use crate::settings::AppSettings;
 
 /// What every page shows, in one call.
 #[derive(Debug, Serialize)]
 pub struct AppStatus {
+    #[serde(flatten)]
+    status: Status,
     version: &'static str,
     data_dir: String,
-    demo: bool,
     setup_done: bool,
-    state: EngineState,
-    /// The state in words: what is happening and what to do.
-    state_text: String,
-    needs_attention: bool,
     /// What mends the connection now (`relink`, `reconnect`), if anything.
     fix: Option<&'static str>,
     /// The QR code to scan, drawn as SVG (while one is shown).
     qr_svg: Option<String>,
-    account: Option<String>,
-    progress: SyncProgress,
-    jobs: Vec<SyncJob>,
-    messages: i64,
-    chats: i64,
-    newest_message: Option<i64>,
-    database_bytes: i64,
     pending_approvals: usize,
     send_policy: SendPolicy,
     /// The demo phone's number (to try linking by phone number in demo mode).
@@ -65,38 +57,31 @@ pub fn qr_svg(code: &str) -> Option<String> {
 impl Services {
     /// Everything the window shows, now.
     pub async fn status(&self) -> Result<AppStatus, AppError> {
-        let stats = self.store.statistics().await?;
-        let engine_state = self.engine.state().borrow().clone();
-        let qr = match &engine_state {
-            EngineState::ShowingQr { code, .. } => qr_svg(code),
-            _ => None,
-        };
+        let mut status = self.engine.status(Wording::Timeless).await?;
+        // The window's demo controls work through the demo phone, which only
+        // the app holds: demo mode is having it.
+        status.demo = self.demo.is_some();
         let policy = wa_mcp::Policy::load(&self.store, &self.data_dir).await?;
-        let setup_done = settings::setup_done(&self.store).await?;
-        let jobs = self.engine.open_jobs().await?;
-        let progress = self.engine.progress().borrow().clone();
-        let (state_text, needs_attention) = self.engine.summary(&engine_state);
+        let setup_done = AppSettings::load(&self.store).await?.setup_done;
         Ok(AppStatus {
+            fix: connection_fix(&status.connection.state),
+            qr_svg: qr_of(&status.connection.state),
+            status,
             version: env!("CARGO_PKG_VERSION"),
             data_dir: self.data_dir.display().to_string(),
-            demo: self.demo.is_some(),
             setup_done,
-            state_text,
-            needs_attention,
-            fix: connection_fix(&engine_state),
-            state: engine_state,
-            qr_svg: qr,
-            account: self.engine.own_jid(),
-            progress,
-            jobs,
-            messages: stats.messages,
-            chats: stats.chats,
-            newest_message: stats.newest_ts,
-            database_bytes: stats.database_bytes,
             pending_approvals: self.approvals.pending().len(),
             send_policy: policy.send,
             demo_number: self.demo.as_deref().map(crate::demo::number),
         })
+    }
+}
+
+/// The QR code of a state that shows one.
+fn qr_of(state: &EngineState) -> Option<String> {
+    match state {
+        EngineState::ShowingQr { code, .. } => qr_svg(code),
+        _ => None,
     }
 }
 
@@ -115,27 +100,16 @@ pub struct StatusPatch {
     #[serde(skip_serializing_if = "Option::is_none")]
     job: Option<SyncJob>,
     #[serde(flatten)]
-    counts: Option<CountsPatch>,
+    counts: Option<Counts>,
 }
 
 /// The connection changed: the state, its words, the fix and the QR code.
 #[derive(Debug, Serialize)]
 struct ConnectionPatch {
-    state: EngineState,
-    state_text: String,
-    needs_attention: bool,
+    #[serde(flatten)]
+    connection: ConnectionStatus,
     fix: Option<&'static str>,
     qr_svg: Option<String>,
-    account: Option<String>,
-}
-
-/// Messages were stored: the archive's counts.
-#[derive(Debug, Serialize)]
-struct CountsPatch {
-    messages: i64,
-    chats: i64,
-    newest_message: Option<i64>,
-    database_bytes: i64,
 }
 
 impl Services {
@@ -144,23 +118,14 @@ impl Services {
     pub async fn patch_for(&self, event: &wa_engine::EngineEvent) -> StatusPatch {
         use wa_engine::EngineEvent;
         match event {
-            EngineEvent::State { state, .. } => {
-                let (state_text, needs_attention) = self.engine.summary(state);
-                StatusPatch {
-                    connection: Some(ConnectionPatch {
-                        qr_svg: match state {
-                            EngineState::ShowingQr { code, .. } => qr_svg(code),
-                            _ => None,
-                        },
-                        fix: connection_fix(state),
-                        state_text,
-                        needs_attention,
-                        account: self.engine.own_jid(),
-                        state: state.clone(),
-                    }),
-                    ..StatusPatch::default()
-                }
-            }
+            EngineEvent::State { state, .. } => StatusPatch {
+                connection: Some(ConnectionPatch {
+                    qr_svg: qr_of(state),
+                    fix: connection_fix(state),
+                    connection: self.engine.connection(state, Wording::Timeless),
+                }),
+                ..StatusPatch::default()
+            },
             EngineEvent::Progress(progress) => StatusPatch {
                 progress: Some(progress.clone()),
                 ..StatusPatch::default()
@@ -169,14 +134,9 @@ impl Services {
                 job: Some(job.clone()),
                 ..StatusPatch::default()
             },
-            EngineEvent::Stored { .. } => match self.store.statistics().await {
-                Ok(stats) => StatusPatch {
-                    counts: Some(CountsPatch {
-                        messages: stats.messages,
-                        chats: stats.chats,
-                        newest_message: stats.newest_ts,
-                        database_bytes: stats.database_bytes,
-                    }),
+            EngineEvent::Stored { .. } => match Counts::read(&self.store).await {
+                Ok(counts) => StatusPatch {
+                    counts: Some(counts),
                     ..StatusPatch::default()
                 },
                 Err(e) => {

@@ -285,9 +285,7 @@ async fn check_not_newer(pool: &sqlx::SqlitePool, path: &Path) -> Result<Option<
 /// cannot be made, nothing is upgraded: an archive is never changed without one.
 async fn backup_before_upgrade(pool: &sqlx::SqlitePool, path: &Path, version: i64) -> Result<()> {
     let dir = path.parent().unwrap_or(Path::new(".")).join("backups");
-    let secs = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |d| d.as_secs());
+    let secs = crate::now_ms() / 1000;
     let dest = dir.join(format!("before-upgrade-v{version}-{secs}.db"));
     let failed = |detail: String| StoreError::BackupFailed {
         path: dest.clone(),

@@ -21,10 +21,8 @@ use rmcp::service::RequestContext;
 use rmcp::{Peer, RoleServer};
 use sha2::{Digest, Sha256};
 use tokio::sync::{broadcast, watch};
-use wa_engine::{
-    Engine, EngineError, EngineEvent, EngineState, JobCommand, Outgoing, SavedMedia, Sent, SyncProgress, SyncRequest,
-};
-use wa_store::{Decision, MessageKey, Store, StoreError, SyncJob};
+use wa_engine::{Engine, EngineError, EngineEvent, JobCommand, Outgoing, SavedMedia, Sent, SyncProgress, SyncRequest};
+use wa_store::{Decision, Jid, MessageKey, Store, StoreError, SyncJob};
 
 use super::err;
 use crate::policy::{Approval, ApprovalRequest, Approver, Policy, RateLimiter, SendPolicy};
@@ -62,16 +60,12 @@ impl Permit {
     }
 
     /// Mark a chat read: its senders see blue ticks.
-    pub(super) async fn mark_read(self, chat: &str) -> Result<u32, EngineError> {
+    pub(super) async fn mark_read(self, chat: &Jid) -> Result<u32, EngineError> {
         self.engine.mark_read(chat).await
     }
 
     /// Start the background job that marks every group of a community read.
-    pub(super) async fn mark_community_read(
-        self,
-        jid: String,
-        fetch_first: Option<u32>,
-    ) -> Result<SyncJob, EngineError> {
+    pub(super) async fn mark_community_read(self, jid: Jid, fetch_first: Option<u32>) -> Result<SyncJob, EngineError> {
         self.engine
             .start_sync(SyncRequest::MarkCommunityRead { jid, fetch_first })
             .await
@@ -84,12 +78,9 @@ impl Permit {
 pub(super) struct EngineView<'a>(&'a Engine);
 
 impl EngineView<'_> {
-    pub(super) fn state(self) -> watch::Receiver<EngineState> {
-        self.0.state()
-    }
-
-    pub(super) fn describe(self, state: &EngineState) -> (String, bool) {
-        self.0.describe(state)
+    /// How things stand (the window's status model), worded as asked.
+    pub(super) async fn status(self, wording: wa_engine::Wording) -> Result<wa_engine::Status, EngineError> {
+        self.0.status(wording).await
     }
 
     pub(super) fn progress(self) -> watch::Receiver<SyncProgress> {
@@ -98,14 +89,6 @@ impl EngineView<'_> {
 
     pub(super) fn events(self) -> broadcast::Receiver<EngineEvent> {
         self.0.events()
-    }
-
-    pub(super) fn is_demo(self) -> bool {
-        self.0.is_demo()
-    }
-
-    pub(super) fn own_jid(self) -> Option<String> {
-        self.0.own_jid()
     }
 
     pub(super) async fn job(self, id: i64) -> Result<SyncJob, EngineError> {
@@ -117,7 +100,7 @@ impl EngineView<'_> {
     }
 
     /// Fetch up to `count` older messages of one chat from the phone.
-    pub(super) async fn fetch_chat_history(self, jid: String, count: u32) -> Result<SyncJob, EngineError> {
+    pub(super) async fn fetch_chat_history(self, jid: Jid, count: u32) -> Result<SyncJob, EngineError> {
         self.0.start_sync(SyncRequest::Chat { jid, count }).await
     }
 
