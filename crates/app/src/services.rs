@@ -13,7 +13,6 @@ use wa_store::{AuditEntry, ChatReach, Jid, JobState, Page, Store, SyncJob};
 use crate::demo::{self, DemoAction};
 use crate::error::AppError;
 use crate::paths::Layout;
-use crate::settings::AppSettings;
 
 /// A started core: what every command of the window needs.
 pub struct Services {
@@ -119,25 +118,6 @@ impl Services {
             tracing::warn!(error = %e, "the open sync jobs could not be read");
             Vec::new()
         })
-    }
-
-    /// Whether this is the moment to say the first full history arrived: true
-    /// once per archive, remembered in it.
-    pub async fn first_history_ready(&self) -> bool {
-        match AppSettings::load(&self.store).await {
-            Ok(settings) if settings.first_sync_notified => false,
-            Ok(mut settings) => {
-                settings.first_sync_notified = true;
-                if let Err(e) = settings.save(&self.store).await {
-                    tracing::warn!(error = %e, "could not remember that the first history was announced");
-                }
-                true
-            }
-            Err(e) => {
-                tracing::warn!(error = %e, "could not read whether the first history was announced");
-                false
-            }
-        }
     }
 
     /// Stop the engine and close the archive (the app's exit).

@@ -140,6 +140,25 @@ impl Services {
         Ok(app.save(&self.store).await?)
     }
 
+    /// Whether this is the moment to say the first full history arrived: true
+    /// once per archive, remembered in it.
+    pub async fn first_history_ready(&self) -> bool {
+        match AppSettings::load(&self.store).await {
+            Ok(settings) if settings.first_sync_notified => false,
+            Ok(mut settings) => {
+                settings.first_sync_notified = true;
+                if let Err(e) = settings.save(&self.store).await {
+                    tracing::warn!(error = %e, "could not remember that the first history was announced");
+                }
+                true
+            }
+            Err(e) => {
+                tracing::warn!(error = %e, "could not read whether the first history was announced");
+                false
+            }
+        }
+    }
+
     /// Open the wizard again (the main window's "Set up again").
     pub async fn reopen_wizard(&self) -> Result<(), AppError> {
         let mut app = AppSettings::load(&self.store).await?;
