@@ -6,7 +6,7 @@
 use serde::{Deserialize, Serialize};
 use wa_mcp::Policy;
 use wa_mcp::policy::SendPolicy;
-use wa_store::{Jid, Store, StoreError};
+use wa_store::{Jid, Settings, Store, StoreError};
 
 use crate::error::AppError;
 use crate::services::Services;
@@ -37,7 +37,10 @@ pub struct AppSettings {
 impl AppSettings {
     /// The settings as stored, with defaults for what is unset.
     pub async fn load(store: &Store) -> Result<Self, StoreError> {
-        let s = store.settings("app.").await?;
+        Self::read(&store.settings("app.").await?)
+    }
+
+    fn read(s: &Settings) -> Result<Self, StoreError> {
         Ok(Self {
             setup_done: s.get(SETUP_DONE)?.unwrap_or(false),
             autostart: s.get(AUTOSTART)?.unwrap_or(false),
@@ -46,16 +49,39 @@ impl AppSettings {
         })
     }
 
-    /// Write every setting at once (all or none).
-    pub async fn save(&self, store: &Store) -> Result<(), StoreError> {
+    /// Change them: `change` sees them as stored now and edits them, and all
+    /// are written back, in one write transaction (a change made meanwhile by
+    /// anyone else is seen, never undone). Returns the settings as written.
+    pub async fn update(store: &Store, change: impl FnOnce(&mut Self)) -> Result<Self, StoreError> {
+        let mut written = None;
         store
-            .set_settings(&[
-                (SETUP_DONE, self.setup_done.into()),
-                (AUTOSTART, self.autostart.into()),
-                (CHECK_UPDATES, self.check_updates.into()),
-                (FIRST_SYNC_NOTIFIED, self.first_sync_notified.into()),
-            ])
-            .await
+            .update_settings("app.", |s| {
+                let mut settings = Self::read(s)?;
+                change(&mut settings);
+                written = Some(settings);
+                Ok(vec![
+                    (SETUP_DONE, settings.setup_done.into()),
+                    (AUTOSTART, settings.autostart.into()),
+                    (CHECK_UPDATES, settings.check_updates.into()),
+                    (FIRST_SYNC_NOTIFIED, settings.first_sync_notified.into()),
+                ])
+            })
+            .await?;
+        Ok(written.unwrap_or(Self::load(store).await?))
+    }
+}
+
+impl AppSettings {
+    /// True the first time only: remembers that the first full history was
+    /// announced (while the wizard may be finishing, from the window).
+    pub async fn claim_first_sync(store: &Store) -> Result<bool, StoreError> {
+        let mut first = false;
+        Self::update(store, |s| {
+            first = !s.first_sync_notified;
+            s.first_sync_notified = true;
+        })
+        .await?;
+        Ok(first)
     }
 }
 
@@ -117,59 +143,77 @@ impl Services {
     /// saved if one is not an address (the rate is kept between 1 and 120 a minute).
     pub async fn set_safety_settings(&self, settings: &SafetySettings) -> Result<(), AppError> {
         let recipients = recipients(&settings.recipients)?;
-        let mut policy = Policy::load(&self.store, &self.data_dir).await?;
-        policy.send = settings.send_policy;
-        policy.recipients = recipients;
-        policy.sends_per_minute = settings.sends_per_minute;
-        let mut app = AppSettings::load(&self.store).await?;
-        app.autostart = settings.autostart;
-        app.check_updates = settings.check_updates;
-        policy.save(&self.store, &self.data_dir).await?;
-        app.save(&self.store).await?;
+        Policy::update(&self.store, &self.data_dir, |policy| {
+            policy.send = settings.send_policy;
+            policy.recipients = recipients;
+            policy.sends_per_minute = settings.sends_per_minute;
+        })
+        .await?;
+        AppSettings::update(&self.store, |app| {
+            app.autostart = settings.autostart;
+            app.check_updates = settings.check_updates;
+        })
+        .await?;
         Ok(())
     }
 
     /// The end of the wizard: the send-safety choice and autostart.
     pub async fn finish_setup(&self, send_policy: SendPolicy, autostart: bool) -> Result<(), AppError> {
-        let mut policy = Policy::load(&self.store, &self.data_dir).await?;
-        policy.send = send_policy;
-        policy.save(&self.store, &self.data_dir).await?;
-        let mut app = AppSettings::load(&self.store).await?;
-        app.autostart = autostart;
-        app.setup_done = true;
-        Ok(app.save(&self.store).await?)
+        Policy::update(&self.store, &self.data_dir, |policy| policy.send = send_policy).await?;
+        AppSettings::update(&self.store, |app| {
+            app.autostart = autostart;
+            app.setup_done = true;
+        })
+        .await?;
+        Ok(())
     }
 
     /// Whether this is the moment to say the first full history arrived: true
     /// once per archive, remembered in it.
     pub async fn first_history_ready(&self) -> bool {
-        match AppSettings::load(&self.store).await {
-            Ok(settings) if settings.first_sync_notified => false,
-            Ok(mut settings) => {
-                settings.first_sync_notified = true;
-                if let Err(e) = settings.save(&self.store).await {
-                    tracing::warn!(error = %e, "could not remember that the first history was announced");
-                }
-                true
-            }
-            Err(e) => {
-                tracing::warn!(error = %e, "could not read whether the first history was announced");
-                false
-            }
-        }
+        AppSettings::claim_first_sync(&self.store).await.unwrap_or_else(|e| {
+            tracing::warn!(error = %e, "could not read or remember whether the first history was announced");
+            false
+        })
     }
 
     /// Open the wizard again (the main window's "Set up again").
     pub async fn reopen_wizard(&self) -> Result<(), AppError> {
-        let mut app = AppSettings::load(&self.store).await?;
-        app.setup_done = false;
-        Ok(app.save(&self.store).await?)
+        AppSettings::update(&self.store, |app| app.setup_done = false).await?;
+        Ok(())
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The wizard's Finish and the first-history notice land together: the
+    /// notice's flag must not write back the wizard's keys from an older copy.
+    #[tokio::test]
+    async fn the_first_history_flag_is_written_alone_and_once() {
+        let dir = tempfile::tempdir().expect("dir");
+        let store = Store::open(dir.path().join("m.db")).await.expect("store");
+        // Both at once, many times: neither change is ever lost.
+        for _ in 0..20 {
+            let (finished, first) = tokio::join!(
+                AppSettings::update(&store, |s| s.setup_done = true),
+                AppSettings::claim_first_sync(&store),
+            );
+            finished.expect("finish");
+            first.expect("claim");
+            let now = AppSettings::load(&store).await.expect("load");
+            assert!(now.setup_done && now.first_sync_notified, "{now:?}");
+            AppSettings::update(&store, |s| {
+                s.setup_done = false;
+                s.first_sync_notified = false;
+            })
+            .await
+            .expect("reset");
+        }
+        assert!(AppSettings::claim_first_sync(&store).await.expect("claim"));
+        assert!(!AppSettings::claim_first_sync(&store).await.expect("again"), "once");
+    }
 
     #[test]
     fn allowlist_lines_become_addresses_or_say_which_is_wrong() {

@@ -15,8 +15,8 @@
 //! Every decision is written to the audit log by the server.
 //!
 //! The keys are named here only: [`Policy::load`] reads them all at once and
-//! [`Policy::save`] writes them all at once (the app's Safety page and the
-//! wizard change a loaded `Policy` and save it).
+//! [`Policy::update`] changes them in one write transaction (the app's Safety
+//! page and the wizard change the policy this way).
 
 use std::collections::VecDeque;
 use std::path::{Path, PathBuf};
@@ -24,7 +24,7 @@ use std::pin::Pin;
 use std::time::{Duration, Instant};
 
 use serde::{Deserialize, Serialize};
-use wa_store::{ChatScope, Jid, Store, StoreError};
+use wa_store::{ChatScope, Jid, Settings, Store, StoreError};
 
 pub const SEND_POLICY: &str = "mcp.send_policy";
 pub const RECIPIENTS: &str = "mcp.recipients";
@@ -67,7 +67,10 @@ impl Policy {
     /// The settings as stored, with defaults for what is unset.
     pub async fn load(store: &Store, data_dir: &Path) -> Result<Self, StoreError> {
         // One read per tool call, not one per setting.
-        let s = store.settings("mcp.").await?;
+        Self::read(&store.settings("mcp.").await?, data_dir)
+    }
+
+    fn read(s: &Settings, data_dir: &Path) -> Result<Self, StoreError> {
         let typed: Vec<String> = s.get(RECIPIENTS)?.unwrap_or_default();
         // A line an older version kept unchecked can match no chat: leave it
         // out (and say so in the log) rather than fail every tool call.
@@ -95,10 +98,30 @@ impl Policy {
         })
     }
 
-    /// Write every setting at once (all or none). The rate is kept within
-    /// [`SENDS_PER_MINUTE_RANGE`]; the outbox is written only when it is not
-    /// the default, so a moved data folder brings its own outbox along.
-    pub async fn save(&self, store: &Store, data_dir: &Path) -> Result<(), StoreError> {
+    /// Change the policy: `change` sees it as stored now and edits it, and it
+    /// is written back, in one write transaction (all or none; a change made
+    /// meanwhile is seen, never undone). Returns the policy as written.
+    pub async fn update(store: &Store, data_dir: &Path, change: impl FnOnce(&mut Self)) -> Result<Self, StoreError> {
+        let mut written = None;
+        store
+            .update_settings("mcp.", |s| {
+                let mut policy = Self::read(s, data_dir)?;
+                change(&mut policy);
+                let values = policy.values(data_dir)?;
+                written = Some(policy);
+                Ok(values)
+            })
+            .await?;
+        match written {
+            Some(policy) => Ok(policy),
+            None => Self::load(store, data_dir).await,
+        }
+    }
+
+    /// The settings to write. The rate is kept within [`SENDS_PER_MINUTE_RANGE`];
+    /// the outbox is written only when it is not the default, so a moved data
+    /// folder brings its own outbox along.
+    fn values(&self, data_dir: &Path) -> Result<Vec<(&'static str, serde_json::Value)>, StoreError> {
         let json = |v: serde_json::Result<serde_json::Value>| v.map_err(|e| StoreError::InvalidInput(e.to_string()));
         let rate = self
             .sends_per_minute
@@ -116,7 +139,7 @@ impl Policy {
         if self.outbox != [data_dir.join("outbox")] {
             values.push((OUTBOX, json(serde_json::to_value(&self.outbox))?));
         }
-        store.set_settings(&values).await
+        Ok(values)
     }
 
     /// The chats assistants may see, as the store applies it inside its queries.
@@ -280,19 +303,21 @@ mod tests {
     }
 
     #[tokio::test]
-    async fn one_save_and_one_load_keep_every_setting_and_read_typed_numbers_as_addresses() {
+    async fn one_update_and_one_load_keep_every_setting_and_read_typed_numbers_as_addresses() {
         let dir = tempfile::tempdir().expect("dir");
         let store = Store::open(dir.path().join("m.db")).await.expect("store");
         let defaults = Policy::load(&store, dir.path()).await.expect("load");
         assert_eq!((defaults.send, defaults.sends_per_minute), (SendPolicy::Ask, 10));
         assert_eq!(defaults.outbox, vec![dir.path().join("outbox")]);
 
-        let mut changed = defaults.clone();
-        changed.send = SendPolicy::Allowlist;
-        changed.recipients = vec![Jid::from_input("+44 7700 900123").expect("number")];
-        changed.chats = vec!["groups".into(), "34600111222@s.whatsapp.net".into()];
-        changed.sends_per_minute = 500;
-        changed.save(&store, dir.path()).await.expect("save");
+        let changed = Policy::update(&store, dir.path(), |p| {
+            p.send = SendPolicy::Allowlist;
+            p.recipients = vec![Jid::from_input("+44 7700 900123").expect("number")];
+            p.chats = vec!["groups".into(), "34600111222@s.whatsapp.net".into()];
+            p.sends_per_minute = 500;
+        })
+        .await
+        .expect("update");
         let back = Policy::load(&store, dir.path()).await.expect("load");
         assert_eq!(back.send, SendPolicy::Allowlist);
         assert_eq!(back.recipients, changed.recipients);

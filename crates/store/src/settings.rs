@@ -57,12 +57,34 @@ impl Store {
         self.set_settings(&[(key, value)]).await
     }
 
-    /// Set several settings at once: all are written or none (a typed group
-    /// of settings saves itself with one call).
+    /// Set several settings at once: all are written or none.
     pub async fn set_settings(&self, values: &[(&str, serde_json::Value)]) -> Result<()> {
+        self.update_settings("", |_| Ok(values.to_vec())).await
+    }
+
+    /// Read the settings under `prefix`, decide what to write from them
+    /// (`change`), and write it, in one write transaction: a typed group of
+    /// settings changes itself this way, so two changes at once (the window's
+    /// and a background task's) never undo each other.
+    pub async fn update_settings<'k>(
+        &self,
+        prefix: &str,
+        change: impl FnOnce(&Settings) -> Result<Vec<(&'k str, serde_json::Value)>>,
+    ) -> Result<()> {
         let mut tx = self.writer()?.begin().await.map_err(|e| self.err(e))?;
+        let rows: Vec<(String, String)> = if prefix.is_empty() {
+            Vec::new()
+        } else {
+            sqlx::query_as("SELECT key, value FROM settings WHERE key >= ? AND key < ? || char(1114111)")
+                .bind(prefix)
+                .bind(prefix)
+                .fetch_all(&mut *tx)
+                .await
+                .map_err(|e| self.err(e))?
+        };
+        let values = change(&Settings(rows.into_iter().collect()))?;
         let at = now_ms();
-        for (key, value) in values {
+        for (key, value) in &values {
             sqlx::query(
                 "INSERT INTO settings (key, value, updated_at) VALUES (?, ?, ?)
                  ON CONFLICT (key) DO UPDATE SET value = excluded.value, updated_at = excluded.updated_at",
