@@ -51,14 +51,16 @@ export class App {
       this.main = null;
       this.wizard = new Wizard(() => {
         this.wizard = null;
-        void this.refresh();
+        // Known now, before the app's answer: a tick or a pushed patch in
+        // between must not render the old status and open the wizard again.
+        this.settled({ setup_done: true });
       }, this.wizardStart);
       this.wizardStart = 0;
       this.body.replaceChildren(this.wizard.node);
     } else if (status.setup_done && !this.wizard && !this.main) {
       this.main = new MainWindow((at) => {
         this.wizardStart = at === "link" ? 1 : 0;
-        void api.reopenWizard().then(() => this.refresh());
+        void api.reopenWizard().then(() => this.settled({ setup_done: false }));
       });
       this.body.replaceChildren(this.main.node);
     }
@@ -92,6 +94,15 @@ export class App {
     this.status = applyPatch(this.status, patch);
     this.render(this.status);
   };
+
+  /** The window changed a setting: keep the known status true at once, then ask again. */
+  private settled(change: Partial<AppStatus>): void {
+    if (this.status) {
+      this.status = { ...this.status, ...change };
+      this.render(this.status);
+    }
+    void this.refresh();
+  }
 
   /** Word the countdowns again (no call to the app). */
   tick(): void {

@@ -610,4 +610,32 @@ describe("pushed status", () => {
     expect(root.querySelector("#link-state")!.textContent).toBe(strings.linked);
     expect(asked()).toBe(0);
   });
+
+  it("finishing the wizard opens the main window even when the clock ticks before the app answers", async () => {
+    answers.app_status = status({ setup_done: false });
+    answers.assistants = [];
+    answers.safety_settings = { send_policy: "ask", recipients: [], sends_per_minute: 10, autostart: true };
+    answers.audit_log = { items: [], next_cursor: null };
+    answers.approvals = [];
+    answers.chat_reach = [];
+    const root = document.createElement("div");
+    document.body.append(root);
+    const app = new App(root);
+    (app as unknown as { wizardStart: number }).wizardStart = 4;
+    await app.refresh();
+    expect(root.querySelector("#finish")).not.toBeNull();
+    // The app is slow to answer (a sync keeps it busy); the window ticks meanwhile.
+    let answer: (s: AppStatus) => void = () => {};
+    answers.app_status = new Promise<AppStatus>((resolve) => (answer = resolve));
+    root.querySelector<HTMLButtonElement>("#finish")!.click();
+    await flush();
+    app.tick();
+    app.patch({ messages: 1300 });
+    expect(root.querySelector("#finish")).toBeNull();
+    answer(status({ setup_done: true, messages: 1300 }));
+    await flush();
+    await flush();
+    expect(root.querySelector("#tab-status")).not.toBeNull();
+    expect(root.querySelector("#finish")).toBeNull();
+  });
 });
