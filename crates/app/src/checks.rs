@@ -98,6 +98,17 @@ pub fn data_folder(dir: &Path) -> Vec<Check> {
             .with_fix(Some("permissions"))
         });
     }
+    #[cfg(windows)]
+    checks.push(match crate::user_only::others_allowed(dir) {
+        Ok(others) if others.is_empty() => Check::ok("data", "Only you can open the data folder."),
+        Ok(others) => Check::problem(
+            "data",
+            format!("Others can open the data folder ({}).", others.join(", ")),
+            "Use Fix in the app's Diagnostics: it makes the folder yours alone.",
+        )
+        .with_fix(Some("permissions")),
+        Err(e) => Check::note("data", format!("Who can open the data folder could not be read ({e}).")),
+    });
     checks
 }
 
@@ -109,8 +120,10 @@ pub fn fix_permissions(dir: &Path) -> Result<(), AppError> {
         std::fs::set_permissions(dir, std::fs::Permissions::from_mode(0o700))
             .map_err(|e| AppError::Said(format!("The data folder's permissions could not be changed: {e}")))?;
     }
-    // Windows: the data folder under %APPDATA% inherits the user's own ACL (issue 19 checks it).
-    #[cfg(not(unix))]
+    #[cfg(windows)]
+    crate::user_only::protect_folder(dir)
+        .map_err(|e| AppError::Said(format!("The data folder's permissions could not be changed: {e}")))?;
+    #[cfg(not(any(unix, windows)))]
     let _ = dir;
     Ok(())
 }
@@ -287,15 +300,18 @@ pub async fn archive_on_disk(layout: &Layout, key: &ArchiveKey) -> Vec<Check> {
 }
 
 /// Ask the running app for its status over its channel (raw MCP lines).
-#[cfg(unix)]
 pub async fn ask_running_app(socket: &Path) -> Result<serde_json::Value, String> {
     use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
-    let stream = crate::channel::connect(socket).await.map_err(|e| match e.kind() {
-        std::io::ErrorKind::NotFound | std::io::ErrorKind::ConnectionRefused => "it is not running".to_owned(),
-        std::io::ErrorKind::PermissionDenied => "its socket belongs to another user".to_owned(),
-        _ => e.to_string(),
+    let stream = crate::channel::connect(socket).await.map_err(|e| {
+        if crate::channel::nobody_there(&e) {
+            "it is not running".to_owned()
+        } else if e.kind() == std::io::ErrorKind::PermissionDenied {
+            "its channel belongs to another user".to_owned()
+        } else {
+            e.to_string()
+        }
     })?;
-    let (read, mut write) = stream.into_split();
+    let (read, mut write) = tokio::io::split(stream);
     let lines = [
         r#"{"jsonrpc":"2.0","id":1,"method":"initialize","params":{"protocolVersion":"2025-06-18","capabilities":{},"clientInfo":{"name":"whatsapp-mcp doctor","version":"1"}}}"#,
         r#"{"jsonrpc":"2.0","method":"notifications/initialized"}"#,
@@ -321,12 +337,6 @@ pub async fn ask_running_app(socket: &Path) -> Result<serde_json::Value, String>
     .map_err(|_| "the app did not answer within 5 seconds".to_owned())?
     .ok_or_else(|| "the app closed the connection".to_owned())?;
     Ok(answer["result"]["structuredContent"].clone())
-}
-
-/// Windows: the named pipe comes with issue 19; until then the doctor says so.
-#[cfg(not(unix))]
-pub async fn ask_running_app(_socket: &Path) -> Result<serde_json::Value, String> {
-    Err("this system's channel to the app is not built yet".to_owned())
 }
 
 /// The running app as it answered (its `backend_status`), or why it did not.

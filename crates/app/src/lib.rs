@@ -27,6 +27,8 @@ pub mod services;
 pub mod settings;
 pub mod start;
 pub mod status;
+#[cfg(windows)]
+mod user_only;
 
 pub use error::AppError;
 pub use services::Services;

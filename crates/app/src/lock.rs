@@ -48,7 +48,6 @@ pub const MIN_PASSPHRASE: usize = 8;
 impl Lock {
     /// Locked: `listener` answers assistants that the app is locked until
     /// the person unlocks it in the window. Must be called inside Tokio.
-    #[cfg(unix)]
     pub fn waiting(boot: Boot, listener: Listener, why: String) -> Self {
         let (give_back, stop) = tokio::sync::oneshot::channel();
         let serving = tokio::spawn(crate::channel::serve_locked(
@@ -79,7 +78,6 @@ impl Lock {
     /// encrypted yet) keep the archive unencrypted from now on; then start.
     /// `Ok(None)`: unlocked already (a second click). A wrong passphrase
     /// changes nothing and says so.
-    #[cfg(unix)]
     pub async fn unlock(&self, passphrase: Option<String>, encrypt: bool) -> Result<Option<Started>, AppError> {
         let mut guard = self.waiting.lock().await;
         let Some(waiting) = guard.as_ref() else {

@@ -108,15 +108,25 @@ impl Layout {
     }
 }
 
-/// Create `dir` (and missing parents) for this user alone (0700). A folder that
-/// already exists keeps its permissions (it may be one the person chose, such as
-/// their home); `whatsapp-mcp doctor` reports it when others can open it.
+/// Create `dir` (and missing parents) for this user alone (Unix: 0700;
+/// Windows: an access list naming the user alone, which what is made inside
+/// inherits). A folder that already exists keeps its permissions (it may be
+/// one the person chose, such as their home); `whatsapp-mcp doctor` reports
+/// it when others can open it.
 pub fn ensure_private(dir: &Path) -> std::io::Result<()> {
+    let existed = dir.is_dir();
     let mut builder = std::fs::DirBuilder::new();
     builder.recursive(true);
     #[cfg(unix)]
     std::os::unix::fs::DirBuilderExt::mode(&mut builder, 0o700);
-    builder.create(dir)
+    builder.create(dir)?;
+    #[cfg(windows)]
+    if !existed {
+        crate::user_only::protect_folder(dir)?;
+    }
+    #[cfg(not(windows))]
+    let _ = existed;
+    Ok(())
 }
 
 /// A log file grows to this before it starts afresh (the previous one is kept as `<name>.1`).

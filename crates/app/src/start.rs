@@ -90,7 +90,6 @@ pub async fn start_engine(
 
 /// On an open archive: backups, the engine, the assistants' channel and
 /// remote use (when asked for).
-#[cfg(unix)]
 pub async fn start_services(
     boot: &Boot,
     store: Store,

@@ -1,7 +1,7 @@
 //! `whatsapp-mcp`: the small program assistants (Claude Desktop, ...) launch.
 //!
 //! It carries MCP between the assistant (stdio) and WhatsApp MCP Desktop (the
-//! app's user-only local socket); the app owns the only WhatsApp connection
+//! app's user-only local channel: a socket on Unix, a named pipe on Windows); the app owns the only WhatsApp connection
 //! and database. If the app is not running it starts it in the tray (or
 //! headless without a display) and waits for its socket, at most ~10 s. If the
 //! app cannot start, it answers the read tools itself from the database,
@@ -53,7 +53,13 @@ fn app_program() -> PathBuf {
         .unwrap_or_else(|| PathBuf::from(name))
 }
 
+/// Whether the app can show its tray and window: not when
+/// `WHATSAPP_MCP_HEADLESS=1` asks for it headless (a server, a CI machine),
+/// nor on Linux without a display; always on Windows and macOS otherwise.
 fn has_display() -> bool {
+    if std::env::var_os("WHATSAPP_MCP_HEADLESS").is_some_and(|v| v == "1") {
+        return false;
+    }
     if !cfg!(target_os = "linux") {
         return true;
     }
@@ -66,24 +72,43 @@ fn start_app() -> Result<(), String> {
     let program = app_program();
     let mode = if has_display() { "--hidden" } else { "--headless" };
     tracing::info!(program = %program.display(), mode, "starting the app");
-    std::process::Command::new(&program)
+    let mut command = std::process::Command::new(&program);
+    command
         .arg(mode)
         .stdin(Stdio::null())
         .stdout(Stdio::null())
-        .stderr(Stdio::null())
+        .stderr(Stdio::null());
+    detach(&mut command);
+    command
         .spawn()
         .map(drop)
         .map_err(|e| format!("WhatsApp MCP Desktop ({}) could not be started: {e}", program.display()))
 }
 
+/// Windows: the app gets no console window (none flashes up) and outlives
+/// the helper's console, which the assistant may close with it.
+#[cfg(windows)]
+fn detach(command: &mut std::process::Command) {
+    use std::os::windows::process::CommandExt;
+    /// `CREATE_NO_WINDOW | DETACHED_PROCESS | CREATE_NEW_PROCESS_GROUP`.
+    const FLAGS: u32 = 0x0800_0000 | 0x0000_0008 | 0x0000_0200;
+    command.creation_flags(FLAGS);
+}
+
+/// Unix: the app starts in its own session, so the assistant's signals to the
+/// helper's process group do not reach it.
 #[cfg(unix)]
-async fn connect(socket: &Path) -> Option<tokio::net::UnixStream> {
+fn detach(command: &mut std::process::Command) {
+    use std::os::unix::process::CommandExt;
+    command.process_group(0);
+}
+
+async fn connect(socket: &Path) -> Option<channel::ClientStream> {
     channel::connect(socket).await.ok()
 }
 
-/// The app's socket, starting the app when nobody answers.
-#[cfg(unix)]
-async fn reach_app(socket: &Path) -> Result<tokio::net::UnixStream, String> {
+/// The app's channel, starting the app when nobody answers.
+async fn reach_app(socket: &Path) -> Result<channel::ClientStream, String> {
     if let Some(stream) = connect(socket).await {
         return Ok(stream);
     }
@@ -104,9 +129,8 @@ async fn reach_app(socket: &Path) -> Result<tokio::net::UnixStream, String> {
 }
 
 /// Carry bytes both ways until the assistant or the app hangs up.
-#[cfg(unix)]
-async fn pipe(stream: tokio::net::UnixStream) -> anyhow::Result<()> {
-    let (mut from_app, mut to_app) = stream.into_split();
+async fn pipe(stream: channel::ClientStream) -> anyhow::Result<()> {
+    let (mut from_app, mut to_app) = tokio::io::split(stream);
     let mut stdin = tokio::io::stdin();
     let mut stdout = tokio::io::stdout();
     let up = async {
@@ -134,13 +158,10 @@ async fn serve_read_only(data_dir: &Path, why: &str) -> anyhow::Result<()> {
 async fn run() -> anyhow::Result<()> {
     let data_dir = paths::data_dir()?;
     let socket = channel::default_path(&data_dir);
-    #[cfg(unix)]
     match reach_app(&socket).await {
         Ok(stream) => pipe(stream).await,
         Err(why) => serve_read_only(&data_dir, &why).await,
     }
-    #[cfg(not(unix))]
-    serve_read_only(&data_dir, "This helper cannot reach the app on this system yet.").await
 }
 
 /// `register`, `unregister` and `status`: the wizard's "Connect assistants" from a terminal.

@@ -213,9 +213,11 @@ fn restrict(path: &Path, mode: u32) -> std::io::Result<()> {
     Ok(())
 }
 
+/// Windows: files take the access list of their folder, which the app makes
+/// the user's alone when it creates the data folder (wa-app's `user_only`).
 #[cfg(not(unix))]
+#[allow(clippy::unnecessary_wraps)] // the Unix twin can fail; callers handle both alike
 fn restrict(_path: &Path, _mode: u32) -> std::io::Result<()> {
-    // Windows: the per-user data folder already has a user-only ACL.
     Ok(())
 }
 

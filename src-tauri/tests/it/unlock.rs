@@ -31,7 +31,13 @@ fn locked(prepare: impl FnOnce(&Path)) -> Locked {
     let base = dir.path().join("data");
     std::fs::create_dir_all(base.join("demo")).unwrap();
     prepare(&base);
-    let socket = dir.path().join("run").join("app.sock");
+    // The channel: a socket file, or on Windows a pipe named after the folder.
+    let socket = if cfg!(windows) {
+        let unique = dir.path().file_name().and_then(|n| n.to_str()).unwrap_or("unlock");
+        PathBuf::from(format!(r"\\.\pipe\whatsapp-mcp-test-{unique}"))
+    } else {
+        dir.path().join("run").join("app.sock")
+    };
     let boot = Boot {
         base: base.clone(),
         data_dir: base.join("demo"),
@@ -80,7 +86,7 @@ impl Drop for Locked {
 /// An MCP client's first request on the app's socket, and the first answer.
 fn initialize(socket: &Path) -> Value {
     RUNTIME.block_on(async {
-        let mut stream = tokio::net::UnixStream::connect(socket).await.unwrap();
+        let mut stream = wa_app::channel::connect(socket).await.unwrap();
         let request = json!({"jsonrpc": "2.0", "id": 1, "method": "initialize", "params": {
             "protocolVersion": "2025-06-18", "capabilities": {},
             "clientInfo": {"name": "test", "version": "1"}}});
