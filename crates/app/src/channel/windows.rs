@@ -2,9 +2,11 @@
 //! security descriptor grants the current user's SID alone (no one else,
 //! not even administrators, can open it) and which refuses remote clients.
 //! The app creates it as the pipe's first instance: while the app runs,
-//! nobody else can create the name, so the pipe is also the single-instance
-//! lock (as the live socket is on Unix); it vanishes with the process,
-//! however it ends, so a crash leaves nothing stale behind.
+//! nobody else can create the name. Two copies starting in the same instant
+//! first take an OS file lock (`<temp>\<pipe name>.lock`, released with the
+//! process however it ends), as on Unix: the pipe's first-instance flag alone
+//! is not honoured everywhere (Wine ignores it). The pipe vanishes with the
+//! process, so a crash leaves nothing stale behind.
 
 use std::path::{Path, PathBuf};
 use std::time::Duration;
@@ -33,6 +35,8 @@ pub struct Listener {
     name: PathBuf,
     security: UserOnly,
     next: NamedPipeServer,
+    /// Held while the listener lives: this copy is the one serving.
+    _lock: std::fs::File,
 }
 
 impl Listener {
@@ -70,22 +74,42 @@ pub async fn bind(name: &Path) -> Result<Listener, ChannelError> {
         source,
     };
     let security = UserOnly::current_user().map_err(io)?;
-    let mut first = None;
-    super::patiently(name, || match security.create(name, true) {
-        Ok(server) => {
-            first = Some(server);
-            Ok(true)
-        }
-        Err(e) if e.raw_os_error() == Some(ACCESS_DENIED) => Ok(false),
-        Err(e) => Err(io(e)),
+    let lock = lock_file(name).map_err(io)?;
+    super::patiently(name, || match lock.try_lock() {
+        Ok(()) => Ok(true),
+        Err(std::fs::TryLockError::WouldBlock) => Ok(false),
+        Err(std::fs::TryLockError::Error(e)) => Err(io(e)),
     })
     .await?;
-    let next = first.ok_or_else(|| ChannelError::InUse { path: name.to_owned() })?;
+    let next = match security.create(name, true) {
+        Ok(server) => server,
+        // The name is served already (a copy that holds no lock file).
+        Err(e) if e.raw_os_error() == Some(ACCESS_DENIED) => {
+            return Err(ChannelError::InUse { path: name.to_owned() });
+        }
+        Err(e) => return Err(io(e)),
+    };
     Ok(Listener {
         name: name.to_owned(),
         security,
         next,
+        _lock: lock,
     })
+}
+
+/// The lock file for the pipe `name`, in this user's temporary folder.
+fn lock_file(name: &Path) -> std::io::Result<std::fs::File> {
+    let plain: String = name
+        .to_string_lossy()
+        .chars()
+        .map(|c| if c.is_ascii_alphanumeric() || c == '-' { c } else { '_' })
+        .collect();
+    std::fs::OpenOptions::new()
+        .read(true)
+        .write(true)
+        .create(true)
+        .truncate(false)
+        .open(std::env::temp_dir().join(format!("{}.lock", plain.trim_matches('_'))))
 }
 
 /// Connect to the running app's pipe, waiting a little while every instance
