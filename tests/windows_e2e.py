@@ -92,7 +92,7 @@ async def first_session(s, init, took):
     refused = await s.call_tool("send_message", {"recipient": chat, "message": "hello from Wine"})
     words = text_of(refused)
     check("a send is refused in words (nobody can approve it headless)",
-          refused.isError and "approval" in words.lower(), words[:300])
+          refused.is_error and "approval" in words.lower(), words[:300])
     audit = structured(await s.call_tool("get_sync_status", {}))
     check("the app answers after the refusal", isinstance(audit, dict) and audit != {}, str(audit)[:200])
 

@@ -168,3 +168,19 @@ pub fn archive_is_encrypted(data_dir: &Path) -> bool {
         .iter()
         .any(|p| std::fs::metadata(p).is_ok_and(|m| m.len() > 0) && !wa_store::cipher::is_plain_sqlite(p))
 }
+
+/// Windows' Credential Manager, through the keyring crate as `archive_key`
+/// uses it (under a test name, so a developer's real key is never touched).
+#[cfg(all(test, windows))]
+mod credential_manager {
+    #[test]
+    fn a_key_round_trips_through_credential_manager() {
+        let service = format!("{} test {}", super::SERVICE, std::process::id());
+        let entry = keyring::Entry::new(&service, super::ACCOUNT).expect("entry");
+        let key = "ab".repeat(32);
+        entry.set_password(&key).expect("stored");
+        assert_eq!(entry.get_password().expect("read back"), key);
+        entry.delete_credential().expect("deleted");
+        assert!(matches!(entry.get_password(), Err(keyring::Error::NoEntry)));
+    }
+}
