@@ -4,7 +4,8 @@ starts the Windows helper `whatsapp-mcp.exe` under Wine, which starts the
 Windows app `whatsapp-mcp-desktop.exe` headless on the demo account (under the
 same Wine) and carries MCP over the app's named pipe.
 
-    python tests/windows_e2e.py path/to/whatsapp-mcp.exe path/to/whatsapp-mcp-desktop.exe
+    python tests/windows_e2e.py path/to/whatsapp-mcp.exe path/to/whatsapp-mcp-desktop.exe \
+        [path/to/linux/whatsapp-mcp path/to/linux/whatsapp-mcp-desktop]
 
 Run by `./dev test` in its virtualenv (the `mcp` package). Checks: the helper
 starts the app and the handshake answers; tools/list is the golden list;
@@ -13,7 +14,8 @@ a search finds messages of the synced demo archive; a send is refused in words
 running app (no second copy); the data folder is the user's alone;
 `register` writes %APPDATA%\\Claude\\claude_desktop_config.json in the Wine
 prefix with the helper's Windows path, and that command launches. It prints
-the helper's cold start (the app not running) and warm start under Wine.
+the helper's cold start (the app not running) and warm start under Wine and,
+given the Linux programs, the same two on Linux in the same run.
 """
 
 import asyncio
@@ -59,8 +61,11 @@ def text_of(result):
     return "".join(getattr(c, "text", "") for c in result.content)
 
 
-async def session(helper, env, body):
-    params = StdioServerParameters(command=WINE_RUN, args=[helper], env=env)
+async def session(helper, env, body, under_wine=True):
+    if under_wine:
+        params = StdioServerParameters(command=WINE_RUN, args=[helper], env=env)
+    else:
+        params = StdioServerParameters(command=helper, args=[], env=env)
     async with stdio_client(params) as (read, write):
         async with ClientSession(read, write) as s:
             started = time.monotonic()
@@ -104,6 +109,28 @@ async def second_session(s, init, took):
           status.get("messages", 0) > 1000, str(status))
 
 
+async def timed(s, init, took):
+    return took
+
+
+def linux_starts(helper, app):
+    """The Linux helper's cold and warm start, measured the same way."""
+    home = tempfile.mkdtemp(prefix="wamcp-lin-")
+    env = {"HOME": home, "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
+           "WHATSAPP_MCP_DATA_DIR": os.path.join(home, "data"),
+           "WHATSAPP_MCP_SOCKET": os.path.join(home, "run", "app.sock"),
+           "WHATSAPP_MCP_APP": app, "WHATSAPP_MCP_DEMO": "1", "WHATSAPP_MCP_HEADLESS": "1",
+           "WHATSAPP_MCP_KEYCHAIN": "off", "WHATSAPP_MCP_PASSPHRASE": "a Linux comparison passphrase"}
+    try:
+        cold = asyncio.run(session(helper, env, timed, under_wine=False))
+        warm = asyncio.run(session(helper, env, timed, under_wine=False))
+        print(f"     helper cold start on Linux (same run, same steps): {cold:.2f} s; warm {warm:.2f} s",
+              flush=True)
+    finally:
+        subprocess.run(["pkill", "-KILL", "-f", f"{app} --headless"], check=False)
+        shutil.rmtree(home, ignore_errors=True)
+
+
 def main():
     helper, app = (os.path.abspath(p) for p in sys.argv[1:3])
     home = tempfile.mkdtemp(prefix="wamcp-win-")
@@ -125,6 +152,8 @@ def main():
         subprocess.run([WINE_RUN, helper, "--version"], env=env, capture_output=True, timeout=300)
         asyncio.run(session(helper, env, first_session))
         asyncio.run(session(helper, env, second_session))
+        if len(sys.argv) > 4:
+            linux_starts(*(os.path.abspath(p) for p in sys.argv[3:5]))
         data = os.path.join(home, "data")
         check("the data folder and the demo archive are on disk", os.path.exists(
             os.path.join(data, "demo", "messages.db")), str(os.listdir(data) if os.path.isdir(data) else []))

@@ -14,7 +14,7 @@ use std::path::{Path, PathBuf};
 
 use serde::Serialize;
 use sha2::{Digest, Sha256};
-use wa_store::{MediaRecord, Message, MessageKey, MessageKind};
+use wa_store::{MediaInfo, MediaRecord, Message, MessageKey, MessageKind};
 use whatsapp_rust::download::{DownloadParams, MediaType};
 
 use crate::engine::Engine;
@@ -88,24 +88,31 @@ fn safe(text: &str, max: usize) -> String {
     cleaned.trim_matches('_').to_owned()
 }
 
-/// `media/<chat>/<date>_<id>[_<original name>].<ext>`
+/// `media/<chat>/<date>_<id>[_<original name>].<ext>`: a name every system
+/// accepts, whatever the sender called the file. Only letters, digits, `-`
+/// and `_` come from outside, and the name starts with the date, so it is
+/// never one Windows reserves (`CON`, `aux.txt`), never holds `:` or `\`, and
+/// never ends in a dot or a space.
 fn file_path(media_dir: &Path, message: &Message, record: &MediaRecord) -> PathBuf {
-    let date = whatsapp_rust::chrono::DateTime::from_timestamp_millis(message.ts)
+    media_dir.join(media_name(&message.chat_jid, &message.msg_id, message.ts, &record.info))
+}
+
+fn media_name(chat_jid: &str, msg_id: &str, ts: i64, info: &MediaInfo) -> PathBuf {
+    let date = whatsapp_rust::chrono::DateTime::from_timestamp_millis(ts)
         .map_or_else(|| "undated".to_owned(), |d| d.format("%Y-%m-%d").to_string());
-    let stem = record
-        .info
+    let stem = info
         .file_name
         .as_deref()
         .and_then(|n| Path::new(n).file_stem())
         .and_then(|s| s.to_str())
         .map(|s| safe(s, 60))
         .filter(|s| !s.is_empty());
-    let ext = extension(record.info.mime.as_deref(), record.info.file_name.as_deref());
+    let ext = extension(info.mime.as_deref(), info.file_name.as_deref());
     let name = match stem {
-        Some(stem) => format!("{date}_{}_{stem}.{ext}", safe(&message.msg_id, 40)),
-        None => format!("{date}_{}.{ext}", safe(&message.msg_id, 40)),
+        Some(stem) => format!("{date}_{}_{stem}.{ext}", safe(msg_id, 40)),
+        None => format!("{date}_{}.{ext}", safe(msg_id, 40)),
     };
-    media_dir.join(safe(&message.chat_jid, 80)).join(name)
+    Path::new(&safe(chat_jid, 80)).join(name)
 }
 
 fn sha256(data: &[u8]) -> Vec<u8> {

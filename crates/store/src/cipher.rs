@@ -232,7 +232,7 @@ pub async fn encrypt_in_place(path: &Path, key: &ArchiveKey) -> Result<()> {
         source,
     };
     crate::files::make_private(&partial).map_err(io)?;
-    std::fs::File::open(&partial).and_then(|f| f.sync_all()).map_err(io)?;
+    crate::files::sync_file(&partial).map_err(io)?;
     for suffix in ["-wal", "-shm"] {
         let _ = std::fs::remove_file(format!("{}{suffix}", path.display()));
     }

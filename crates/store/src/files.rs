@@ -14,6 +14,12 @@ pub(crate) fn create_private_dir(dir: &Path) -> std::io::Result<()> {
     Ok(())
 }
 
+/// Flush a file just written to the disk. Through a handle opened for writing:
+/// Windows refuses to flush one opened only for reading ("Access denied").
+pub(crate) fn sync_file(path: &Path) -> std::io::Result<()> {
+    std::fs::OpenOptions::new().write(true).open(path)?.sync_all()
+}
+
 /// Make a file this user's alone (Unix: 0600; Windows: a file takes the access
 /// list of its folder, which the app makes the user's alone: nothing to do).
 #[cfg_attr(not(unix), allow(clippy::unnecessary_wraps))] // the Unix path can fail

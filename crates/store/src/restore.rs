@@ -96,7 +96,7 @@ pub async fn stage_restore(archive: &Path, backup: &Path, key: &ArchiveKey) -> R
     let _ = std::fs::remove_file(&partial);
     let copied = std::fs::copy(backup, &partial).and_then(|_| {
         crate::files::make_private(&partial)?;
-        std::fs::File::open(&partial)?.sync_all()
+        crate::files::sync_file(&partial)
     });
     if let Err(e) = copied {
         let _ = std::fs::remove_file(&partial);

@@ -85,3 +85,43 @@ async fn media_is_downloaded_checked_and_expired_files_are_asked_again() {
         Err(EngineError::NoMedia)
     ));
 }
+
+/// What senders call their files never makes a name Windows (or any system)
+/// refuses: reserved device names, `:` and `\`, trailing dots and spaces.
+#[test]
+fn saved_names_are_valid_on_windows_whatever_the_file_was_called() {
+    const RESERVED: [&str; 8] = ["CON", "PRN", "AUX", "NUL", "COM1", "COM9", "LPT1", "LPT9"];
+    for sent in [
+        "CON",
+        "aux.txt",
+        "a:b.pdf",
+        "report...",
+        "trailing. ",
+        "..\\..\\evil.exe",
+        "NUL.tar.gz",
+        "über straße.docx",
+        "",
+    ] {
+        let info = wa_store::MediaInfo {
+            mime: Some("application/pdf".into()),
+            file_name: Some(sent.into()),
+            ..Default::default()
+        };
+        let path = super::media_name("120363000000000001@g.us", "3EB0:AB/CD", 1_767_225_600_000, &info);
+        let parts: Vec<String> = path.iter().map(|p| p.to_string_lossy().into_owned()).collect();
+        assert_eq!(parts.len(), 2, "a folder and a file: {path:?}");
+        for part in &parts {
+            let stem = part.split('.').next().unwrap_or_default().to_ascii_uppercase();
+            assert!(!RESERVED.contains(&stem.as_str()), "{sent:?} -> {part:?}");
+            assert!(
+                !part.chars().any(|c| "<>:\"/\\|?*".contains(c) || c.is_control()),
+                "{sent:?} -> {part:?}"
+            );
+            assert!(
+                !part.ends_with('.') && !part.ends_with(' ') && !part.is_empty(),
+                "{sent:?} -> {part:?}"
+            );
+        }
+        assert!(parts[1].starts_with("2026-01-01_"), "{parts:?}");
+    }
+}

@@ -169,16 +169,27 @@ async fn an_archive_and_backups_from_before_encryption_are_encrypted_at_the_firs
     let (_c, items) = small_corpus();
     let word = distinctive_word(items);
     let dir = tempfile::tempdir().expect("dir");
-    let path = dir.path().join("messages.db");
+    let live = dir.path().join("live").join("messages.db");
     let backups = dir.path().join("backups");
-    let plain = Store::open(&path).await.expect("plain");
+    std::fs::create_dir_all(live.parent().expect("dir")).expect("dir");
+    let plain = Store::open(&live).await.expect("plain");
     apply_all(&plain, items, 700).await;
     let messages = plain.statistics().await.expect("stats").messages;
     let found = hits(&plain, &word).await;
     let backup = backups.join("messages-1800000000.db");
     std::fs::create_dir_all(&backups).expect("dir");
     plain.backup(&backup).await.expect("plain backup");
-    // Close without folding the WAL: the newest rows live only in the -wal file.
+    // What a crash leaves: the files as they are while the archive is open,
+    // the WAL not folded, so the newest rows live only in the -wal file. (A
+    // copy: Windows lets no one replace a file this process still holds open.)
+    let path = dir.path().join("messages.db");
+    for suffix in ["", "-wal"] {
+        std::fs::copy(
+            format!("{}{suffix}", live.display()),
+            format!("{}{suffix}", path.display()),
+        )
+        .expect("copy");
+    }
     std::mem::forget(plain);
     assert!(
         contains(&std::fs::read(&backup).expect("read"), word.as_bytes()),
