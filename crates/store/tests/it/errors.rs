@@ -1,7 +1,5 @@
 //! Opening problems give one clear sentence and never touch the data.
 
-use std::process::Command;
-
 use wa_store::{Store, StoreError};
 
 #[tokio::test]
@@ -95,7 +93,7 @@ fn full_and_read_only_disks_get_clear_errors() {
         fs_child();
         return;
     }
-    let output = Command::new("unshare")
+    let output = std::process::Command::new("unshare")
         .args(["--user", "--map-root-user", "--mount"])
         .arg(crate::this_binary())
         .args([
@@ -117,7 +115,7 @@ fn full_and_read_only_disks_get_clear_errors() {
 
 #[cfg(target_os = "linux")]
 fn mount(args: &[&str]) {
-    let status = Command::new("mount").args(args).status().expect("mount");
+    let status = std::process::Command::new("mount").args(args).status().expect("mount");
     assert!(status.success(), "mount {args:?}");
 }
 
