@@ -67,7 +67,10 @@ impl AppSettings {
                 ])
             })
             .await?;
-        Ok(written.unwrap_or(Self::load(store).await?))
+        match written {
+            Some(settings) => Ok(settings),
+            None => Self::load(store).await,
+        }
     }
 }
 

@@ -43,18 +43,24 @@ fn from_env() -> Option<PathBuf> {
         .map(PathBuf::from)
 }
 
-/// Try to take the channel with `attempt` (true: taken) for a moment: a copy
+/// Take the channel's lock file `lock`, waiting a moment for it: a copy
 /// restarting itself (after an update or a restore) starts the new process
 /// just before the old one exits. Still held after that: another copy runs.
-async fn patiently(path: &Path, mut attempt: impl FnMut() -> Result<bool, ChannelError>) -> Result<(), ChannelError> {
-    for _ in 0..15 {
-        if attempt()? {
-            return Ok(());
+async fn lock_patiently(path: &Path, lock: &std::fs::File) -> Result<(), ChannelError> {
+    for attempt in 0..=15 {
+        match lock.try_lock() {
+            Ok(()) => return Ok(()),
+            Err(std::fs::TryLockError::WouldBlock) if attempt < 15 => {
+                tokio::time::sleep(Duration::from_millis(100)).await;
+            }
+            Err(std::fs::TryLockError::WouldBlock) => break,
+            Err(std::fs::TryLockError::Error(source)) => {
+                return Err(ChannelError::Io {
+                    path: path.to_owned(),
+                    source,
+                });
+            }
         }
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-    if attempt()? {
-        return Ok(());
     }
     Err(ChannelError::InUse { path: path.to_owned() })
 }

@@ -64,12 +64,7 @@ pub async fn bind(path: &Path) -> Result<Listener, ChannelError> {
     // however it ends) owns the socket. Without it, two copies finding a stale
     // socket could each remove it and bind (found by the fault campaign).
     let lock = lock_file(path).map_err(io)?;
-    super::patiently(path, || match lock.try_lock() {
-        Ok(()) => Ok(true),
-        Err(std::fs::TryLockError::WouldBlock) => Ok(false),
-        Err(std::fs::TryLockError::Error(e)) => Err(io(e)),
-    })
-    .await?;
+    super::lock_patiently(path, &lock).await?;
     // Held for the life of the process.
     INSTANCE_LOCK.get_or_init(|| lock);
     if path.exists() {

@@ -75,12 +75,7 @@ pub async fn bind(name: &Path) -> Result<Listener, ChannelError> {
     };
     let security = UserOnly::current_user().map_err(io)?;
     let lock = lock_file(name).map_err(io)?;
-    super::patiently(name, || match lock.try_lock() {
-        Ok(()) => Ok(true),
-        Err(std::fs::TryLockError::WouldBlock) => Ok(false),
-        Err(std::fs::TryLockError::Error(e)) => Err(io(e)),
-    })
-    .await?;
+    super::lock_patiently(name, &lock).await?;
     let next = match security.create(name, true) {
         Ok(server) => server,
         // The name is served already (a copy that holds no lock file).
