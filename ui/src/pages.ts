@@ -186,6 +186,11 @@ function safetyPage(): Page {
   const autostart = h("input", { id: "safety-autostart", type: "checkbox" }) as HTMLInputElement;
   const checkUpdates = h("input", { id: "safety-updates", type: "checkbox" }) as HTMLInputElement;
   const save = h("button", { id: "save-safety", class: "primary", text: strings.save }) as HTMLButtonElement;
+  // Nothing can be changed or saved before the saved settings are shown: a
+  // choice made earlier would be overwritten by them, and Save would write
+  // the defaults over the person's settings.
+  const controls = [...radios.querySelectorAll<HTMLInputElement>("input"), recipients, rate, autostart, checkUpdates, save];
+  for (const c of controls) c.disabled = true;
   api
     .safetySettings()
     .then((s) => {
@@ -194,6 +199,7 @@ function safetyPage(): Page {
       rate.value = String(s.sends_per_minute);
       autostart.checked = s.autostart;
       checkUpdates.checked = s.check_updates;
+      for (const c of controls) c.disabled = false;
     })
     .catch((e) => (out.textContent = String(e)));
   save.addEventListener("click", () =>
@@ -306,9 +312,11 @@ function diagnosticsPage(go: (page: string) => void, reopen: Reopen): Page {
         );
       })
       .catch((e) => (out.textContent = String(e)));
-  void loadChecks();
   const say = (c: Check) => out.replaceChildren(h("p", { class: c.ok ? "ok" : "error", text: c.text }));
   const backups = backupList(out, say);
+  // The backups (with their Restore buttons) come once the checks above
+  // them are shown, so that no button moves under the pointer.
+  void loadChecks().finally(() => backups.load());
   const button = (id: string, label: string, action: () => Promise<unknown>) => actionButton(id, label, out, action);
   const logs = h("p", { class: "note" });
   api.logFolder().then((p) => (logs.textContent = strings.logsAt(p))).catch(() => {});
@@ -384,7 +392,6 @@ function backupList(out: HTMLElement, say: (c: Check) => void): { node: HTMLElem
       .catch((e) => {
         out.textContent = String(e);
       });
-  void load();
   return { node, load };
 }
 

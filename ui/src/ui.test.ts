@@ -288,6 +288,30 @@ describe("main window", () => {
   });
 });
 
+describe("safety page", () => {
+  it("lets nothing be changed or saved until the saved settings are shown", async () => {
+    let release: (v: unknown) => void = () => {};
+    answers.safety_settings = new Promise((r) => (release = r));
+    answers.audit_log = { items: [], next_cursor: null };
+    answers.approvals = [];
+    const main = new MainWindow(() => {});
+    main.show("safety");
+    await flush();
+    const readOnly = main.node.querySelector<HTMLInputElement>("#safety-read_only")!;
+    const save = main.node.querySelector<HTMLButtonElement>("#save-safety")!;
+    expect(readOnly.disabled).toBe(true);
+    expect(save.disabled).toBe(true);
+    expect(main.node.querySelector<HTMLTextAreaElement>("#recipients")!.disabled).toBe(true);
+    release({ send_policy: "read_only", recipients: ["447700900123"], sends_per_minute: 7, autostart: false, check_updates: true });
+    await flush();
+    await flush();
+    expect(readOnly.disabled).toBe(false);
+    expect(readOnly.checked).toBe(true);
+    expect(save.disabled).toBe(false);
+    expect(main.node.querySelector<HTMLInputElement>("#rate")!.value).toBe("7");
+  });
+});
+
 describe("sync page", () => {
   it("lists how far back each chat goes and fetches older messages of one", async () => {
     answers.chat_reach = [
@@ -386,6 +410,22 @@ describe("diagnostics backups", () => {
     await flush();
     expect(calls.find((c) => c.cmd === "restore_backup")!.args).toEqual({ path: "/d/backups/before-upgrade-v3-1800000000.db" });
     expect(main.node.querySelector("#diagnostics-out")!.textContent).toContain("the app restarts now");
+  });
+
+  it("shows the backups (and their Restore buttons) only once the checks above them are in place", async () => {
+    let release: (v: unknown) => void = () => {};
+    answers.log_folder = "/logs";
+    answers.diagnostic_checks = new Promise((r) => (release = r));
+    answers.list_backups = backups;
+    const main = new MainWindow(() => {});
+    main.show("diagnostics");
+    await flush();
+    expect(main.node.querySelectorAll("#backups li").length).toBe(0);
+    release([{ id: "archive", ok: true, text: "The archive is fine.", fix: null }]);
+    await flush();
+    await flush();
+    expect(main.node.querySelectorAll("[data-check]").length).toBe(1);
+    expect(main.node.querySelectorAll("#backups li").length).toBe(3);
   });
 
   it("says so when there is no backup yet", async () => {
