@@ -5,7 +5,7 @@ Windows app `whatsapp-mcp-desktop.exe` headless on the demo account (under the
 same Wine) and carries MCP over the app's named pipe.
 
     python tests/windows_e2e.py path/to/whatsapp-mcp.exe path/to/whatsapp-mcp-desktop.exe \
-        [path/to/linux/whatsapp-mcp path/to/linux/whatsapp-mcp-desktop]
+        [path/to/linux/whatsapp-mcp path/to/linux/whatsapp-mcp-desktop] [--installer setup.exe]
 
 Run by `./dev test` in its virtualenv (the `mcp` package). Checks: the helper
 starts the app and the handshake answers; tools/list is the golden list;
@@ -16,6 +16,14 @@ running app (no second copy); the data folder is the user's alone;
 prefix with the helper's Windows path, and that command launches. It prints
 the helper's cold start (the app not running) and warm start under Wine and,
 given the Linux programs, the same two on Linux in the same run.
+
+Given the installer (installers/windows/build.sh): it installs silently for
+the user (no administrator) into %LOCALAPPDATA%\\Programs, with its Start
+menu entry and its Settings > Apps entry; the installed helper finds the
+installed app beside it, which serves the demo account from the default data
+folder; installing again over the running app works; the uninstaller removes
+the program, its entries and the assistant's entry it had written, and keeps
+the data folder.
 """
 
 import asyncio
@@ -131,8 +139,162 @@ def linux_starts(helper, app):
         shutil.rmtree(home, ignore_errors=True)
 
 
+PRODUCT = "WhatsApp MCP Desktop"
+UNINSTALL_KEY = rf"HKCU\Software\Microsoft\Windows\CurrentVersion\Uninstall\{PRODUCT}"
+
+
+def reg_query(env, key, value):
+    """A registry value in the Wine prefix, or None."""
+    done = subprocess.run(["/usr/lib/wine/wine64", "reg", "query", key, "/v", value], env=env,
+                          capture_output=True, text=True, timeout=120)
+    for line in done.stdout.splitlines():
+        parts = line.split(None, 2)
+        if len(parts) == 3 and parts[0] == value:
+            return parts[2].strip()
+    return None
+
+
+def wine_processes(fragment):
+    ps = subprocess.run(["ps", "-eo", "args"], capture_output=True, text=True).stdout
+    return [line for line in ps.splitlines() if fragment.lower() in line.lower()
+            and "ps -eo" not in line and "windows_e2e.py" not in line]
+
+
+async def installed_session(s, init, took):
+    check("the installed helper started the installed app beside it and the handshake answered",
+          init.server_info.name == "whatsapp-mcp", str(init.server_info))
+    print(f"     installed helper cold start under Wine: {took:.2f} s", flush=True)
+    deadline = time.monotonic() + 180
+    status = {}
+    while time.monotonic() < deadline:
+        status = structured(await s.call_tool("backend_status", {}))
+        if status.get("messages", 0) > 100:
+            break
+        await asyncio.sleep(1)
+    check("the installed app serves the demo account's messages", status.get("messages", 0) > 100, str(status))
+
+
+async def reinstalled_session(s, init, took):
+    status = structured(await s.call_tool("backend_status", {}))
+    check("after installing again the helper starts the new app on the same archive",
+          status.get("messages", 0) > 100, str(status))
+
+
+def run_installer(setup, env, prefix, stand_in):
+    """Install, use, install again over the running app, uninstall."""
+    user = os.environ.get("USER") or "root"
+    profile = os.path.join(prefix, "drive_c", "users", user)
+    install_dir = os.path.join(profile, "AppData", "Local", "Programs", PRODUCT)
+    data = os.path.join(profile, "AppData", "Roaming", "whatsappmcp", "whatsapp-mcp-desktop")
+    menu = os.path.join(profile, "AppData", "Roaming", "Microsoft", "Windows", "Start Menu", "Programs",
+                        f"{PRODUCT}.lnk")
+    claude = os.path.join(profile, "AppData", "Roaming", "Claude", "claude_desktop_config.json")
+    # What an earlier run of this test may have left in the shared prefix.
+    for leftover in (install_dir, data, claude):
+        if os.path.isdir(leftover):
+            shutil.rmtree(leftover)
+        elif os.path.exists(leftover):
+            os.remove(leftover)
+    # The installed programs run with the defaults: no data folder, pipe or app given.
+    env = {k: v for k, v in env.items()
+           if k not in ("WHATSAPP_MCP_DATA_DIR", "WHATSAPP_MCP_SOCKET", "WHATSAPP_MCP_APP")}
+    size = os.path.getsize(setup)
+    print(f"     installer: {size / 1e6:.1f} MB", flush=True)
+    started = time.monotonic()
+    done = subprocess.run(["/usr/lib/wine/wine64", setup, "/S"], env=env, capture_output=True, text=True,
+                          timeout=600)
+    print(f"     silent install under Wine: {time.monotonic() - started:.1f} s", flush=True)
+    names = sorted(os.listdir(install_dir)) if os.path.isdir(install_dir) else []
+    check("the installer installs silently for the user into %LOCALAPPDATA%\\Programs (no administrator)",
+          done.returncode == 0 and {"whatsapp-mcp-desktop.exe", "whatsapp-mcp.exe", "WebView2Loader.dll",
+                                     "uninstall.exe"} <= set(names), f"rc={done.returncode} {names}")
+    check("it is listed in Settings > Apps with its version and a quiet uninstall",
+          reg_query(env, UNINSTALL_KEY, "DisplayVersion") == version()
+          and "/S" in (reg_query(env, UNINSTALL_KEY, "QuietUninstallString") or ""),
+          str(reg_query(env, UNINSTALL_KEY, "DisplayVersion")))
+    check("it has a Start menu entry", os.path.exists(menu), menu)
+    # Test-only: Debian's Wine lacks the DLL Rust's std imports (tests/windows/bcryptprimitives.c).
+    # (wine-run built it beside the helper under test; the installer never ships it.)
+    shutil.copy(stand_in, install_dir)
+    helper = os.path.join(install_dir, "whatsapp-mcp.exe")
+    asyncio.run(session(helper, env, installed_session))
+    check("the default data folder (%APPDATA%\\whatsappmcp\\whatsapp-mcp-desktop) holds the archive",
+          os.path.exists(os.path.join(data, "data", "demo", "messages.db")), str(os.listdir(data)
+                                                                                 if os.path.isdir(data) else []))
+    registered = subprocess.run([WINE_RUN, helper, "register", "--client", "claude_desktop"], env=env,
+                                capture_output=True, text=True, timeout=120)
+    with open(claude, encoding="utf-8") as f:
+        entry = json.load(f).get("mcpServers", {}).get("whatsapp", {})
+    check("the installed helper connects Claude Desktop to itself",
+          registered.returncode == 0 and entry.get("command", "").lower()
+          == rf"c:\users\{user}\appdata\local\programs\{PRODUCT}\whatsapp-mcp.exe".lower(),
+          str(entry) + registered.stderr[-300:])
+    running = wine_processes("whatsapp-mcp-desktop.exe")
+    check("the installed app is running (started by the helper)", running)
+
+    async def reinstall(s, init, took):
+        # As an update does while Claude Desktop runs the helper: the app is
+        # stopped, the running helper is set aside (Windows refuses to replace it).
+        again = await asyncio.create_subprocess_exec("/usr/lib/wine/wine64", setup, "/S", env=env,
+                                                     stderr=asyncio.subprocess.DEVNULL)
+        return await asyncio.wait_for(again.wait(), 600)
+
+    rc = asyncio.run(session(helper, env, reinstall))
+    names = sorted(os.listdir(install_dir))
+    check("installing again while the app and a helper run works: the app is stopped, the programs replaced",
+          rc == 0 and {"whatsapp-mcp-desktop.exe", "whatsapp-mcp.exe"} <= set(names)
+          and not wine_processes("whatsapp-mcp-desktop.exe"), f"rc={rc} {names}")
+    check("the helper that was running is set aside, not overwritten (the next install removes it)",
+          any(n.startswith("whatsapp-mcp.exe.") and n.endswith(".old") for n in names), str(names))
+    asyncio.run(session(helper, env, reinstalled_session))
+    uninstall = windows_path(os.path.join(install_dir, "uninstall.exe"))
+    started = time.monotonic()
+    subprocess.run(["/usr/lib/wine/wine64", uninstall, "/S"], env=env, capture_output=True, timeout=600)
+    # The uninstaller runs from a copy of itself in the temp folder: wait for it.
+    gone = wait_until(lambda: not os.path.exists(os.path.join(install_dir, "uninstall.exe")), 180)
+    subprocess.run([WINESERVER, "-w"], env=env, timeout=300, check=False)
+    print(f"     silent uninstall under Wine: {time.monotonic() - started:.1f} s", flush=True)
+    left = sorted(os.listdir(install_dir)) if os.path.isdir(install_dir) else []
+    check("the uninstaller removes the program (only the test's stand-in DLL is left)",
+          gone and set(left) <= {"bcryptprimitives.dll"}, str(left))
+    check("and its Settings > Apps and Start menu entries",
+          reg_query(env, UNINSTALL_KEY, "DisplayName") is None and not os.path.exists(menu))
+    with open(claude, encoding="utf-8") as f:
+        servers = json.load(f).get("mcpServers", {})
+    check("and disconnects Claude Desktop (its entry for the helper is removed)", "whatsapp" not in servers,
+          str(servers))
+    check("the data folder is kept (the archive cannot be fetched again from WhatsApp)",
+          os.path.exists(os.path.join(data, "data", "demo", "messages.db")))
+    check("nothing of the app is left running", not wine_processes("whatsapp-mcp-desktop.exe"),
+          str(wine_processes("whatsapp-mcp-desktop.exe")))
+    shutil.rmtree(install_dir, ignore_errors=True)
+
+
+def wait_until(ok, seconds):
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        if ok():
+            return True
+        time.sleep(0.5)
+    return ok()
+
+
+def version():
+    with open(os.path.join(ROOT, "Cargo.toml"), encoding="utf-8") as f:
+        for line in f:
+            if line.startswith("version = "):
+                return line.split('"')[1]
+    return None
+
+
 def main():
-    helper, app = (os.path.abspath(p) for p in sys.argv[1:3])
+    args = sys.argv[1:]
+    setup = None
+    if "--installer" in args:
+        at = args.index("--installer")
+        setup = os.path.abspath(args[at + 1])
+        del args[at:at + 2]
+    helper, app = (os.path.abspath(p) for p in args[0:2])
     home = tempfile.mkdtemp(prefix="wamcp-win-")
     prefix = os.environ.get("WINEPREFIX") or os.path.join(
         os.environ.get("XDG_CACHE_HOME", os.path.expanduser("~/.cache")), "whatsapp-mcp-desktop", "wine")
@@ -152,8 +314,8 @@ def main():
         subprocess.run([WINE_RUN, helper, "--version"], env=env, capture_output=True, timeout=300)
         asyncio.run(session(helper, env, first_session))
         asyncio.run(session(helper, env, second_session))
-        if len(sys.argv) > 4:
-            linux_starts(*(os.path.abspath(p) for p in sys.argv[3:5]))
+        if len(args) > 3:
+            linux_starts(*(os.path.abspath(p) for p in args[2:4]))
         data = os.path.join(home, "data")
         check("the data folder and the demo archive are on disk", os.path.exists(
             os.path.join(data, "demo", "messages.db")), str(os.listdir(data) if os.path.isdir(data) else []))
@@ -185,6 +347,9 @@ def main():
                                       env=env, capture_output=True, text=True, timeout=120)
             check("the written command launches", launched.returncode == 0
                   and launched.stdout.startswith("whatsapp-mcp "), launched.stdout + launched.stderr[-300:])
+        if setup:
+            subprocess.run([WINESERVER, "-k"], env=env, check=False)
+            run_installer(setup, env, prefix, os.path.join(os.path.dirname(helper), "bcryptprimitives.dll"))
     finally:
         subprocess.run([WINESERVER, "-k"], env=env, check=False)
         logs = os.path.join(home, "data", "logs")

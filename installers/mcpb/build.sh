@@ -9,12 +9,13 @@ here="$(cd "$(dirname "$0")" && pwd)"
 helper="$1"
 out="$2"
 version=$(sed -n 's/^version = "\(.*\)"/\1/p' "$here/../../Cargo.toml" | head -1)
-case "$(uname -s)" in
-  Linux) platform=linux ;;
-  Darwin) platform=darwin ;;
+name=$(basename "$helper")
+case "$name:$(uname -s)" in
+  *.exe:*) platform=win32 ;;  # also the Windows helper built on Linux
+  *:Linux) platform=linux ;;
+  *:Darwin) platform=darwin ;;
   *) platform=win32 ;;
 esac
-name=$(basename "$helper")
 stage=$(mktemp -d)
 trap 'rm -rf "$stage"' EXIT
 mkdir -p "$stage/server"
