@@ -155,8 +155,9 @@ def reg_query(env, key, value):
 
 
 def wine_processes(fragment):
-    ps = subprocess.run(["ps", "-eo", "args"], capture_output=True, text=True).stdout
-    return [line for line in ps.splitlines() if fragment.lower() in line.lower()
+    """The running processes whose command line names `fragment`, as "PID ARGS" lines."""
+    ps = subprocess.run(["ps", "-eo", "pid,args"], capture_output=True, text=True).stdout
+    return [line.strip() for line in ps.splitlines() if fragment.lower() in line.lower()
             and "ps -eo" not in line and "windows_e2e.py" not in line]
 
 
@@ -176,7 +177,7 @@ async def installed_session(s, init, took):
 
 async def reinstalled_session(s, init, took):
     status = structured(await s.call_tool("backend_status", {}))
-    check("after installing again the helper starts the new app on the same archive",
+    check("after installing again the helper finds the new app, on the same archive",
           status.get("messages", 0) > 100, str(status))
 
 
@@ -233,17 +234,24 @@ def run_installer(setup, env, prefix, stand_in):
     check("the installed app is running (started by the helper)", running)
 
     async def reinstall(s, init, took):
-        # As an update does while Claude Desktop runs the helper: the app is
-        # stopped, the running helper is set aside (Windows refuses to replace it).
-        again = await asyncio.create_subprocess_exec("/usr/lib/wine/wine64", setup, "/S", env=env,
-                                                     stderr=asyncio.subprocess.DEVNULL)
+        # As the in-app updater runs it (tauri-plugin-updater, quiet mode,
+        # restart with the app's arguments) while Claude Desktop runs the
+        # helper: the app is stopped, the running helper is set aside (Windows
+        # refuses to replace it), the new app started again with its arguments.
+        again = await asyncio.create_subprocess_exec(
+            "/usr/lib/wine/wine64", setup, "/S", "/UPDATE", "/R", "/ARGS", "--headless", env=env,
+            stderr=asyncio.subprocess.DEVNULL)
         return await asyncio.wait_for(again.wait(), 600)
 
+    before = wine_processes("whatsapp-mcp-desktop.exe")
     rc = asyncio.run(session(helper, env, reinstall))
     names = sorted(os.listdir(install_dir))
-    check("installing again while the app and a helper run works: the app is stopped, the programs replaced",
-          rc == 0 and {"whatsapp-mcp-desktop.exe", "whatsapp-mcp.exe"} <= set(names)
-          and not wine_processes("whatsapp-mcp-desktop.exe"), f"rc={rc} {names}")
+    check("installing again (as the updater does) while the app and a helper run works: the programs replaced",
+          rc == 0 and {"whatsapp-mcp-desktop.exe", "whatsapp-mcp.exe"} <= set(names), f"rc={rc} {names}")
+    after = wait_until(lambda: wine_processes("whatsapp-mcp-desktop.exe --headless"), 30) \
+        and wine_processes("whatsapp-mcp-desktop.exe --headless")
+    check("the running app was stopped and the new one started again with its arguments (/R /ARGS)",
+          before and after and not set(before) & set(after), f"before {before} after {after}")
     check("the helper that was running is set aside, not overwritten (the next install removes it)",
           any(n.startswith("whatsapp-mcp.exe.") and n.endswith(".old") for n in names), str(names))
     asyncio.run(session(helper, env, reinstalled_session))
