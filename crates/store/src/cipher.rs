@@ -115,10 +115,15 @@ impl ArchiveKey {
     }
 
     /// `options` with this key applied (sqlx sends `PRAGMA key` first on every
-    /// new connection, as SQLCipher requires).
+    /// new connection, as SQLCipher requires). sqlx logs each statement it
+    /// runs, the start's `PRAGMA key = ...` with the rest (at DEBUG, and at
+    /// WARN when the start waits over a second for a lock or a passphrase's
+    /// key derivation), and logs go into the diagnostic report: a connection
+    /// that carries the key logs no statements (tests/it/secrets.rs).
     pub(crate) fn apply(&self, options: sqlx::sqlite::SqliteConnectOptions) -> sqlx::sqlite::SqliteConnectOptions {
+        use sqlx::ConnectOptions as _;
         match self.pragma_value() {
-            Some(value) => options.pragma("key", value.to_string()),
+            Some(value) => options.pragma("key", value.to_string()).disable_statement_logging(),
             None => options,
         }
     }

@@ -13,6 +13,7 @@ mod props;
 mod queries;
 mod scope;
 mod search;
+mod secrets;
 mod sqlite;
 
 use std::path::PathBuf;
