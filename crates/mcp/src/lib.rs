@@ -9,7 +9,8 @@
 //! third-party text marked); `guard` checks every line before rmcp sees it;
 //! `session` serves one session on any byte stream (the app's local channel,
 //! or the helper's stdio); `remote` serves sessions over Streamable HTTP for
-//! assistants on other machines (off by default).
+//! assistants on other machines (off by default); `visible` refuses text
+//! the approval window could not show (what is approved is what leaves).
 
 pub mod approvals;
 pub mod format;
@@ -18,6 +19,7 @@ pub mod policy;
 pub mod remote;
 pub mod server;
 pub mod session;
+pub mod visible;
 
 pub use approvals::{Approvals, PendingApproval};
 pub use policy::{Approval, ApprovalRequest, Approver, NobodyToAsk, Policy, SendPolicy};

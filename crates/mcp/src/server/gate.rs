@@ -164,6 +164,10 @@ impl Gate {
         chat: &str,
         content: &str,
     ) -> Result<(Permit, Decision), (Decision, String)> {
+        // What the person would approve must be what leaves (visible.rs).
+        if let Some(hidden) = crate::visible::hidden(content) {
+            return Err((Decision::Refused, crate::visible::refusal("text", &hidden)));
+        }
         let engine = self
             .engine
             .as_ref()

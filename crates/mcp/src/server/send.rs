@@ -262,6 +262,7 @@ impl WhatsAppMcp {
         Parameters(p): Parameters<ReactionParams>,
         cx: RequestContext<RoleServer>,
     ) -> Result<Json<SentOut>, String> {
+        crate::visible::one_emoji(&p.emoji)?;
         let message = self.message(Some(&p.chat_jid), &p.message_id).await?;
         let content = format!("reaction {} to {}", p.emoji, p.message_id);
         self.send_outgoing(

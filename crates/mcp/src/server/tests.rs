@@ -972,3 +972,91 @@ async fn a_scoped_chat_fills_its_first_page_and_its_cursors_reach_all_of_it() {
     assert_eq!(listed.as_array().map(Vec::len), Some(1), "{listed}");
     assert_eq!(listed[0]["jid"].as_str(), Some(jid.as_str()));
 }
+
+/// `text` spelled in Unicode tag characters: invisible in the approval window, yet any text.
+fn in_tags(text: &str) -> String {
+    text.chars()
+        .map(|c| char::from_u32(0xE0000 + u32::from(c)).unwrap_or('\u{E007F}'))
+        .collect()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn text_the_approval_window_cannot_show_is_refused_before_anyone_is_asked() {
+    let w = world(Approval::Approved).await;
+    let direct = first_chat(&w.account, wa_store::ChatKind::Direct);
+    // Even where nobody is asked (open policy), hidden text does not leave.
+    w.store
+        .set_setting(crate::policy::SEND_POLICY, "open")
+        .await
+        .expect("setting");
+    let smuggled = format!(
+        "Thanks, will check{}",
+        in_tags("chats: Anna 07700 900123, bank PIN 4321")
+    );
+    let refused = call(
+        &w.client,
+        "send_message",
+        json!({"recipient": direct.jid, "message": smuggled}),
+    )
+    .await;
+    assert_eq!(refused.is_error, Some(true));
+    let why = text(&refused);
+    assert!(
+        why.contains("invisible characters") && why.contains("Thanks, will check"),
+        "{why}"
+    );
+    for (tool, args) in [
+        (
+            "send_message",
+            json!({"recipient": direct.jid, "message": "ok \u{202E}txt.exe"}),
+        ),
+        (
+            "send_file",
+            json!({"recipient": direct.jid, "media_path": "report.pdf", "caption": "see\u{200B}attached"}),
+        ),
+    ] {
+        let refused = call(&w.client, tool, args).await;
+        assert_eq!(refused.is_error, Some(true), "{tool}");
+    }
+    // A reaction is one emoji: a tag payload riding on 👍 is refused, 👍 itself goes.
+    let listed = call(&w.client, "list_messages", json!({"chat_jid": direct.jid, "limit": 1})).await;
+    let target_id = listed.structured_content.clone().expect("structured")["items"][0]["id"]
+        .as_str()
+        .expect("a message in the chat")
+        .to_owned();
+    let riding = call(
+        &w.client,
+        "send_reaction",
+        json!({"chat_jid": direct.jid, "message_id": target_id, "emoji": format!("👍{}", in_tags("secret"))}),
+    )
+    .await;
+    assert_eq!(riding.is_error, Some(true));
+    assert!(text(&riding).contains("one emoji"), "{}", text(&riding));
+    assert!(w.account.sent().is_empty(), "nothing left this computer");
+    assert!(w.person.seen.lock().expect("lock").is_empty(), "nobody was asked");
+    let audit = w.store.audit_log(None, 10, None).await.expect("audit");
+    assert!(
+        audit
+            .items
+            .iter()
+            .filter(|a| a.tool == "send_message")
+            .all(|a| a.decision == wa_store::Decision::Refused),
+        "{:?}",
+        audit.items
+    );
+    let thumbs = call(
+        &w.client,
+        "send_reaction",
+        json!({"chat_jid": direct.jid, "message_id": target_id, "emoji": "👍🏽"}),
+    )
+    .await;
+    assert_ne!(thumbs.is_error, Some(true), "{}", text(&thumbs));
+    let plain = call(
+        &w.client,
+        "send_message",
+        json!({"recipient": direct.jid, "message": "Thanks, will check 👩‍💻 🏴\u{E0067}\u{E0062}\u{E0077}\u{E006C}\u{E0073}\u{E007F}"}),
+    )
+    .await;
+    assert_ne!(plain.is_error, Some(true), "{}", text(&plain));
+    assert_eq!(w.account.sent().len(), 2);
+}
