@@ -33,6 +33,19 @@ pub struct SavedMedia {
 
 const ATTEMPTS: u32 = 5;
 
+/// Whether `direct_path`, which a message carries and anyone can write, is a
+/// path on WhatsApp's media servers. The client library asks
+/// `https://{media host}{direct_path}?auth=...`: a path that does not start
+/// with one `/` moves the request (and its auth token and the person's
+/// address) elsewhere, as `.attacker.example/x`, `@attacker.example/x` or
+/// `:8443/x` would; spaces, controls and backslashes have no place in it.
+pub(crate) fn media_server_path(direct_path: &str) -> bool {
+    direct_path.starts_with('/')
+        && !direct_path.starts_with("//")
+        && direct_path.len() <= 4096
+        && direct_path.chars().all(|c| c.is_ascii_graphic() && c != '\\')
+}
+
 pub(crate) fn media_type(kind: MessageKind) -> MediaType {
     match kind {
         MessageKind::Image => MediaType::Image,
@@ -183,6 +196,7 @@ impl Engine {
                 "WhatsApp did not give this file a download address; it cannot be downloaded.".into(),
             ));
         };
+        self.check_media_path(key, &direct_path).await?;
 
         let mut backoff = self.backoff(0);
         let mut reuploaded = false;
@@ -219,6 +233,7 @@ impl Engine {
                     tracing::info!(msg = %message.msg_id, "media expired; asking the phone to upload it again");
                     match self.inner.port.reupload(&request).await {
                         Ok(new_path) => {
+                            self.check_media_path(key, &new_path).await?;
                             reuploaded = true;
                             store
                                 .record_media_download(
@@ -274,6 +289,23 @@ impl Engine {
             bytes,
             reuploaded,
         })
+    }
+
+    /// Refuse a download address that is not a path on WhatsApp's media
+    /// servers, before any request (see [`media_server_path`]).
+    async fn check_media_path(&self, key: &MessageKey, direct_path: &str) -> Result<()> {
+        if media_server_path(direct_path) {
+            return Ok(());
+        }
+        // Not the address itself: it is a stranger's text.
+        tracing::warn!(msg = %key.msg_id, "a message's download address is not on WhatsApp's media servers; refused");
+        let e = EngineError::InvalidInput(
+            "This file's download address does not point at WhatsApp's media servers (the message may have \
+             been made to send your connection elsewhere), so nothing was downloaded. The message itself is kept."
+                .into(),
+        );
+        self.note_failure(key, &e).await;
+        Err(e)
     }
 
     async fn note_failure(&self, key: &MessageKey, error: &EngineError) {

@@ -125,3 +125,56 @@ fn saved_names_are_valid_on_windows_whatever_the_file_was_called() {
         assert!(parts[1].starts_with("2026-01-01_"), "{parts:?}");
     }
 }
+
+/// A stranger's message carries the file's download address. One that does not
+/// point at WhatsApp's media servers (the client library pastes it after the
+/// media host) is refused before any request, and the message is kept.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_download_address_that_leaves_whatsapp_s_servers_makes_no_request() {
+    let (_dir, account, engine) = synced(Config::small(), SimConfig::default()).await;
+    let store = engine.store().clone();
+    let fresh: Vec<NewMessage> = expected_messages(account.corpus())
+        .into_iter()
+        .filter(|m| m.media.is_some() && !media::starts_expired(&m.msg_id))
+        .take(2)
+        .collect();
+    let (victim, control) = (&fresh[0], &fresh[1]);
+    for hostile in [
+        ".attacker.example/v/t62.7118-24/x.enc",
+        "@attacker.example/x.enc",
+        ":8443/x.enc",
+        "//attacker.example/x.enc",
+        "/v/t62 x.enc\r\nHost: attacker.example",
+        "/v/t62\\..\\x.enc",
+    ] {
+        // As if the message had carried it.
+        store
+            .record_media_download(&victim.key(), Err("test"), Some(hostile))
+            .await
+            .expect("set the path");
+        let refused = engine.download_media(&victim.key()).await.expect_err(hostile);
+        assert!(
+            refused
+                .to_string()
+                .contains("does not point at WhatsApp's media servers"),
+            "{refused}"
+        );
+        assert!(account.download_requests().is_empty(), "{hostile:?} made a request");
+    }
+    let record = store
+        .media(&victim.key())
+        .await
+        .expect("record")
+        .expect("the media row is kept");
+    assert!(record.last_error.is_some_and(|e| e.contains("media servers")));
+    assert!(
+        store.get_message(&victim.key()).await.expect("query").is_some(),
+        "the message is kept"
+    );
+    // Control: an ordinary address is fetched (one request).
+    engine.download_media(&control.key()).await.expect("download");
+    assert_eq!(account.download_requests().len(), 1);
+    assert!(super::media_server_path(
+        "/v/t62.7118-24/31337_2_n.enc?ccb=11-4&oh=01_Q5&oe=6800&_nc_sid=5e03e0"
+    ));
+}

@@ -128,6 +128,8 @@ pub struct SimulatedAccount {
     files: Mutex<HashMap<String, ServerFile>>,
     /// What the phone still has, by message id (for re-uploads).
     originals: Mutex<HashMap<String, Arc<Vec<u8>>>>,
+    /// The direct path of every download request that reached the media server.
+    downloads: Mutex<Vec<String>>,
     ids: AtomicU64,
 }
 
@@ -174,6 +176,7 @@ impl SimulatedAccount {
             }),
             files: Mutex::new(HashMap::new()),
             originals: Mutex::new(HashMap::new()),
+            downloads: Mutex::new(Vec::new()),
             ids: AtomicU64::new(1),
         })
     }
@@ -348,6 +351,14 @@ impl SimulatedAccount {
     /// How many "older messages" requests reached the phone.
     pub fn history_requests(&self) -> u32 {
         self.phone().history_requests
+    }
+
+    /// The direct path of every download request that reached the media server, in order.
+    pub fn download_requests(&self) -> Vec<String> {
+        self.downloads
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .clone()
     }
 
     /// The bytes the server holds for a direct path (to check downloads).
@@ -885,6 +896,10 @@ impl WhatsAppPort for Arc<SimulatedAccount> {
         if !self.phone().connected {
             return Err(PortError::NotConnected);
         }
+        self.downloads
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .push(params.direct_path.clone());
         match self.files().get(&params.direct_path) {
             Some(file) if !file.expired => Ok(file.data.as_ref().clone()),
             // Expired and unknown links both answer 404/410 on the real CDN.
