@@ -37,6 +37,13 @@ pub enum AnswerError {
     Gone,
 }
 
+/// How many requests of one assistant may wait for the person at once; more
+/// are refused at once (a flood of requests is not a flood of dialogs and
+/// notifications).
+pub const MAX_WAITING_PER_CLIENT: usize = 3;
+/// How many may wait at once from all assistants together.
+pub const MAX_WAITING: usize = 10;
+
 struct Waiting {
     shown: PendingApproval,
     answer: oneshot::Sender<Approval>,
@@ -127,6 +134,14 @@ impl Approver for Approvals {
         let asked_at = wa_store::now_ms();
         let id = {
             let mut guard = self.lock();
+            let same_client = guard
+                .1
+                .values()
+                .filter(|w| w.shown.request.client == request.client)
+                .count();
+            if same_client >= MAX_WAITING_PER_CLIENT || guard.1.len() >= MAX_WAITING {
+                return Box::pin(async { Approval::Busy });
+            }
             guard.0 += 1;
             let id = guard.0;
             guard.1.insert(
@@ -204,6 +219,65 @@ mod tests {
         let timed_out = approvals.approve(request("y"), Duration::from_millis(50)).await;
         assert_eq!(timed_out, Approval::NoAnswer);
         assert!(approvals.pending().is_empty(), "an expired request is gone");
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_flood_of_requests_shows_a_few_and_refuses_the_rest_at_once() {
+        let approvals = std::sync::Arc::new(Approvals::new());
+        let mut changes = approvals.changes();
+        let asks: Vec<_> = (0..1000)
+            .map(|i| {
+                let approvals = approvals.clone();
+                tokio::spawn(async move {
+                    approvals
+                        .approve(request(&format!("flood {i}")), Duration::from_secs(30))
+                        .await
+                })
+            })
+            .collect();
+        // Another assistant still gets its request in.
+        let other = {
+            let approvals = approvals.clone();
+            let mut other = request("from another assistant");
+            other.client = "cursor".into();
+            tokio::spawn(async move { approvals.approve(other, Duration::from_secs(30)).await })
+        };
+        let mut busy = 0;
+        let mut waiting = Vec::new();
+        for ask in asks {
+            if ask.is_finished() {
+                assert_eq!(ask.await.expect("task"), Approval::Busy);
+                busy += 1;
+            } else {
+                waiting.push(ask);
+            }
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+        let pending = approvals.pending();
+        assert_eq!(
+            pending.iter().filter(|p| p.request.client == "claude-ai").count(),
+            MAX_WAITING_PER_CLIENT
+        );
+        assert!(pending.iter().any(|p| p.request.client == "cursor"), "{pending:?}");
+        // The app was told of the few shown, not of the thousand.
+        assert!(*changes.borrow_and_update() <= 1 + MAX_WAITING_PER_CLIENT as u64);
+        for p in &pending {
+            approvals.answer(p.id, true).expect("answered");
+        }
+        let mut approved = 0;
+        for ask in waiting {
+            match ask.await.expect("task") {
+                Approval::Approved => approved += 1,
+                Approval::Busy => busy += 1,
+                other => panic!("{other:?}"),
+            }
+        }
+        assert_eq!(other.await.expect("task"), Approval::Approved);
+        assert_eq!(
+            (approved, busy),
+            (MAX_WAITING_PER_CLIENT, 1000 - MAX_WAITING_PER_CLIENT)
+        );
+        assert!(approvals.pending().is_empty());
     }
 
     #[tokio::test]

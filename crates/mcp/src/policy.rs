@@ -198,6 +198,9 @@ pub enum Approval {
     Denied,
     /// No answer before the timeout.
     NoAnswer,
+    /// Not asked: this assistant already has as many requests waiting as the
+    /// person is shown at once (a flood is refused, not queued).
+    Busy,
 }
 
 pub type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;

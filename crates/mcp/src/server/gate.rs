@@ -27,6 +27,9 @@ use wa_store::{Decision, Jid, MessageKey, Store, StoreError, SyncJob};
 use super::err;
 use crate::policy::{Approval, ApprovalRequest, Approver, Policy, RateLimiter, SendPolicy};
 
+/// The longest text an act may carry (WhatsApp's own limit for a message).
+const MAX_TEXT_CHARS: usize = 65_536;
+
 /// Policy, approval, rate limit and audit, in front of the engine.
 pub(super) struct Gate {
     store: Store,
@@ -164,9 +167,20 @@ impl Gate {
         chat: &str,
         content: &str,
     ) -> Result<(Permit, Decision), (Decision, String)> {
-        // What the person would approve must be what leaves (visible.rs).
+        // What the person would approve must be what leaves (visible.rs), and
+        // fit what WhatsApp carries before anyone is shown it.
         if let Some(hidden) = crate::visible::hidden(content) {
             return Err((Decision::Refused, crate::visible::refusal("text", &hidden)));
+        }
+        let length = content.chars().count();
+        if length > MAX_TEXT_CHARS {
+            return Err((
+                Decision::Refused,
+                format!(
+                    "WhatsApp carries at most {MAX_TEXT_CHARS} characters in one message and this one has {length}, \
+                     so it was not shown to the person or sent. Send it in parts."
+                ),
+            ));
         }
         let engine = self
             .engine
@@ -257,6 +271,14 @@ impl Gate {
             Approval::NoAnswer => Err((
                 Decision::Denied,
                 "Nobody approved this in the app in time, so it was not done.".to_owned(),
+            )),
+            Approval::Busy => Err((
+                Decision::Refused,
+                format!(
+                    "The person already has {} requests from this assistant waiting in the app, so this one \
+                     was not shown. Wait for their answers before asking again.",
+                    crate::approvals::MAX_WAITING_PER_CLIENT
+                ),
             )),
         }
     }

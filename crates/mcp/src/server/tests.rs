@@ -1032,6 +1032,15 @@ async fn text_the_approval_window_cannot_show_is_refused_before_anyone_is_asked(
     .await;
     assert_eq!(riding.is_error, Some(true));
     assert!(text(&riding).contains("one emoji"), "{}", text(&riding));
+    // Longer than WhatsApp carries: refused before it is rendered for anyone.
+    let long = call(
+        &w.client,
+        "send_message",
+        json!({"recipient": direct.jid, "message": "a".repeat(70_000)}),
+    )
+    .await;
+    assert_eq!(long.is_error, Some(true));
+    assert!(text(&long).contains("at most 65536 characters"), "{}", text(&long));
     assert!(w.account.sent().is_empty(), "nothing left this computer");
     assert!(w.person.seen.lock().expect("lock").is_empty(), "nobody was asked");
     let audit = w.store.audit_log(None, 10, None).await.expect("audit");
