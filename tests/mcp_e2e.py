@@ -60,9 +60,11 @@ def text_of(result):
 READ_TOOLS = {
     "search_messages", "list_messages", "list_chats", "get_chat", "get_direct_chat_by_contact",
     "search_contacts", "get_contact", "list_group_members", "get_poll_results", "get_last_interaction",
-    "get_message_context", "get_message_statistics", "backend_status", "get_sync_status", "download_media",
+    "get_message_context", "get_message_statistics", "backend_status", "get_sync_status",
     "get_contact_chats",
 }
+# Writes a file to this computer (and may ask the phone to upload it again): not read-only, not destructive.
+SAVE_TOOLS = {"download_media"}
 SEND_TOOLS = {"send_message", "send_file", "send_audio_message", "send_reaction", "delete_message"}
 
 
@@ -78,7 +80,7 @@ async def main_session(session, init, ctx):
     check("initialize names the server", init.server_info.name == "whatsapp-mcp", str(init.server_info))
     tools = (await session.list_tools()).tools
     names = {t.name for t in tools}
-    check("every planned tool is listed", READ_TOOLS | SEND_TOOLS <= names, str(sorted(names)))
+    check("every planned tool is listed", READ_TOOLS | SEND_TOOLS | SAVE_TOOLS <= names, str(sorted(names)))
     bad_schemas = []
     for t in tools:
         try:
@@ -93,7 +95,11 @@ async def main_session(session, init, ctx):
     dishonest = [t.name for t in tools if t.name in READ_TOOLS and not (t.annotations and t.annotations.read_only_hint)]
     dishonest += [t.name for t in tools if t.name in SEND_TOOLS
                   and not (t.annotations and t.annotations.destructive_hint and t.annotations.open_world_hint)]
-    check("annotations are honest (reads read-only, sends destructive and open-world)", not dishonest, str(dishonest))
+    dishonest += [t.name for t in tools if t.name in SAVE_TOOLS
+                  and not (t.annotations and t.annotations.read_only_hint is False
+                           and t.annotations.destructive_hint is False)]
+    check("annotations are honest (reads read-only, sends destructive and open-world, a download writes)",
+          not dishonest, str(dishonest))
 
     # The simulated phone links itself and sends its history.
     deadline = time.monotonic() + 120

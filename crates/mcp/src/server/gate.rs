@@ -165,6 +165,7 @@ impl Gate {
         cx: &RequestContext<RoleServer>,
         tool: &str,
         chat: &str,
+        also: &[String],
         content: &str,
     ) -> Result<(Permit, Decision), (Decision, String)> {
         // What the person would approve must be what leaves (visible.rs), and
@@ -188,8 +189,10 @@ impl Gate {
             .map_err(|why| (Decision::Refused, why.clone()))?
             .clone();
         let policy = self.policy().await.map_err(|why| (Decision::Failed, why))?;
-        if !policy.allows_chat(chat) {
-            return Err((Decision::Refused, Policy::chat_refusal(chat)));
+        // Every chat the act touches (a community's groups too) must be in scope.
+        let touched = || std::iter::once(chat).chain(also.iter().map(String::as_str));
+        if let Some(outside) = touched().find(|c| !policy.allows_chat(c)) {
+            return Err((Decision::Refused, Policy::chat_refusal(outside)));
         }
         let needs_asking = match policy.send {
             SendPolicy::ReadOnly => {
@@ -201,7 +204,7 @@ impl Gate {
                 ));
             }
             SendPolicy::Open => false,
-            SendPolicy::Allowlist => !policy.recipients.iter().any(|r| r == chat),
+            SendPolicy::Allowlist => !touched().all(|c| policy.recipients.iter().any(|r| r == c)),
             SendPolicy::Ask => true,
         };
         let decision = if needs_asking {
@@ -323,8 +326,27 @@ impl Gate {
         Op: FnOnce(Permit) -> Fut,
         Fut: Future<Output = Result<(T, String), String>>,
     {
+        self.act_covering(cx, tool, chat, &[], content, op).await
+    }
+
+    /// [`Gate::act`] for an act that also touches the chats `also` (the groups
+    /// of a community): each must be in scope, and under the allowlist each
+    /// must be listed or the person is asked.
+    pub(super) async fn act_covering<T, Op, Fut>(
+        &self,
+        cx: &RequestContext<RoleServer>,
+        tool: &str,
+        chat: &str,
+        also: &[String],
+        content: &str,
+        op: Op,
+    ) -> Result<(T, Decision), String>
+    where
+        Op: FnOnce(Permit) -> Fut,
+        Fut: Future<Output = Result<(T, String), String>>,
+    {
         let peer = &cx.peer;
-        let (permit, decision) = match self.authorize(cx, tool, chat, content).await {
+        let (permit, decision) = match self.authorize(cx, tool, chat, also, content).await {
             Ok(granted) => granted,
             Err((decision, why)) => {
                 self.audit(peer, tool, chat, content, decision, &why).await;

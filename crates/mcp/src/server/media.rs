@@ -27,7 +27,13 @@ pub struct DownloadOut {
 impl WhatsAppMcp {
     #[tool(
         description = "Download a message's photo, video, audio or document to this computer and return the file's path (asks the phone to re-upload files that expired on WhatsApp's servers).",
-        annotations(read_only_hint = true, open_world_hint = true)
+        // Not read-only: it writes a file to this computer and may ask the phone to upload it again.
+        annotations(
+            read_only_hint = false,
+            destructive_hint = false,
+            idempotent_hint = true,
+            open_world_hint = true
+        )
     )]
     pub async fn download_media(&self, Parameters(p): Parameters<DownloadParams>) -> Result<Json<DownloadOut>, String> {
         let policy = self.policy().await?;

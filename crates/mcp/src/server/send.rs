@@ -102,6 +102,24 @@ pub struct DeletedOut {
 }
 
 impl WhatsAppMcp {
+    /// The groups of `community` the archive knows (the ones its jobs touch).
+    async fn community_groups(&self, community: &Jid) -> Result<Vec<String>, String> {
+        let mut filter = wa_store::ChatFilter {
+            parent_jid: Some(community.clone()),
+            limit: 500,
+            ..wa_store::ChatFilter::default()
+        };
+        let mut groups = Vec::new();
+        loop {
+            let page = self.store().list_chats(&filter).await.map_err(err)?;
+            groups.extend(page.items.into_iter().map(|c| c.jid));
+            match page.next_cursor {
+                Some(cursor) => filter.cursor = Some(cursor),
+                None => return Ok(groups),
+            }
+        }
+    }
+
     async fn send_outgoing(
         &self,
         cx: &RequestContext<RoleServer>,
@@ -341,20 +359,24 @@ impl WhatsAppMcp {
         Parameters(p): Parameters<CommunityReadParams>,
         mut cx: RequestContext<RoleServer>,
     ) -> Result<Json<JobOut>, String> {
+        let community = to_jid(&p.community_jid)?;
+        // The job marks the community and every group in it: all are checked.
+        let groups = self.community_groups(&community).await?;
         let content = format!(
-            "mark community read{}",
+            "mark community read ({} groups){}",
+            groups.len(),
             p.fetch_first
                 .map(|n| format!(" after fetching {n}"))
                 .unwrap_or_default()
         );
-        let community = to_jid(&p.community_jid)?;
         let fetch_first = p.fetch_first;
         let (job, _) = self
             .gate()
-            .act(
+            .act_covering(
                 &cx,
                 "mark_community_as_read",
                 &community.clone(),
+                &groups,
                 &content,
                 |permit| async move {
                     let job = permit.mark_community_read(community, fetch_first).await.map_err(err)?;

@@ -1069,3 +1069,62 @@ async fn text_the_approval_window_cannot_show_is_refused_before_anyone_is_asked(
     assert_ne!(plain.is_error, Some(true), "{}", text(&plain));
     assert_eq!(w.account.sent().len(), 2);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn marking_a_community_read_checks_every_group_in_it() {
+    let w = world(Approval::Denied).await;
+    let community = first_chat(&w.account, wa_store::ChatKind::Community).jid.clone();
+    let groups: Vec<String> = w
+        .account
+        .corpus()
+        .chats
+        .iter()
+        .filter(|c| c.parent.as_deref() == Some(community.as_str()))
+        .map(|c| c.jid.clone())
+        .collect();
+    assert!(!groups.is_empty(), "the corpus' community has groups: {groups:?}");
+    // The community and all but its first group are shared: the act would
+    // mark a group assistants may not touch, so it is refused unasked.
+    let mut scope = vec![community.clone()];
+    scope.extend(groups[1..].iter().cloned());
+    w.store
+        .set_setting(crate::policy::CHATS, &scope)
+        .await
+        .expect("setting");
+    w.store
+        .set_setting(crate::policy::SEND_POLICY, "open")
+        .await
+        .expect("setting");
+    let refused = call(&w.client, "mark_community_as_read", json!({"community_jid": community})).await;
+    assert_eq!(refused.is_error, Some(true));
+    assert!(
+        text(&refused).contains(&groups[0]) && text(&refused).contains("not shared"),
+        "{}",
+        text(&refused)
+    );
+    assert!(w.person.seen.lock().expect("lock").is_empty());
+    // Everything shared, allowlist naming only the community: the person is asked (and says no).
+    w.store
+        .set_setting(crate::policy::CHATS, &vec!["*".to_owned()])
+        .await
+        .expect("setting");
+    w.store
+        .set_setting(crate::policy::SEND_POLICY, "allowlist")
+        .await
+        .expect("setting");
+    w.store
+        .set_setting(crate::policy::RECIPIENTS, &vec![community.clone()])
+        .await
+        .expect("setting");
+    let asked = call(&w.client, "mark_community_as_read", json!({"community_jid": community})).await;
+    assert_eq!(asked.is_error, Some(true));
+    assert!(text(&asked).contains("declined"), "{}", text(&asked));
+    let seen = w.person.seen.lock().expect("lock").clone();
+    assert_eq!(seen.len(), 1);
+    assert!(
+        seen[0].content.contains(&format!("({} groups)", groups.len())),
+        "{:?}",
+        seen[0]
+    );
+    assert!(w.account.read_receipts().is_empty(), "nothing was marked read");
+}
