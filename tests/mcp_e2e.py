@@ -173,6 +173,10 @@ async def main_session(session, init, ctx):
         audited = conn.execute("SELECT client, tool, decision FROM audit_log ORDER BY id DESC LIMIT 1").fetchone()
     check("the refusal is in the audit log with the client's name", audited is not None and audited[1] == "send_message"
           and audited[2] == "refused" and audited[0] != "", str(audited))
+    # Who asked as the system tells it: the program that started the helper (this Python), not only the name given.
+    started_by = f"(started by {os.path.realpath(sys.executable)})"
+    check("the audit log names the program that started the helper", audited is not None
+          and audited[0].endswith(started_by), f"{audited} vs {started_by}")
     with archive.connect(db, KEY) as conn:
         conn.execute("INSERT INTO settings (key, value, updated_at) VALUES ('mcp.send_policy', '\"open\"', 0) "
                      "ON CONFLICT (key) DO UPDATE SET value = excluded.value")

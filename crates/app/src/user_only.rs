@@ -1,7 +1,8 @@
 //! Windows: things only the current user can open: the app's named pipe
 //! (its security descriptor, and the check that a pipe of that name is the
 //! user's own) and the data folder (a protected access list naming the user
-//! alone, inherited by every file in it).
+//! alone, inherited by every file in it); and who is at the other end of the
+//! pipe (the client's process, its program, the process that started it).
 //!
 //! The one place in the workspace with `unsafe` code: Windows' security API
 //! has no safe wrapper in the crates we ship (tokio takes the descriptor as a
@@ -295,6 +296,65 @@ fn sid_text(sid: PSID) -> std::io::Result<String> {
 
 fn wide(text: &str) -> Vec<u16> {
     text.encode_utf16().chain(std::iter::once(0)).collect()
+}
+
+/// The process at the client end of `pipe`.
+pub(crate) fn pipe_client_pid(pipe: &NamedPipeServer) -> Option<u32> {
+    use std::os::windows::io::AsRawHandle;
+    let mut pid = 0u32;
+    // SAFETY: the handle is the live pipe `pipe` owns (borrowed for the call);
+    // `pid` is a valid place for the answer.
+    let ok = unsafe {
+        windows_sys::Win32::System::Pipes::GetNamedPipeClientProcessId(pipe.as_raw_handle() as HANDLE, &raw mut pid)
+    };
+    (ok != 0 && pid != 0).then_some(pid)
+}
+
+/// The program file of process `pid` and the process that started it.
+pub(crate) fn process(pid: u32) -> Option<(std::path::PathBuf, Option<u32>)> {
+    use windows_sys::Win32::System::Diagnostics::ToolHelp::{
+        CreateToolhelp32Snapshot, PROCESSENTRY32W, Process32FirstW, Process32NextW, TH32CS_SNAPPROCESS,
+    };
+    use windows_sys::Win32::System::Threading::{
+        OpenProcess, PROCESS_NAME_WIN32, PROCESS_QUERY_LIMITED_INFORMATION, QueryFullProcessImageNameW,
+    };
+    // SAFETY: asking for a handle to another process; null when refused.
+    let handle = unsafe { OpenProcess(PROCESS_QUERY_LIMITED_INFORMATION, 0, pid) };
+    if handle.is_null() {
+        return None;
+    }
+    let mut buffer = vec![0u16; 32_768];
+    let mut len = u32::try_from(buffer.len()).unwrap_or(u32::MAX);
+    // SAFETY: `handle` is the open process handle above; `buffer` holds `len`
+    // UTF-16 units and `len` is updated to what was written.
+    let ok = unsafe { QueryFullProcessImageNameW(handle, PROCESS_NAME_WIN32, buffer.as_mut_ptr(), &raw mut len) };
+    // SAFETY: the handle opened above, closed once.
+    unsafe { CloseHandle(handle) };
+    if ok == 0 {
+        return None;
+    }
+    let program = std::path::PathBuf::from(String::from_utf16_lossy(&buffer[..len as usize]));
+    // SAFETY: a snapshot of the process list, closed below.
+    let snapshot = unsafe { CreateToolhelp32Snapshot(TH32CS_SNAPPROCESS, 0) };
+    let mut parent = None;
+    if !snapshot.is_null() && snapshot != windows_sys::Win32::Foundation::INVALID_HANDLE_VALUE {
+        // SAFETY: PROCESSENTRY32W is plain data; all zeroes is a valid value.
+        let mut entry: PROCESSENTRY32W = unsafe { std::mem::zeroed() };
+        entry.dwSize = u32::try_from(std::mem::size_of::<PROCESSENTRY32W>()).unwrap_or(0);
+        // SAFETY: `snapshot` is valid and `entry` is sized as the API requires.
+        let mut more = unsafe { Process32FirstW(snapshot, &raw mut entry) } != 0;
+        while more {
+            if entry.th32ProcessID == pid {
+                parent = Some(entry.th32ParentProcessID).filter(|p| *p != 0);
+                break;
+            }
+            // SAFETY: as above.
+            more = unsafe { Process32NextW(snapshot, &raw mut entry) } != 0;
+        }
+        // SAFETY: the snapshot handle, closed once.
+        unsafe { CloseHandle(snapshot) };
+    }
+    Some((program, parent))
 }
 
 #[cfg(test)]

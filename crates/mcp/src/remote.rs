@@ -254,7 +254,7 @@ pub async fn serve(
         .with_max_request_body_bytes(config.max_request_bytes)
         .with_cancellation_token(stop.child_token());
     let service = StreamableHttpService::new(
-        move || Ok(WhatsAppMcp::new(Arc::clone(&core))),
+        move || Ok(WhatsAppMcp::asked_by(Arc::clone(&core), crate::Asker::Remote)),
         Arc::new(LocalSessionManager::default()),
         http,
     );

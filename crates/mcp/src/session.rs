@@ -14,7 +14,15 @@ pub async fn serve<S>(core: Arc<Core>, stream: S)
 where
     S: AsyncRead + AsyncWrite + Send + Unpin + 'static,
 {
-    let server = WhatsAppMcp::new(core);
+    serve_asked_by(core, stream, crate::Asker::Unknown).await;
+}
+
+/// [`serve`] for a session whose asker the system has told (wa-app's channel).
+pub async fn serve_asked_by<S>(core: Arc<Core>, stream: S, asker: crate::Asker)
+where
+    S: AsyncRead + AsyncWrite + Send + Unpin + 'static,
+{
+    let server = WhatsAppMcp::asked_by(core, asker);
     match server.serve(crate::guard::guard(stream)).await {
         Ok(session) => {
             if let Err(e) = session.waiting().await {

@@ -8,7 +8,8 @@
 //!   and that refuses remote clients, created as the name's first instance.
 //!
 //! Both give the same API: [`bind`] to a [`Listener`] whose `accept` gives
-//! streams, [`connect`] for the helper and the doctor, [`serve`] and
+//! streams (and [`peer_pid`] the process at the other end, which `peer.rs`
+//! names for the approval dialog and the audit log), [`connect`] for the helper and the doctor, [`serve`] and
 //! [`serve_locked`] on top. Decision: tokio's own `UnixListener` and
 //! `named_pipe` rather than another crate; it is the runtime we already ship.
 
@@ -25,7 +26,9 @@ mod windows;
 #[cfg(windows)]
 use windows as os;
 
-pub use os::{ClientStream, Listener, ServerStream, bind, connect, default_path, nobody_there};
+mod peer;
+
+pub use os::{ClientStream, Listener, ServerStream, bind, connect, default_path, nobody_there, peer_pid};
 
 /// Why the channel could not be opened.
 #[derive(Debug, thiserror::Error)]
@@ -70,7 +73,16 @@ pub async fn serve(mut listener: Listener, core: Arc<wa_mcp::Core>) {
     loop {
         match listener.accept().await {
             Ok(stream) => {
-                tokio::spawn(wa_mcp::session::serve(Arc::clone(&core), stream));
+                // Who connected, as the system tells it (peer.rs): named in
+                // the approval dialog and the audit log.
+                let pid = peer_pid(&stream);
+                let core = Arc::clone(&core);
+                tokio::spawn(async move {
+                    let asker = tokio::task::spawn_blocking(move || peer::asker(pid))
+                        .await
+                        .unwrap_or_default();
+                    wa_mcp::session::serve_asked_by(core, stream, asker).await;
+                });
             }
             Err(e) => {
                 tracing::warn!(error = %e, "the channel stopped accepting");

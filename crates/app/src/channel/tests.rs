@@ -136,3 +136,63 @@ async fn the_socket_is_this_user_s_alone() {
     assert_eq!(mode(&path), 0o600);
     assert_eq!(mode(path.parent().expect("dir")), 0o700);
 }
+
+/// The system names the program at the other end: here this test program
+/// itself, which connected directly (not through the helper).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_system_names_who_connected() {
+    let dir = tempfile::tempdir().expect("dir");
+    let path = address(dir.path());
+    let mut listener = bind(&path).await.expect("bind");
+    let (accepted, _client) = tokio::join!(listener.accept(), connect(&path));
+    let stream = accepted.expect("accept");
+    let pid = peer_pid(&stream);
+    assert_eq!(pid, Some(std::process::id()), "the connecting process");
+    let me = std::env::current_exe().expect("exe");
+    let name = |p: &Path| p.file_name().map(|n| n.to_string_lossy().to_lowercase());
+    match peer::asker(pid) {
+        wa_mcp::Asker::Direct { program } => assert_eq!(name(Path::new(&program)), name(&me), "{program}"),
+        other => panic!("{other:?}"),
+    }
+}
+
+/// Through the helper, the asker is the program that started the helper (the
+/// assistant app), whatever the client calls itself. A stand-in helper: a
+/// copy of Python named `whatsapp-mcp`, started by this test program.
+#[cfg(target_os = "linux")]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn through_the_helper_the_asker_is_the_program_that_started_it() {
+    let dir = tempfile::tempdir().expect("dir");
+    let path = address(dir.path());
+    let mut listener = bind(&path).await.expect("bind");
+    let python = std::fs::canonicalize("/usr/bin/python3").expect("python3");
+    let helper = dir.path().join("whatsapp-mcp");
+    std::fs::copy(&python, &helper).expect("copy");
+    let mut child = std::process::Command::new(&helper)
+        .env("PYTHONHOME", "/usr")
+        .args([
+            "-c",
+            "import socket,sys,time\ns=socket.socket(socket.AF_UNIX)\ns.connect(sys.argv[1])\ntime.sleep(5)",
+        ])
+        .arg(&path)
+        .spawn()
+        .expect("start the stand-in helper");
+    let stream = tokio::time::timeout(Duration::from_secs(10), listener.accept())
+        .await
+        .expect("in time")
+        .expect("accept");
+    let pid = peer_pid(&stream);
+    assert_eq!(pid, Some(child.id()), "the helper's process");
+    let me = std::env::current_exe().expect("exe");
+    assert_eq!(
+        peer::asker(pid),
+        wa_mcp::Asker::ViaHelper {
+            program: me.display().to_string()
+        }
+    );
+    child.kill().ok();
+    child.wait().ok();
+    // A program other than the helper is named itself.
+    let direct = peer::process(std::process::id()).expect("this process");
+    assert_eq!(direct.program, me);
+}

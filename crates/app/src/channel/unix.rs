@@ -11,6 +11,11 @@ pub type ServerStream = tokio::net::UnixStream;
 /// The helper's and the doctor's end.
 pub type ClientStream = tokio::net::UnixStream;
 
+/// The process at the other end of an accepted connection (its peer credentials).
+pub fn peer_pid(stream: &ServerStream) -> Option<u32> {
+    stream.peer_cred().ok()?.pid().and_then(|p| u32::try_from(p).ok())
+}
+
 /// The listening end of the channel.
 pub struct Listener {
     socket: tokio::net::UnixListener,

@@ -22,6 +22,11 @@ pub type ServerStream = NamedPipeServer;
 /// The helper's and the doctor's end.
 pub type ClientStream = NamedPipeClient;
 
+/// The process at the other end of an accepted connection (the pipe's client).
+pub fn peer_pid(stream: &ServerStream) -> Option<u32> {
+    crate::user_only::pipe_client_pid(stream)
+}
+
 /// `ERROR_ACCESS_DENIED`: the name exists already (another copy holds it).
 const ACCESS_DENIED: i32 = 5;
 /// `ERROR_PIPE_BUSY`: every instance is taken for the moment.

@@ -25,6 +25,7 @@ use wa_engine::{Engine, EngineError, EngineEvent, JobCommand, Outgoing, SavedMed
 use wa_store::{Decision, Jid, MessageKey, Store, StoreError, SyncJob};
 
 use super::err;
+use crate::Asker;
 use crate::policy::{Approval, ApprovalRequest, Approver, Policy, RateLimiter, SendPolicy};
 
 /// The longest text an act may carry (WhatsApp's own limit for a message).
@@ -117,9 +118,73 @@ impl EngineView<'_> {
     }
 }
 
-fn client_name(peer: &Peer<RoleServer>) -> String {
-    peer.peer_info()
-        .map_or_else(|| "unknown assistant".to_owned(), |i| i.client_info.name.clone())
+/// The asker as the dialog and the audit log name it: the name the client
+/// gave itself, and what the system says (asker.rs).
+fn client_name(peer: &Peer<RoleServer>, asker: &Asker) -> String {
+    let declared = peer
+        .peer_info()
+        .map_or_else(|| "unknown assistant".to_owned(), |i| i.client_info.name.clone());
+    asker.describe(&declared)
+}
+
+/// The gate for one session: it knows who asks.
+pub(super) struct Asking<'a> {
+    pub(super) gate: &'a Gate,
+    pub(super) asker: &'a Asker,
+}
+
+impl Asking<'_> {
+    pub(super) async fn act<T, Op, Fut>(
+        &self,
+        cx: &RequestContext<RoleServer>,
+        tool: &str,
+        chat: &str,
+        content: &str,
+        op: Op,
+    ) -> Result<(T, Decision), String>
+    where
+        Op: FnOnce(Permit) -> Fut,
+        Fut: Future<Output = Result<(T, String), String>>,
+    {
+        self.gate.act(self.asker, cx, tool, chat, &[], content, op).await
+    }
+
+    /// [`Asking::act`] for an act that also touches the chats `also` (the
+    /// groups of a community): each must be in scope, and under the
+    /// allowlist each must be listed or the person is asked.
+    pub(super) async fn act_covering<T, Op, Fut>(
+        &self,
+        cx: &RequestContext<RoleServer>,
+        tool: &str,
+        chat: &str,
+        also: &[String],
+        content: &str,
+        op: Op,
+    ) -> Result<(T, Decision), String>
+    where
+        Op: FnOnce(Permit) -> Fut,
+        Fut: Future<Output = Result<(T, String), String>>,
+    {
+        self.gate.act(self.asker, cx, tool, chat, also, content, op).await
+    }
+
+    /// A file an act may send (inside an allowed folder); a refusal is audited.
+    pub(super) async fn outbox_file(
+        &self,
+        peer: &Peer<RoleServer>,
+        tool: &str,
+        chat: &str,
+        path: &str,
+    ) -> Result<PathBuf, String> {
+        match self.gate.policy().await?.check_file(Path::new(path)) {
+            Ok(path) => Ok(path),
+            Err(why) => {
+                let who = client_name(peer, self.asker);
+                self.gate.audit(&who, tool, chat, path, Decision::Refused, &why).await;
+                Err(why)
+            }
+        }
+    }
 }
 
 fn sha256(text: &str) -> String {
@@ -162,6 +227,7 @@ impl Gate {
     /// to record, or the decision and the sentence that refuses it.
     async fn authorize(
         &self,
+        who: &str,
         cx: &RequestContext<RoleServer>,
         tool: &str,
         chat: &str,
@@ -208,7 +274,7 @@ impl Gate {
             SendPolicy::Ask => true,
         };
         let decision = if needs_asking {
-            self.ask(cx, tool, chat, content, &policy).await?
+            self.ask(who, cx, tool, chat, content, &policy).await?
         } else {
             Decision::Allowed
         };
@@ -236,6 +302,7 @@ impl Gate {
     /// The person's answer to an act the policy asks them about.
     async fn ask(
         &self,
+        who: &str,
         cx: &RequestContext<RoleServer>,
         tool: &str,
         chat: &str,
@@ -251,7 +318,7 @@ impl Gate {
             ));
         }
         let request = ApprovalRequest {
-            client: client_name(&cx.peer),
+            client: who.to_owned(),
             tool: tool.to_owned(),
             recipient: chat.to_owned(),
             content: content.to_owned(),
@@ -287,25 +354,10 @@ impl Gate {
     }
 
     /// One line in the audit log (a failure to write it is logged, not fatal).
-    async fn audit(
-        &self,
-        peer: &Peer<RoleServer>,
-        tool: &str,
-        chat: &str,
-        content: &str,
-        decision: Decision,
-        detail: &str,
-    ) {
+    async fn audit(&self, who: &str, tool: &str, chat: &str, content: &str, decision: Decision, detail: &str) {
         if let Err(e) = self
             .store
-            .audit(
-                &client_name(peer),
-                tool,
-                Some(chat),
-                Some(&sha256(content)),
-                decision,
-                Some(detail),
-            )
+            .audit(who, tool, Some(chat), Some(&sha256(content)), decision, Some(detail))
             .await
         {
             tracing::warn!(error = %e, "could not write the audit log");
@@ -314,26 +366,10 @@ impl Gate {
 
     /// An act: authorize it, run `op` with the permit, and audit the outcome
     /// whichever it is. `op` returns its value and the audit log's detail.
-    pub(super) async fn act<T, Op, Fut>(
+    #[allow(clippy::too_many_arguments)]
+    async fn act<T, Op, Fut>(
         &self,
-        cx: &RequestContext<RoleServer>,
-        tool: &str,
-        chat: &str,
-        content: &str,
-        op: Op,
-    ) -> Result<(T, Decision), String>
-    where
-        Op: FnOnce(Permit) -> Fut,
-        Fut: Future<Output = Result<(T, String), String>>,
-    {
-        self.act_covering(cx, tool, chat, &[], content, op).await
-    }
-
-    /// [`Gate::act`] for an act that also touches the chats `also` (the groups
-    /// of a community): each must be in scope, and under the allowlist each
-    /// must be listed or the person is asked.
-    pub(super) async fn act_covering<T, Op, Fut>(
-        &self,
+        asker: &Asker,
         cx: &RequestContext<RoleServer>,
         tool: &str,
         chat: &str,
@@ -345,38 +381,21 @@ impl Gate {
         Op: FnOnce(Permit) -> Fut,
         Fut: Future<Output = Result<(T, String), String>>,
     {
-        let peer = &cx.peer;
-        let (permit, decision) = match self.authorize(cx, tool, chat, also, content).await {
+        let who = client_name(&cx.peer, asker);
+        let (permit, decision) = match self.authorize(&who, cx, tool, chat, also, content).await {
             Ok(granted) => granted,
             Err((decision, why)) => {
-                self.audit(peer, tool, chat, content, decision, &why).await;
+                self.audit(&who, tool, chat, content, decision, &why).await;
                 return Err(why);
             }
         };
         match op(permit).await {
             Ok((value, detail)) => {
-                self.audit(peer, tool, chat, content, decision, &detail).await;
+                self.audit(&who, tool, chat, content, decision, &detail).await;
                 Ok((value, decision))
             }
             Err(why) => {
-                self.audit(peer, tool, chat, content, Decision::Failed, &why).await;
-                Err(why)
-            }
-        }
-    }
-
-    /// A file an act may send (inside an allowed folder); a refusal is audited.
-    pub(super) async fn outbox_file(
-        &self,
-        peer: &Peer<RoleServer>,
-        tool: &str,
-        chat: &str,
-        path: &str,
-    ) -> Result<PathBuf, String> {
-        match self.policy().await?.check_file(Path::new(path)) {
-            Ok(path) => Ok(path),
-            Err(why) => {
-                self.audit(peer, tool, chat, path, Decision::Refused, &why).await;
+                self.audit(&who, tool, chat, content, Decision::Failed, &why).await;
                 Err(why)
             }
         }

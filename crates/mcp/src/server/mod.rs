@@ -86,6 +86,8 @@ impl Core {
 #[derive(Clone)]
 pub struct WhatsAppMcp {
     core: Arc<Core>,
+    /// Who asks, as the system tells it (named in the dialog and the audit log).
+    asker: Arc<crate::Asker>,
     tool_router: ToolRouter<Self>,
 }
 
@@ -125,8 +127,14 @@ fn err(e: impl std::fmt::Display) -> String {
 
 impl WhatsAppMcp {
     pub fn new(core: Arc<Core>) -> Self {
+        Self::asked_by(core, crate::Asker::Unknown)
+    }
+
+    /// A session whose asker the system has told (wa-app's channel, remote use).
+    pub fn asked_by(core: Arc<Core>, asker: crate::Asker) -> Self {
         Self {
             core,
+            asker: Arc::new(asker),
             tool_router: Self::messages_router()
                 + Self::search_router()
                 + Self::chats_router()
@@ -142,17 +150,20 @@ impl WhatsAppMcp {
         &self.core.store
     }
 
-    fn gate(&self) -> &Gate {
-        &self.core.gate
+    fn gate(&self) -> gate::Asking<'_> {
+        gate::Asking {
+            gate: &self.core.gate,
+            asker: &self.asker,
+        }
     }
 
     async fn policy(&self) -> Result<Policy, String> {
-        self.gate().policy().await
+        self.core.gate.policy().await
     }
 
     /// The engine for tools that only look, or why there is none.
     fn engine(&self) -> Result<EngineView<'_>, String> {
-        self.gate().engine()
+        self.core.gate.engine()
     }
 
     fn check_chat(policy: &Policy, chat: &str) -> Result<(), String> {
