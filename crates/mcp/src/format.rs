@@ -74,13 +74,35 @@ pub fn display(name: Option<&str>, phone: Option<&str>, jid: &str) -> String {
                 .filter(|n| n.chars().all(|c| c.is_ascii_digit()))
                 .map(|n| format!("+{n}"))
         });
+    // A name that reads as the account's own ("Me", "You") is not the
+    // person's: it gets WhatsApp's "~" for names people give themselves, and
+    // always its number or address, so "Me (…)" is never a stranger.
+    let name = name.map(|n| {
+        let bare: String = n
+            .chars()
+            .filter(|c| c.is_alphanumeric())
+            .collect::<String>()
+            .to_lowercase();
+        if SELF_NAMES.contains(&bare.as_str()) {
+            format!("~{}", n.trim())
+        } else {
+            n.to_owned()
+        }
+    });
     match (name, phone) {
         (Some(name), Some(phone)) => format!("{name} ({phone})"),
-        (Some(name), None) => name.to_owned(),
+        (Some(name), None) if name.starts_with('~') => format!("{name} ({jid})"),
+        (Some(name), None) => name,
         (None, Some(phone)) => phone,
         (None, None) => jid.to_owned(),
     }
 }
+
+/// Names that read as the account's own: what tools call the person ("Me")
+/// and its kin, in the languages people most often write them in.
+const SELF_NAMES: [&str; 12] = [
+    "me", "myself", "you", "yourself", "i", "self", "owner", "ich", "moi", "yo", "eu", "io",
+];
 
 /// A message as tools return it.
 #[derive(Debug, Clone, Serialize, JsonSchema)]
@@ -275,5 +297,16 @@ mod tests {
         );
         assert_eq!(display(None, None, "34600111222@s.whatsapp.net"), "+34600111222");
         assert_eq!(display(None, None, "123@lid"), "123@lid");
+        // A stranger who calls themselves "Me" is never shown as the account.
+        assert_eq!(
+            display(Some("Me"), None, "34600111222@s.whatsapp.net"),
+            "~Me (+34600111222)"
+        );
+        assert_eq!(display(Some(" me. "), None, "123@lid"), "~me. (123@lid)");
+        assert_eq!(
+            display(Some("You"), Some("+1555"), "1555@s.whatsapp.net"),
+            "~You (+1555)"
+        );
+        assert_eq!(display(Some("Mei"), None, "123@lid"), "Mei");
     }
 }
