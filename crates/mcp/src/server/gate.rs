@@ -68,6 +68,11 @@ impl Permit {
         self.engine.mark_read(chat).await
     }
 
+    /// Resume a paused job (one that marks chats read: an act).
+    pub(super) async fn resume_job(self, id: i64) -> Result<SyncJob, EngineError> {
+        self.engine.control_job(id, JobCommand::Resume).await
+    }
+
     /// Start the background job that marks every group of a community read.
     pub(super) async fn mark_community_read(self, jid: Jid, fetch_first: Option<u32>) -> Result<SyncJob, EngineError> {
         self.engine

@@ -5,6 +5,7 @@ use std::time::Duration;
 
 use rmcp::handler::server::wrapper::Parameters;
 use rmcp::model::{ProgressNotificationParam, RequestMetaObject};
+use rmcp::service::RequestContext;
 use rmcp::{Json, Peer, RoleServer, tool, tool_router};
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
@@ -162,6 +163,23 @@ impl WhatsAppMcp {
     }
 }
 
+impl WhatsAppMcp {
+    /// Sync job `id`, if its chat is one assistants may see.
+    async fn job_in_scope(&self, id: i64) -> Result<wa_store::SyncJob, String> {
+        let job = self
+            .store()
+            .job(id)
+            .await
+            .map_err(err)?
+            .ok_or_else(|| format!("Sync job {id} was not found."))?;
+        let policy = self.policy().await?;
+        match job.target.as_deref() {
+            Some(target) if !policy.allows_chat(target) => Err(crate::policy::Policy::chat_refusal(target)),
+            _ => Ok(job),
+        }
+    }
+}
+
 #[tool_router(router = sync_router, vis = "pub(super)")]
 impl WhatsAppMcp {
     #[tool(
@@ -223,19 +241,27 @@ impl WhatsAppMcp {
         Parameters(p): Parameters<SyncStatusParams>,
     ) -> Result<Json<SyncStatusOut>, String> {
         let store = self.store();
+        // A job names its chat: the chat scope applies to jobs too.
+        let policy = self.policy().await?;
+        let in_scope = |job: &wa_store::SyncJob| job.target.as_deref().is_none_or(|t| policy.allows_chat(t));
         let job = match p.job_id {
-            Some(id) => Some(Self::job_out(
-                &store
+            Some(id) => {
+                let job = store
                     .job(id)
                     .await
                     .map_err(err)?
-                    .ok_or_else(|| format!("There is no sync job {id}."))?,
-            )),
+                    .ok_or_else(|| format!("There is no sync job {id}."))?;
+                if !in_scope(&job) {
+                    return Err(crate::policy::Policy::chat_refusal(
+                        job.target.as_deref().unwrap_or_default(),
+                    ));
+                }
+                Some(Self::job_out(&job))
+            }
             None => None,
         };
         let chat = match &p.chat_jid {
             Some(jid) => {
-                let policy = self.policy().await?;
                 Self::check_chat(&policy, jid)?;
                 let cp = match store.checkpoint(jid).await.map_err(err)? {
                     Some(cp) => cp,
@@ -258,6 +284,7 @@ impl WhatsAppMcp {
                 .await
                 .map_err(err)?
                 .iter()
+                .filter(|j| in_scope(j))
                 .map(Self::job_out)
                 .collect()
         } else {
@@ -281,6 +308,7 @@ impl WhatsAppMcp {
         )
     )]
     pub async fn pause_sync(&self, Parameters(p): Parameters<JobParams>) -> Result<Json<JobOut>, String> {
+        self.job_in_scope(p.job_id).await?;
         let job = self
             .engine()?
             .control_job(p.job_id, JobCommand::Pause)
@@ -298,12 +326,30 @@ impl WhatsAppMcp {
             open_world_hint = true
         )
     )]
-    pub async fn resume_sync(&self, Parameters(p): Parameters<JobParams>) -> Result<Json<JobOut>, String> {
-        let job = self
-            .engine()?
-            .control_job(p.job_id, JobCommand::Resume)
-            .await
-            .map_err(err)?;
+    pub async fn resume_sync(
+        &self,
+        Parameters(p): Parameters<JobParams>,
+        cx: RequestContext<RoleServer>,
+    ) -> Result<Json<JobOut>, String> {
+        let paused = self.job_in_scope(p.job_id).await?;
+        // Resuming a job that marks chats read is an act others see (blue
+        // ticks): it goes through the gate like the request that started it.
+        let job = if paused.kind == wa_store::JobKind::MarkRead {
+            let target = paused.target.clone().unwrap_or_default();
+            let content = format!("resume marking read (job {})", p.job_id);
+            self.gate()
+                .act(&cx, "resume_sync", &target, &content, |permit| async move {
+                    let job = permit.resume_job(p.job_id).await.map_err(err)?;
+                    Ok((job, format!("job {}", p.job_id)))
+                })
+                .await?
+                .0
+        } else {
+            self.engine()?
+                .control_job(p.job_id, JobCommand::Resume)
+                .await
+                .map_err(err)?
+        };
         Ok(Json(Self::job_out(&job)))
     }
 
@@ -317,6 +363,7 @@ impl WhatsAppMcp {
         )
     )]
     pub async fn cancel_sync(&self, Parameters(p): Parameters<JobParams>) -> Result<Json<JobOut>, String> {
+        self.job_in_scope(p.job_id).await?;
         let job = self
             .engine()?
             .control_job(p.job_id, JobCommand::Cancel)

@@ -1139,3 +1139,65 @@ async fn marking_a_community_read_checks_every_group_in_it() {
     );
     assert!(w.account.read_receipts().is_empty(), "nothing was marked read");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sync_jobs_keep_to_the_chat_scope_and_resuming_a_mark_read_job_is_an_act() {
+    let w = world(Approval::Denied).await;
+    let community = first_chat(&w.account, wa_store::ChatKind::Community).jid.clone();
+    let direct = first_chat(&w.account, wa_store::ChatKind::Direct).jid.clone();
+    // A paused job that marks a community read, and a paused fetch of a direct chat.
+    let mark = w
+        .store
+        .create_job(wa_store::JobKind::MarkRead, Some(&community), None)
+        .await
+        .expect("job");
+    w.store
+        .update_job(mark.id, wa_store::JobState::Paused, (0, 0, None), None)
+        .await
+        .expect("pause");
+    let fetch = w
+        .store
+        .create_job(wa_store::JobKind::Chat, Some(&direct), Some(50))
+        .await
+        .expect("job");
+    w.store
+        .update_job(fetch.id, wa_store::JobState::Paused, (0, 0, None), None)
+        .await
+        .expect("pause");
+
+    // Read-only: resuming the mark-read job is refused like any act, and audited.
+    w.store
+        .set_setting(crate::policy::SEND_POLICY, "read_only")
+        .await
+        .expect("setting");
+    let resumed = call(&w.client, "resume_sync", json!({"job_id": mark.id})).await;
+    assert_eq!(resumed.is_error, Some(true));
+    assert!(text(&resumed).contains("read-only"), "{}", text(&resumed));
+    let still = w.store.job(mark.id).await.expect("job").expect("exists");
+    assert_eq!(still.state, wa_store::JobState::Paused, "nothing resumed");
+    let audit = w.store.audit_log(None, 5, None).await.expect("audit");
+    assert_eq!(audit.items[0].tool, "resume_sync");
+    assert!(w.account.read_receipts().is_empty());
+
+    // Groups only: the direct chat's job is neither shown nor controllable.
+    w.store
+        .set_setting(crate::policy::CHATS, &vec!["groups".to_owned()])
+        .await
+        .expect("setting");
+    let status = call(&w.client, "get_sync_status", json!({})).await;
+    let open: Vec<i64> = status.structured_content.clone().expect("out")["open_jobs"]
+        .as_array()
+        .map(|a| a.iter().filter_map(|j| j["job_id"].as_i64()).collect())
+        .unwrap_or_default();
+    assert!(open.contains(&mark.id), "the community's job is shown: {open:?}");
+    assert!(!open.contains(&fetch.id), "{open:?}");
+    for (tool, args) in [
+        ("get_sync_status", json!({"job_id": fetch.id})),
+        ("resume_sync", json!({"job_id": fetch.id})),
+        ("cancel_sync", json!({"job_id": fetch.id})),
+    ] {
+        let refused = call(&w.client, tool, args).await;
+        assert_eq!(refused.is_error, Some(true), "{tool}");
+        assert!(text(&refused).contains("not shared"), "{tool}: {}", text(&refused));
+    }
+}
