@@ -173,23 +173,138 @@ impl Asking<'_> {
         self.gate.act(self.asker, cx, tool, chat, also, content, op).await
     }
 
-    /// A file an act may send (inside an allowed folder); a refusal is audited.
+    /// A file an act may send (inside an allowed folder), copied now: what
+    /// is sent is what was there when the request was made and what the
+    /// dialog describes, whatever happens to the file while the person
+    /// decides. A refusal is audited.
     pub(super) async fn outbox_file(
         &self,
         peer: &Peer<RoleServer>,
         tool: &str,
         chat: &str,
         path: &str,
-    ) -> Result<PathBuf, String> {
-        match self.gate.policy().await?.check_file(Path::new(path)) {
-            Ok(path) => Ok(path),
-            Err(why) => {
-                let who = client_name(peer, self.asker);
-                self.gate.audit(&who, tool, chat, path, Decision::Refused, &why).await;
-                Err(why)
+    ) -> Result<Staged, String> {
+        let staged = match self.gate.policy().await?.check_file(Path::new(path)) {
+            Ok(real) => Staged::copy(&real, &self.gate.data_dir.join("staged")).await,
+            Err(why) => Err(why),
+        };
+        if let Err(why) = &staged {
+            let who = client_name(peer, self.asker);
+            self.gate.audit(&who, tool, chat, path, Decision::Refused, why).await;
+        }
+        staged
+    }
+}
+
+/// The largest file an assistant may send (WhatsApp's documents go further;
+/// an assistant's file rarely should).
+const MAX_STAGED_BYTES: u64 = 100 * 1024 * 1024;
+
+/// A copy of a file to send, taken when the request was made, under the
+/// data folder; removed when dropped (sent, refused or failed).
+pub(super) struct Staged {
+    folder: PathBuf,
+    path: PathBuf,
+    /// What the dialog says of it.
+    pub(super) described: String,
+}
+
+impl Staged {
+    /// Copy `real` (a path inside an allowed folder, links resolved) into a
+    /// new folder under `staging`, refusing what is not a plain file of its
+    /// own: a special file, or a file with other names (a hard link made in
+    /// the outbox to a file elsewhere passes any folder check).
+    async fn copy(real: &Path, staging: &Path) -> Result<Self, String> {
+        let name = real
+            .file_name()
+            .map_or_else(|| "file".to_owned(), |n| n.to_string_lossy().into_owned());
+        let cannot = |e: std::io::Error| format!("The file {} cannot be read: {e}.", real.display());
+        let mut file = tokio::fs::File::open(real).await.map_err(cannot)?;
+        let meta = file.metadata().await.map_err(cannot)?;
+        let on_path = tokio::fs::symlink_metadata(real).await.map_err(cannot)?;
+        if !meta.is_file() || !on_path.is_file() {
+            return Err(format!("{} is not a plain file, so it cannot be sent.", real.display()));
+        }
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::MetadataExt;
+            if meta.nlink() > 1 {
+                return Err(format!(
+                    "{} has other names elsewhere on this computer (a hard link), so it cannot be sent from \
+                     the outbox. Copy the file into the outbox instead.",
+                    real.display()
+                ));
+            }
+            if (meta.dev(), meta.ino()) != (on_path.dev(), on_path.ino()) {
+                return Err(format!(
+                    "{} changed while it was being read; try again.",
+                    real.display()
+                ));
             }
         }
+        if meta.len() > MAX_STAGED_BYTES {
+            return Err(format!(
+                "{} is {} MB; assistants may send files up to {} MB.",
+                real.display(),
+                meta.len().div_ceil(1024 * 1024),
+                MAX_STAGED_BYTES / (1024 * 1024)
+            ));
+        }
+        let mut data = Vec::with_capacity(usize::try_from(meta.len()).unwrap_or(0));
+        {
+            use tokio::io::AsyncReadExt;
+            (&mut file)
+                .take(MAX_STAGED_BYTES + 1)
+                .read_to_end(&mut data)
+                .await
+                .map_err(cannot)?;
+        }
+        let folder = staging.join(format!("{:016x}", rand::random::<u64>()));
+        let path = folder.join(&name);
+        let write = |e: std::io::Error| format!("The file could not be prepared for sending ({e}).");
+        tokio::fs::create_dir_all(&folder).await.map_err(write)?;
+        let staged = Self {
+            folder,
+            path,
+            described: format!(
+                "{name} ({}, sha256 {})",
+                size_words(data.len() as u64),
+                &sha256_bytes(&data)[..16]
+            ),
+        };
+        tokio::fs::write(&staged.path, &data).await.map_err(write)?;
+        Ok(staged)
     }
+
+    pub(super) fn path(&self) -> &Path {
+        &self.path
+    }
+}
+
+impl Drop for Staged {
+    fn drop(&mut self) {
+        if let Err(e) = std::fs::remove_dir_all(&self.folder) {
+            tracing::debug!(error = %e, "a staged file could not be removed");
+        }
+    }
+}
+
+fn size_words(bytes: u64) -> String {
+    match bytes {
+        b if b < 1024 => format!("{b} bytes"),
+        b if b < 1024 * 1024 => format!("{:.1} KB", b as f64 / 1024.0),
+        b => format!("{:.1} MB", b as f64 / (1024.0 * 1024.0)),
+    }
+}
+
+fn sha256_bytes(data: &[u8]) -> String {
+    Sha256::digest(data)
+        .iter()
+        .fold(String::with_capacity(64), |mut out, b| {
+            use std::fmt::Write;
+            let _ = write!(out, "{b:02x}");
+            out
+        })
 }
 
 fn sha256(text: &str) -> String {

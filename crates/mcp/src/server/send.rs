@@ -208,13 +208,15 @@ impl WhatsAppMcp {
         cx: RequestContext<RoleServer>,
     ) -> Result<Json<SentOut>, String> {
         let chat = to_jid(&p.recipient)?;
-        let path = self
+        // Copied now: the bytes sent are those described to the person.
+        let staged = self
             .gate()
             .outbox_file(&cx.peer, "send_file", &chat, &p.media_path)
             .await?;
+        let path = staged.path().to_owned();
         let content = format!(
             "file {}{}",
-            path.display(),
+            staged.described,
             p.caption.as_deref().map(|c| format!(" — {c}")).unwrap_or_default()
         );
         self.send_outgoing(
@@ -247,11 +249,12 @@ impl WhatsAppMcp {
         cx: RequestContext<RoleServer>,
     ) -> Result<Json<SentOut>, String> {
         let chat = to_jid(&p.recipient)?;
-        let path = self
+        let staged = self
             .gate()
             .outbox_file(&cx.peer, "send_audio_message", &chat, &p.media_path)
             .await?;
-        let content = format!("voice note {}", path.display());
+        let path = staged.path().to_owned();
+        let content = format!("voice note {}", staged.described);
         self.send_outgoing(
             &cx,
             "send_audio_message",

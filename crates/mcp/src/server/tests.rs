@@ -1201,3 +1201,85 @@ async fn sync_jobs_keep_to_the_chat_scope_and_resuming_a_mark_read_job_is_an_act
         assert!(text(&refused).contains("not shared"), "{tool}: {}", text(&refused));
     }
 }
+
+/// Approves after putting other bytes in the file the request named: what
+/// another program could do while the person reads the dialog.
+struct SwapThenApprove {
+    file: Mutex<Option<std::path::PathBuf>>,
+}
+
+impl Approver for SwapThenApprove {
+    fn approve(&self, _request: ApprovalRequest, _timeout: Duration) -> BoxFuture<'_, Approval> {
+        if let Some(path) = self.file.lock().expect("lock").as_ref() {
+            std::fs::write(path, b"-----BEGIN OPENSSH PRIVATE KEY----- swapped in").expect("swap");
+        }
+        Box::pin(async { Approval::Approved })
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_file_sent_is_the_one_described_when_the_request_was_made() {
+    let person = Arc::new(Person {
+        answer: Approval::Approved,
+        seen: Mutex::new(Vec::new()),
+    });
+    let swapper = Arc::new(SwapThenApprove { file: Mutex::new(None) });
+    let w = world_with(person, swapper.clone()).await;
+    let direct = first_chat(&w.account, wa_store::ChatKind::Direct).jid.clone();
+    let outbox = w.dir.path().join("outbox");
+    std::fs::create_dir_all(&outbox).expect("outbox");
+    let report = outbox.join("report.txt");
+    std::fs::write(&report, b"the quarterly report").expect("report");
+    *swapper.file.lock().expect("lock") = Some(report.clone());
+
+    let sent = call(
+        &w.client,
+        "send_file",
+        json!({"recipient": direct, "media_path": report.display().to_string()}),
+    )
+    .await;
+    assert_ne!(sent.is_error, Some(true), "{}", text(&sent));
+    let message = &w.account.sent()[0].message;
+    let path = message
+        .document_message
+        .as_option()
+        .and_then(|d| d.direct_path.clone())
+        .expect("a document was sent");
+    assert_eq!(
+        w.account.file(&path).expect("uploaded"),
+        b"the quarterly report".to_vec(),
+        "the bytes as they were when the request was made"
+    );
+    assert!(
+        message
+            .document_message
+            .as_option()
+            .and_then(|d| d.file_name.as_deref())
+            .is_some_and(|n| n == "report.txt"),
+        "the file keeps its name"
+    );
+    let staging = w.dir.path().join("staged");
+    assert!(
+        std::fs::read_dir(&staging).map_or(true, |mut d| d.next().is_none()),
+        "the staged copy is removed after sending"
+    );
+
+    // A hard link made in the outbox to a file elsewhere is refused.
+    #[cfg(unix)]
+    {
+        *swapper.file.lock().expect("lock") = None;
+        let secret = w.dir.path().join("id_ed25519");
+        std::fs::write(&secret, b"-----BEGIN OPENSSH PRIVATE KEY-----").expect("secret");
+        let link = outbox.join("invoice.pdf");
+        std::fs::hard_link(&secret, &link).expect("hard link");
+        let refused = call(
+            &w.client,
+            "send_file",
+            json!({"recipient": direct, "media_path": link.display().to_string()}),
+        )
+        .await;
+        assert_eq!(refused.is_error, Some(true));
+        assert!(text(&refused).contains("hard link"), "{}", text(&refused));
+        assert_eq!(w.account.sent().len(), 1, "nothing more was sent");
+    }
+}
