@@ -3,20 +3,44 @@ import { h, run, secondsUntil } from "./dom";
 import { api, type PendingApproval } from "./ipc";
 import { strings } from "./strings";
 
+/** How long a card must stay as it is before Approve can be pressed: a card
+ * that just appeared, or moved because another was withdrawn, is never
+ * approved by a click meant for something else. */
+export const ARM_MS = 1500;
+
 function card(p: PendingApproval, out: HTMLElement): HTMLElement {
-  const approve = h("button", { class: "primary approve", text: strings.approve }) as HTMLButtonElement;
+  const approve = h("button", { class: "primary approve", text: strings.approve, disabled: true }) as HTMLButtonElement;
   const deny = h("button", { class: "deny", text: strings.deny }) as HTMLButtonElement;
   approve.addEventListener("click", () => run(approve, out, () => api.answerApproval(p.id, true)));
   deny.addEventListener("click", () => run(deny, out, () => api.answerApproval(p.id, false)));
+  // Shown as text, never as markup: it may contain anything.
+  const content = h("pre", { class: "content", tabindex: 0, text: p.content });
+  // Approve needs the card still for a moment and, when the text is longer
+  // than its box, the text read to its end (scrolled): all of it is seen.
+  let still = false;
+  let readToEnd = true;
+  const arm = () => {
+    approve.disabled = !(still && readToEnd);
+  };
+  setTimeout(() => {
+    still = true;
+    readToEnd = content.scrollHeight <= content.clientHeight + 2;
+    arm();
+  }, ARM_MS);
+  content.addEventListener("scroll", () => {
+    if (content.scrollTop + content.clientHeight >= content.scrollHeight - 2) {
+      readToEnd = true;
+      arm();
+    }
+  });
   return h(
     "article",
     { class: "approval", "data-id": p.id },
     h("p", { text: strings.approvalWho(p.client) }),
     h("p", { text: strings.approvalWhat(p.tool) }),
     h("p", { text: strings.approvalTo(p.recipient) }),
-    h("p", { text: strings.approvalContent }),
-    // Shown as text, never as markup: it may contain anything.
-    h("pre", { class: "content", text: p.content }),
+    h("p", { text: strings.approvalContent([...p.content].length) }),
+    content,
     h("p", { class: "note expires", text: strings.approvalExpires(secondsUntil(p.expires_at)) }),
     h("div", { class: "actions" }, deny, approve),
   );

@@ -196,7 +196,8 @@ export const strings = {
   approvalWho: (client: string) => `Assistant: ${client}`,
   approvalWhat: (tool: string) => `Action: ${tool.replace(/_/g, " ")}`,
   approvalTo: (recipient: string) => `To: ${person(recipient)}`,
-  approvalContent: "Exactly what will be sent:",
+  approvalContent: (chars: number) =>
+    `Exactly what will be sent (${chars.toLocaleString("en")} character${chars === 1 ? "" : "s"}; scroll to read it all before approving):`,
   /** Countdowns after the connection's state in words (the window words them from the clock). */
   countdown: {
     qr: (left: string) => `It changes in ${left}.`,

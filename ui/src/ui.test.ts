@@ -19,7 +19,7 @@ vi.mock("@tauri-apps/api/event", () => ({ listen: vi.fn(async () => () => {}) })
 
 import type { AppStatus, PendingApproval } from "./ipc";
 import { assistantsStep, doneStep, linkStep, syncStep, Wizard } from "./wizard";
-import { ApprovalDialog } from "./approvals";
+import { ApprovalDialog, ARM_MS } from "./approvals";
 import { MainWindow } from "./pages";
 import { formatBytes, person, strings } from "./strings";
 import { UnlockPage } from "./unlock";
@@ -255,6 +255,31 @@ describe("approvals", () => {
     dialog.show([]);
     expect(dialog.node.hasAttribute("open")).toBe(false);
     expect(dialog.node.textContent).toContain(strings.noPending);
+  });
+
+  it("Approve is armed only once the card has been still for a moment, and says the text's length", async () => {
+    vi.useFakeTimers();
+    try {
+      const dialog = new ApprovalDialog();
+      dialog.show([pending]);
+      const approve = dialog.node.querySelector<HTMLButtonElement>(".approve")!;
+      expect(approve.disabled).toBe(true);
+      expect(dialog.node.textContent).toContain(`(${[...pending.content].length} characters`);
+      vi.advanceTimersByTime(ARM_MS - 100);
+      expect(approve.disabled).toBe(true);
+      // Another request arrives: the cards are drawn again and wait again.
+      dialog.show([pending, { ...pending, id: 4 }]);
+      const redrawn = dialog.node.querySelector<HTMLButtonElement>(".approve")!;
+      vi.advanceTimersByTime(200);
+      expect(redrawn.disabled).toBe(true);
+      vi.advanceTimersByTime(ARM_MS);
+      expect(redrawn.disabled).toBe(false);
+      redrawn.click();
+    } finally {
+      vi.useRealTimers();
+    }
+    await flush();
+    expect(calls.find((c) => c.cmd === "answer_approval")!.args).toEqual({ id: 3, approved: true });
   });
 
   it("Deny and Approve answer the request", async () => {
