@@ -38,7 +38,9 @@ function card(p: PendingApproval, out: HTMLElement): HTMLElement {
     { class: "approval", "data-id": p.id },
     h("p", { text: strings.approvalWho(p.client) }),
     h("p", { text: strings.approvalWhat(p.tool) }),
-    h("p", { text: strings.approvalTo(p.recipient) }),
+    h("p", { class: "to", text: strings.approvalTo(p.recipient, p.recipient_name ?? null) }),
+    // What the act concerns (third-party text, shown as text): not sent.
+    p.context ? h("p", { class: "context note", text: p.context }) : null,
     h("p", { text: strings.approvalContent([...p.content].length) }),
     content,
     h("p", { class: "note expires", text: strings.approvalExpires(secondsUntil(p.expires_at)) }),

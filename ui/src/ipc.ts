@@ -82,7 +82,11 @@ export interface PendingApproval {
   client: string;
   tool: string;
   recipient: string;
+  /** The recipient's name in the archive (a person's or a group's). */
+  recipient_name?: string | null;
   content: string;
+  /** What the act concerns, not sent: the message replied to, reacted to or deleted. */
+  context?: string | null;
   asked_at: number;
   expires_at: number;
 }

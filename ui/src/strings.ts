@@ -195,7 +195,8 @@ export const strings = {
   approvalTitle: "An assistant asks to act for you",
   approvalWho: (client: string) => `Assistant: ${client}`,
   approvalWhat: (tool: string) => `Action: ${tool.replace(/_/g, " ")}`,
-  approvalTo: (recipient: string) => `To: ${person(recipient)}`,
+  approvalTo: (recipient: string, name: string | null) =>
+    name ? `To: ${name} (${person(recipient)})` : `To: ${person(recipient)}`,
   approvalContent: (chars: number) =>
     `Exactly what will be sent (${chars.toLocaleString("en")} character${chars === 1 ? "" : "s"}; scroll to read it all before approving):`,
   /** Countdowns after the connection's state in words (the window words them from the clock). */

@@ -282,6 +282,14 @@ describe("approvals", () => {
     expect(calls.find((c) => c.cmd === "answer_approval")!.args).toEqual({ id: 3, approved: true });
   });
 
+  it("names the recipient and shows what the act concerns apart from the text sent", () => {
+    const dialog = new ApprovalDialog();
+    dialog.show([{ ...pending, recipient: "120363@g.us", recipient_name: "Family", content: "👍", context: "Reacting to Ana (+34600111222): “dinner at 8?”" }]);
+    expect(dialog.node.querySelector(".to")!.textContent).toBe("To: Family (120363@g.us)");
+    expect(dialog.node.querySelector(".context")!.textContent).toContain("dinner at 8?");
+    expect(dialog.node.querySelector(".content")!.textContent).toBe("👍");
+  });
+
   it("Deny and Approve answer the request", async () => {
     const dialog = new ApprovalDialog();
     dialog.show([pending]);

@@ -184,7 +184,9 @@ mod tests {
             client: "claude-ai".into(),
             tool: "send_message".into(),
             recipient: "447700900123@s.whatsapp.net".into(),
+            recipient_name: None,
             content: text.into(),
+            context: None,
         }
     }
 

@@ -187,8 +187,13 @@ pub struct ApprovalRequest {
     pub client: String,
     pub tool: String,
     pub recipient: String,
+    /// The recipient's name in the archive (a person's or a group's), if any.
+    pub recipient_name: Option<String>,
     /// The full content: message text, file name, emoji, "mark as read".
     pub content: String,
+    /// What the act concerns, which is not sent: the message replied to,
+    /// reacted to or deleted (third-party text).
+    pub context: Option<String>,
 }
 
 /// The person's answer.

@@ -132,6 +132,28 @@ fn client_name(peer: &Peer<RoleServer>, asker: &Asker) -> String {
     asker.describe(&declared)
 }
 
+/// What the person is shown of an act: the exact content, and what it
+/// concerns that is not sent (the message replied to, reacted to, deleted).
+pub(super) struct Shown {
+    pub(super) content: String,
+    pub(super) context: Option<String>,
+}
+
+impl From<&str> for Shown {
+    fn from(content: &str) -> Self {
+        Self {
+            content: content.to_owned(),
+            context: None,
+        }
+    }
+}
+
+impl From<&String> for Shown {
+    fn from(content: &String) -> Self {
+        Self::from(content.as_str())
+    }
+}
+
 /// The gate for one session: it knows who asks.
 pub(super) struct Asking<'a> {
     pub(super) gate: &'a Gate,
@@ -144,14 +166,14 @@ impl Asking<'_> {
         cx: &RequestContext<RoleServer>,
         tool: &str,
         chat: &str,
-        content: &str,
+        shown: impl Into<Shown>,
         op: Op,
     ) -> Result<(T, Decision), String>
     where
         Op: FnOnce(Permit) -> Fut,
         Fut: Future<Output = Result<(T, String), String>>,
     {
-        self.gate.act(self.asker, cx, tool, chat, &[], content, op).await
+        self.gate.act(self.asker, cx, tool, chat, &[], shown.into(), op).await
     }
 
     /// [`Asking::act`] for an act that also touches the chats `also` (the
@@ -163,14 +185,14 @@ impl Asking<'_> {
         tool: &str,
         chat: &str,
         also: &[String],
-        content: &str,
+        shown: impl Into<Shown>,
         op: Op,
     ) -> Result<(T, Decision), String>
     where
         Op: FnOnce(Permit) -> Fut,
         Fut: Future<Output = Result<(T, String), String>>,
     {
-        self.gate.act(self.asker, cx, tool, chat, also, content, op).await
+        self.gate.act(self.asker, cx, tool, chat, also, shown.into(), op).await
     }
 
     /// A file an act may send (inside an allowed folder), copied now: what
@@ -352,8 +374,9 @@ impl Gate {
         tool: &str,
         chat: &str,
         also: &[String],
-        content: &str,
+        shown: &Shown,
     ) -> Result<(Permit, Decision), (Decision, String)> {
+        let content = shown.content.as_str();
         // What the person would approve must be what leaves (visible.rs), and
         // fit what WhatsApp carries before anyone is shown it.
         if let Some(hidden) = crate::visible::hidden(content) {
@@ -394,7 +417,7 @@ impl Gate {
             SendPolicy::Ask => true,
         };
         let decision = if needs_asking {
-            self.ask(who, cx, tool, chat, content, &policy).await?
+            self.ask(who, cx, tool, chat, shown, &policy).await?
         } else {
             Decision::Allowed
         };
@@ -426,7 +449,7 @@ impl Gate {
         cx: &RequestContext<RoleServer>,
         tool: &str,
         chat: &str,
-        content: &str,
+        shown: &Shown,
         policy: &Policy,
     ) -> Result<Decision, (Decision, String)> {
         if !self.approver.can_ask() {
@@ -437,11 +460,21 @@ impl Gate {
                     .to_owned(),
             ));
         }
+        // The name the archive has for the recipient, beside the number.
+        let recipient_name = match self.store.get_chat(chat).await {
+            Ok(found) => found.and_then(|c| c.name),
+            Err(e) => {
+                tracing::debug!(error = %e, "no name for an approval's recipient");
+                None
+            }
+        };
         let request = ApprovalRequest {
             client: who.to_owned(),
             tool: tool.to_owned(),
             recipient: chat.to_owned(),
-            content: content.to_owned(),
+            recipient_name,
+            content: shown.content.clone(),
+            context: shown.context.clone(),
         };
         // An assistant that cancels its call withdraws the question: the
         // dialog closes and nothing is sent later.
@@ -494,7 +527,7 @@ impl Gate {
         tool: &str,
         chat: &str,
         also: &[String],
-        content: &str,
+        shown: Shown,
         op: Op,
     ) -> Result<(T, Decision), String>
     where
@@ -502,7 +535,8 @@ impl Gate {
         Fut: Future<Output = Result<(T, String), String>>,
     {
         let who = client_name(&cx.peer, asker);
-        let (permit, decision) = match self.authorize(&who, cx, tool, chat, also, content).await {
+        let content = shown.content.as_str();
+        let (permit, decision) = match self.authorize(&who, cx, tool, chat, also, &shown).await {
             Ok(granted) => granted,
             Err((decision, why)) => {
                 self.audit(&who, tool, chat, content, decision, &why).await;

@@ -9,6 +9,7 @@ use serde::{Deserialize, Serialize};
 use wa_engine::Outgoing;
 use wa_store::Jid;
 
+use super::gate::Shown;
 use super::sync::JobOut;
 use super::{WhatsAppMcp, err};
 use crate::format::{iso, to_jid};
@@ -125,12 +126,12 @@ impl WhatsAppMcp {
         cx: &RequestContext<RoleServer>,
         tool: &str,
         chat: &str,
-        content: &str,
+        shown: impl Into<Shown>,
         outgoing: Outgoing,
     ) -> Result<Json<SentOut>, String> {
         let (sent, decision) = self
             .gate()
-            .act(cx, tool, chat, content, |permit| async move {
+            .act(cx, tool, chat, shown, |permit| async move {
                 let sent = permit.send(outgoing).await.map_err(err)?;
                 let detail = format!("sent {}", sent.key.msg_id);
                 Ok((sent, detail))
@@ -143,6 +144,24 @@ impl WhatsAppMcp {
             decision: decision.as_str().to_owned(),
         }))
     }
+}
+
+/// A line saying which message an act concerns: "In reply to Anna (+44…)
+/// (2026-03-01T18:30:00+01:00): “the text”" (third-party text, cut short).
+fn about(what: &str, m: &wa_store::Message) -> String {
+    let out = crate::format::MessageOut::from(m);
+    let text = out.text.as_deref().map_or_else(
+        || format!("({})", out.kind),
+        |t| {
+            let cut: String = t.chars().take(300).collect();
+            if cut.len() < t.len() {
+                format!("“{cut}…”")
+            } else {
+                format!("“{cut}”")
+            }
+        },
+    );
+    format!("{what} {} ({}): {text}", out.sender_display, out.time)
 }
 
 #[tool_router(router = send_router, vis = "pub(super)")]
@@ -162,8 +181,8 @@ impl WhatsAppMcp {
         cx: RequestContext<RoleServer>,
     ) -> Result<Json<SentOut>, String> {
         let chat = to_jid(&p.recipient)?;
-        let reply_to = match &p.reply_to_message_id {
-            Some(id) => Some(self.message(Some(&chat), id).await?.key()),
+        let replied = match &p.reply_to_message_id {
+            Some(id) => Some(self.message(Some(&chat), id).await?),
             None => None,
         };
         let mentions = p
@@ -172,21 +191,41 @@ impl WhatsAppMcp {
             .iter()
             .map(|m| to_jid(m))
             .collect::<Result<Vec<_>, _>>()?;
-        let content = if mentions.is_empty() {
-            p.message.clone()
-        } else {
-            let names: Vec<&str> = mentions.iter().map(Jid::as_str).collect();
-            format!("{} (mentioning {})", p.message, names.join(", "))
+        // WhatsApp shows a mention inline as "@number": added here (as the
+        // engine would) so that the text shown is the text sent.
+        let mut text = p.message;
+        for jid in &mentions {
+            let person = jid.person();
+            let tag = format!("@{}", person.user());
+            if !text.contains(&tag) {
+                text.push(' ');
+                text.push_str(&tag);
+            }
+        }
+        let mut context = Vec::new();
+        if let Some(m) = &replied {
+            context.push(about("In reply to", m));
+        }
+        if !mentions.is_empty() {
+            let names: Vec<String> = mentions
+                .iter()
+                .map(|j| crate::format::display(None, None, j.as_str()))
+                .collect();
+            context.push(format!("Mentioning {}", names.join(", ")));
+        }
+        let shown = Shown {
+            content: text.clone(),
+            context: (!context.is_empty()).then(|| context.join("\n")),
         };
         self.send_outgoing(
             &cx,
             "send_message",
             &chat,
-            &content,
+            shown,
             Outgoing::Text {
                 chat_jid: chat.clone(),
-                text: p.message,
-                reply_to,
+                text,
+                reply_to: replied.map(|m| m.key()),
                 mentions,
             },
         )
@@ -285,12 +324,19 @@ impl WhatsAppMcp {
     ) -> Result<Json<SentOut>, String> {
         crate::visible::one_emoji(&p.emoji)?;
         let message = self.message(Some(&p.chat_jid), &p.message_id).await?;
-        let content = format!("reaction {} to {}", p.emoji, p.message_id);
+        let shown = Shown {
+            content: if p.emoji.is_empty() {
+                "(remove your reaction)".to_owned()
+            } else {
+                p.emoji.clone()
+            },
+            context: Some(about("Reacting to", &message)),
+        };
         self.send_outgoing(
             &cx,
             "send_reaction",
             &p.chat_jid,
-            &content,
+            shown,
             Outgoing::Reaction {
                 target: message.key(),
                 emoji: p.emoji,
@@ -419,9 +465,13 @@ impl WhatsAppMcp {
             p.message_id
         );
         let key = message.key();
+        let shown = Shown {
+            content,
+            context: Some(about("Deleting", &message)),
+        };
         let ((), decision) = self
             .gate()
-            .act(&cx, "delete_message", &p.chat_jid, &content, |permit| async move {
+            .act(&cx, "delete_message", &p.chat_jid, shown, |permit| async move {
                 if everyone {
                     permit.revoke(&key).await.map_err(err)?;
                 } else {

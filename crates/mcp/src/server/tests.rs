@@ -1283,3 +1283,68 @@ async fn the_file_sent_is_the_one_described_when_the_request_was_made() {
         assert_eq!(w.account.sent().len(), 1, "nothing more was sent");
     }
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_dialog_gives_names_and_what_an_act_concerns_and_shows_the_text_sent() {
+    let w = world(Approval::Approved).await;
+    let group = first_chat(&w.account, wa_store::ChatKind::Group);
+    let (group_jid, group_name) = (group.jid.clone(), group.name.clone());
+    assert!(group_name.is_some(), "the corpus' groups have names");
+    let listed = call(&w.client, "list_messages", json!({"chat_jid": group_jid, "limit": 1})).await;
+    let target = listed.structured_content.clone().expect("structured")["items"][0].clone();
+    let target_id = target["id"].as_str().expect("a message").to_owned();
+    let member = "447700900999@s.whatsapp.net";
+
+    // A reply with a mention: the quoted message and the mention are shown,
+    // and the text shown is the text sent (the inline @number included).
+    let sent = call(
+        &w.client,
+        "send_message",
+        json!({"recipient": group_jid, "message": "Agreed", "reply_to_message_id": target_id, "mentions": [member]}),
+    )
+    .await;
+    assert_ne!(sent.is_error, Some(true), "{}", text(&sent));
+    let seen = w.person.seen.lock().expect("lock").clone();
+    assert_eq!(
+        seen[0].recipient_name.as_deref(),
+        group_name.as_deref(),
+        "the group's name beside its id"
+    );
+    assert_eq!(seen[0].content, "Agreed @447700900999");
+    let context = seen[0].context.clone().unwrap_or_default();
+    assert!(context.starts_with("In reply to "), "{context}");
+    if let Some(quoted) = target["text"].as_str() {
+        let start: String = quoted.chars().take(20).collect();
+        assert!(context.contains(&start), "{context}");
+    }
+    assert!(context.contains("Mentioning +447700900999"), "{context}");
+    assert_eq!(
+        w.account.sent()[0]
+            .message
+            .extended_text_message
+            .as_option()
+            .and_then(|m| m.text.clone())
+            .as_deref(),
+        Some("Agreed @447700900999"),
+        "what left is what was shown"
+    );
+
+    // A reaction shows the message it is put on.
+    let reacted = call(
+        &w.client,
+        "send_reaction",
+        json!({"chat_jid": group_jid, "message_id": target_id, "emoji": "👍"}),
+    )
+    .await;
+    assert_ne!(reacted.is_error, Some(true), "{}", text(&reacted));
+    let seen = w.person.seen.lock().expect("lock").clone();
+    assert_eq!(seen[1].content, "👍");
+    assert!(
+        seen[1]
+            .context
+            .as_deref()
+            .is_some_and(|c| c.starts_with("Reacting to ")),
+        "{:?}",
+        seen[1].context
+    );
+}
