@@ -234,17 +234,8 @@ pub fn notify<R: Runtime>(app: &AppHandle<R>, title: &str, body: &str) {
 }
 
 /// "An assistant wants to send": the person answers in the window.
-pub fn notify_approval<R: Runtime>(app: &AppHandle<R>, request: &wa_app::types::PendingApproval) {
-    notify(
-        app,
-        "An assistant is waiting for your approval",
-        &format!(
-            "{} wants to {} to {}.",
-            request.request.client,
-            request.request.tool.replace('_', " "),
-            request.request.recipient
-        ),
-    );
+pub fn notify_approval<R: Runtime>(app: &AppHandle<R>, body: &str) {
+    notify(app, "An assistant is waiting for your approval", body);
 }
 
 /// Start (or stop starting) at login, in the tray.

@@ -85,15 +85,13 @@ fn forward_approvals<R: Runtime>(app: &AppHandle<R>, services: &Services) {
     let mut changes = approvals.changes();
     let app = app.clone();
     tauri::async_runtime::spawn(async move {
-        let mut shown = 0;
+        // One notification for a burst, then a count (wa_app::notices).
+        let mut notices = wa_app::notices::ApprovalNotices::default();
         while changes.changed().await.is_ok() {
             let pending = approvals.pending();
-            if pending.len() > shown
-                && let Some(newest) = pending.last()
-            {
-                crate::desktop::notify_approval(&app, newest);
+            if let Some(body) = notices.on_change(&pending, std::time::Instant::now()) {
+                crate::desktop::notify_approval(&app, &body);
             }
-            shown = pending.len();
             if let Err(e) = app.emit("approvals", &pending) {
                 tracing::debug!(error = %e, "could not reach the window");
             }

@@ -21,6 +21,7 @@ pub mod fallback;
 pub mod key;
 pub mod lock;
 pub mod logging;
+pub mod notices;
 pub mod paths;
 pub mod report;
 pub mod services;
