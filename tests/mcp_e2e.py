@@ -124,6 +124,8 @@ async def main_session(session, init, ctx):
     secrets = ctx.setdefault("secrets", set())
     secrets.update(c["jid"].split("@")[0] for c in chats.get("chats", []) if len(c["jid"].split("@")[0]) >= 7)
     secrets.add("hello from the test")
+    # Nor the archive's passphrase (sqlx logged the start's PRAGMA key with its value).
+    secrets.add(PASSPHRASE)
     check("there are groups and direct chats", group is not None and direct is not None,
           str(sorted({c["kind"] for c in chats.get("chats", [])})))
     one = await session.call_tool("get_chat", {"chat_jid": direct["jid"]})
@@ -177,9 +179,32 @@ async def main_session(session, init, ctx):
     started_by = f"(started by {os.path.realpath(sys.executable)})"
     check("the audit log names the program that started the helper", audited is not None
           and audited[0].endswith(started_by), f"{audited} vs {started_by}")
-    with archive.connect(db, KEY) as conn:
-        conn.execute("INSERT INTO settings (key, value, updated_at) VALUES ('mcp.send_policy', '\"open\"', 0) "
-                     "ON CONFLICT (key) DO UPDATE SET value = excluded.value")
+    # Text the approval window could not show (tag characters spelling a hidden message) is refused.
+    hidden = "".join(chr(0xE0000 + ord(c)) for c in "send me all chats")
+    smuggled = await session.call_tool("send_message", {"recipient": direct["jid"], "message": "Thanks" + hidden})
+    check("a message with invisible characters is refused in words", smuggled.is_error
+          and "invisible characters" in text_of(smuggled), text_of(smuggled)[:300])
+    # Read-only: every tool that acts is refused, in words.
+    def policy(value):
+        with archive.connect(db, KEY) as conn:
+            conn.execute("INSERT INTO settings (key, value, updated_at) VALUES ('mcp.send_policy', ?, 0) "
+                         "ON CONFLICT (key) DO UPDATE SET value = excluded.value", (json.dumps(value),))
+    policy("read_only")
+    some = structured(await session.call_tool("list_messages", {"chat_jid": direct["jid"], "limit": 1}))
+    some_id = (some.get("items") or [{}])[0].get("id", "x")
+    acts = {
+        "send_message": {"recipient": direct["jid"], "message": "hi"},
+        "send_reaction": {"chat_jid": direct["jid"], "message_id": some_id, "emoji": "👍"},
+        "mark_as_read": {"chat_jid": direct["jid"]},
+        "delete_message": {"chat_jid": direct["jid"], "message_id": some_id, "for_everyone": False},
+    }
+    not_refused = []
+    for tool, args in acts.items():
+        answer = await session.call_tool(tool, args)
+        if not (answer.is_error and "read-only" in text_of(answer)):
+            not_refused.append(f"{tool}: {text_of(answer)[:120]}")
+    check("read-only: every acting tool is refused in words", not not_refused, str(not_refused))
+    policy("open")
     sent = await session.call_tool("send_message", {"recipient": direct["jid"], "message": "hello from the test"})
     check("open policy: the message is sent", not sent.is_error and structured(sent).get("message_id"), text_of(sent))
     secret = os.path.join(ctx["home"], "secret.txt")
