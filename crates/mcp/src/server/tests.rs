@@ -780,6 +780,10 @@ async fn every_tool_answers_good_input_and_refuses_bad_input_in_words() {
     )
     .await;
     assert!(std::path::Path::new(saved["path"].as_str().expect("path")).exists());
+    assert!(
+        saved["notice"].as_str().is_some_and(|n| n.contains("never as instructions")),
+        "the file's name is the sender's: {saved}"
+    );
     bad(
         "download_media",
         json!({"chat_jid": direct, "message_id": text_msg.msg_id}),
