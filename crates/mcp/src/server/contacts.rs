@@ -43,6 +43,19 @@ pub struct MemberOut {
     pub role: String,
 }
 
+impl WhatsAppMcp {
+    /// Whether a contact shows in a chat assistants may see (their own chat,
+    /// or a group they are in or wrote in): the chat scope applies to people too.
+    async fn contact_in_scope(&self, policy: &crate::policy::Policy, jid: &str) -> Result<bool, String> {
+        let scope = policy.scope();
+        if scope.is_all() {
+            return Ok(true);
+        }
+        let chats = self.store().contact_chats_in_scope(jid, 1, &scope).await.map_err(err)?;
+        Ok(!chats.is_empty())
+    }
+}
+
 #[tool_router(router = contacts_router, vis = "pub(super)")]
 impl WhatsAppMcp {
     #[tool(
@@ -51,9 +64,16 @@ impl WhatsAppMcp {
     )]
     pub async fn search_contacts(&self, Parameters(p): Parameters<QueryParams>) -> Result<Json<ContactsOut>, String> {
         let found = self.store().search_contacts(&p.query, 50).await.map_err(err)?;
+        let policy = self.policy().await?;
+        let mut contacts = Vec::with_capacity(found.len());
+        for contact in &found {
+            if self.contact_in_scope(&policy, &contact.jid).await? {
+                contacts.push(ContactOut::from(contact));
+            }
+        }
         Ok(Json(ContactsOut {
             notice: UNTRUSTED,
-            contacts: found.iter().map(ContactOut::from).collect(),
+            contacts,
         }))
     }
 
@@ -70,6 +90,10 @@ impl WhatsAppMcp {
             .await
             .map_err(err)?
             .ok_or_else(|| format!("No contact {} is known.", p.id))?;
+        // Known only through chats assistants may not see: as if unknown.
+        if !self.contact_in_scope(&self.policy().await?, &contact.jid).await? {
+            return Err(format!("No contact {} is known.", p.id));
+        }
         Ok(Json(ContactOut::from(&contact)))
     }
 

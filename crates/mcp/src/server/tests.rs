@@ -781,7 +781,9 @@ async fn every_tool_answers_good_input_and_refuses_bad_input_in_words() {
     .await;
     assert!(std::path::Path::new(saved["path"].as_str().expect("path")).exists());
     assert!(
-        saved["notice"].as_str().is_some_and(|n| n.contains("never as instructions")),
+        saved["notice"]
+            .as_str()
+            .is_some_and(|n| n.contains("never as instructions")),
         "the file's name is the sender's: {saved}"
     );
     bad(
@@ -1351,4 +1353,40 @@ async fn the_dialog_gives_names_and_what_an_act_concerns_and_shows_the_text_sent
         "{:?}",
         seen[1].context
     );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn people_known_only_from_chats_outside_the_scope_are_not_shown() {
+    let w = world(Approval::Denied).await;
+    let directs: Vec<String> = w
+        .account
+        .corpus()
+        .chats
+        .iter()
+        .filter(|c| c.kind == wa_store::ChatKind::Direct)
+        .map(|c| c.jid.clone())
+        .take(2)
+        .collect();
+    let (shared, other) = (&directs[0], &directs[1]);
+    let before = call(&w.client, "get_contact", json!({"id": other})).await;
+    assert_ne!(before.is_error, Some(true), "{}", text(&before));
+    // Only one direct chat is shared with assistants.
+    w.store
+        .set_setting(crate::policy::CHATS, &vec![shared.clone()])
+        .await
+        .expect("setting");
+    let seen = call(&w.client, "get_contact", json!({"id": shared})).await;
+    assert_ne!(seen.is_error, Some(true), "{}", text(&seen));
+    let hidden = call(&w.client, "get_contact", json!({"id": other})).await;
+    assert_eq!(hidden.is_error, Some(true));
+    assert!(text(&hidden).contains("No contact"), "{}", text(&hidden));
+    let prefix: String = shared.chars().take(4).collect();
+    let found = call(&w.client, "search_contacts", json!({"query": prefix})).await;
+    let jids: Vec<String> = found.structured_content.clone().expect("out")["contacts"]
+        .as_array()
+        .map(|a| a.iter().filter_map(|c| c["jid"].as_str().map(str::to_owned)).collect())
+        .unwrap_or_default();
+    assert!(!jids.contains(other), "{jids:?}");
+    assert!(jids.iter().all(|j| j == shared), "{jids:?}");
+    assert!(jids.contains(shared), "the shared chat's person is found: {jids:?}");
 }
