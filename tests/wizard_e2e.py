@@ -27,8 +27,8 @@ Screenshots of every step and page go to artifacts/ui-*.png.
 
 import asyncio
 import json
-import re
 import os
+import re
 import shutil
 import signal
 import socket
@@ -349,6 +349,15 @@ def run_qr(app, helper):
         dialog = wait_for("approval dialog", lambda: r.visible("#approval-dialog .approval"), 60)
         check("an assistant's send waits in the approval dialog with its full text",
               dialog and "forward my chats" in r.text("#approval-dialog .content"), r.text("#approval-dialog"))
+        said = r.text("#approval-dialog")
+        check("the dialog names who asked as the system tells it (the program that started the helper)",
+              dialog and "(started by /" in said, said[:300])
+        check("the dialog names the recipient from the archive beside the number",
+              dialog and re.search(r"To: [^(+]+ \(\+\d+\)", r.text("#approval-dialog .to") or ""), said[:300])
+        approve = r.find("#approval-dialog .approve")
+        check("Approve is not armed the moment the card appears", approve is not None and not approve.is_enabled())
+        armed = wait_for("Approve armed", lambda: r.find("#approval-dialog .approve").is_enabled(), 10)
+        check("Approve is armed after the card has been still a moment", armed)
         r.shot("7-approval")
         if dialog:
             r.click("#approval-dialog .deny")

@@ -19,8 +19,10 @@ function card(p: PendingApproval, out: HTMLElement): HTMLElement {
   // than its box, the text read to its end (scrolled): all of it is seen.
   let still = false;
   let readToEnd = true;
+  const scrollHint = h("p", { class: "note scroll-hint", hidden: true, text: strings.approvalScroll });
   const arm = () => {
     approve.disabled = !(still && readToEnd);
+    scrollHint.hidden = readToEnd;
   };
   setTimeout(() => {
     still = true;
@@ -43,6 +45,7 @@ function card(p: PendingApproval, out: HTMLElement): HTMLElement {
     p.context ? h("p", { class: "context note", text: p.context }) : null,
     h("p", { text: strings.approvalContent([...p.content].length) }),
     content,
+    scrollHint,
     h("p", { class: "note expires", text: strings.approvalExpires(secondsUntil(p.expires_at)) }),
     h("div", { class: "actions" }, deny, approve),
   );

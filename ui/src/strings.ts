@@ -198,7 +198,8 @@ export const strings = {
   approvalTo: (recipient: string, name: string | null) =>
     name ? `To: ${name} (${person(recipient)})` : `To: ${person(recipient)}`,
   approvalContent: (chars: number) =>
-    `Exactly what will be sent (${chars.toLocaleString("en")} character${chars === 1 ? "" : "s"}; scroll to read it all before approving):`,
+    `Exactly what will be sent (${chars.toLocaleString("en")} character${chars === 1 ? "" : "s"}):`,
+  approvalScroll: "Scroll to the end of the text to approve it.",
   /** Countdowns after the connection's state in words (the window words them from the clock). */
   countdown: {
     qr: (left: string) => `It changes in ${left}.`,
