@@ -8,6 +8,10 @@ need to look at it as another program would:
 
 Run as a script (for tests on the system Python, which lacks sqlcipher3):
     python archive.py count DB KEY     -> prints the number of messages (0 if unreadable)
+    python archive.py hold DB KEY SECS -> holds DB exclusively for SECS seconds
+                                          (prints "held", then "released")
+    python archive.py secrets DB KEY   -> prints, one per line in hex, every blob of
+                                          16 to 64 bytes the file holds (a session's keys)
 where KEY is `keychain`, `passphrase:<text>` or `x:<64 hex digits>`.
 """
 
@@ -80,8 +84,52 @@ def count_with(python, db, key):
         return 0
 
 
+def hold(db, key, seconds):
+    """Hold `db` exclusively for `seconds`: another program that opens it meanwhile waits."""
+    import time
+    conn = connect(db, key)
+    conn.isolation_level = None
+    # The archive is in WAL mode, where an exclusive transaction alone still
+    # lets others read: the exclusive locking mode keeps them out too.
+    conn.execute("PRAGMA locking_mode = EXCLUSIVE")
+    conn.execute("BEGIN EXCLUSIVE")
+    print("held", flush=True)
+    time.sleep(seconds)
+    conn.execute("ROLLBACK")
+    conn.close()
+    print("released", flush=True)
+
+
+def secrets(db, key):
+    """Every blob of 16 to 64 bytes in `db`, in hex: the keys a session file keeps."""
+    conn = connect(db, key, read_only=True)
+    found = set()
+    try:
+        tables = [r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'")]
+        for table in tables:
+            columns = [r[1] for r in conn.execute(f'PRAGMA table_info("{table}")')]
+            for column in columns:
+                for (value,) in conn.execute(f'SELECT "{column}" FROM "{table}"'):
+                    if isinstance(value, bytes) and 16 <= len(value) <= 64 and len(set(value)) > 4:
+                        found.add(value.hex())
+    finally:
+        conn.close()
+    return sorted(found)
+
+
+def secrets_with(python, db, key):
+    """secrets() run by `python` (one that has sqlcipher3)."""
+    done = subprocess.run([python, os.path.abspath(__file__), "secrets", db, key], capture_output=True, text=True,
+                          timeout=60)
+    return done.stdout.split()
+
+
 if __name__ == "__main__":
     if len(sys.argv) == 4 and sys.argv[1] == "count":
         print(count_messages(sys.argv[2], sys.argv[3]))
+    elif len(sys.argv) == 5 and sys.argv[1] == "hold":
+        hold(sys.argv[2], sys.argv[3], float(sys.argv[4]))
+    elif len(sys.argv) == 4 and sys.argv[1] == "secrets":
+        print("\n".join(secrets(sys.argv[2], sys.argv[3])))
     else:
         sys.exit(__doc__)

@@ -67,8 +67,7 @@ impl tracing_subscriber::fmt::time::FormatTime for LogTime {
 /// test of what reaches the log in a real-client session uses exactly these layers.
 pub fn install(file: Option<std::fs::File>, level: &str, stderr: bool) {
     use tracing_subscriber::prelude::*;
-    let filter = tracing_subscriber::EnvFilter::try_from_env("WHATSAPP_MCP_LOG")
-        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(level));
+    let filter = filter(std::env::var("WHATSAPP_MCP_LOG").ok().as_deref(), level);
     let stderr = stderr.then(|| {
         tracing_subscriber::fmt::layer()
             .with_timer(LogTime)
@@ -87,9 +86,47 @@ pub fn install(file: Option<std::fs::File>, level: &str, stderr: bool) {
         .init();
 }
 
+/// What is logged: `asked` (`WHATSAPP_MCP_LOG`, when it parses) or `level`.
+/// At DEBUG and below rmcp writes every request and every tool result in
+/// full (message texts, names), so it stays at INFO unless asked for by name.
+fn filter(asked: Option<&str>, level: &str) -> tracing_subscriber::EnvFilter {
+    use tracing_subscriber::EnvFilter;
+    use tracing_subscriber::filter::LevelFilter;
+    let (filter, named) = match asked.map(EnvFilter::try_new) {
+        Some(Ok(filter)) => (filter, asked.is_some_and(|a| a.contains("rmcp"))),
+        _ => (EnvFilter::new(level), false),
+    };
+    if named || filter.max_level_hint().is_none_or(|max| max <= LevelFilter::INFO) {
+        return filter;
+    }
+    match "rmcp=info".parse() {
+        Ok(directive) => filter.add_directive(directive),
+        Err(_) => filter,
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn at_debug_the_mcp_library_stays_at_info_unless_asked_for_by_name() {
+        let shown = |asked: Option<&str>, level: &str| filter(asked, level).to_string();
+        assert!(
+            shown(Some("debug"), "info").contains("rmcp=info"),
+            "{}",
+            shown(Some("debug"), "info")
+        );
+        assert!(shown(None, "trace").contains("rmcp=info"));
+        assert!(!shown(Some("info"), "info").contains("rmcp"));
+        assert!(
+            !shown(None, "warn").contains("rmcp"),
+            "not raised above the level asked"
+        );
+        assert!(!shown(Some("debug,rmcp=trace"), "info").contains("rmcp=info"));
+        // Something that does not parse falls back to the level given.
+        assert_eq!(shown(Some("=!?"), "warn"), "warn");
+    }
 
     #[test]
     fn the_log_writer_masks_numbers_and_keeps_the_rest() {

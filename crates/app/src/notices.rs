@@ -61,6 +61,8 @@ mod tests {
                     recipient_name: Some("Ana".into()),
                     content: "hi".into(),
                     context: None,
+                    preview: None,
+                    local: false,
                 },
                 asked_at: 0,
                 expires_at: 0,
