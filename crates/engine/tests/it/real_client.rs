@@ -653,6 +653,82 @@ async fn files_both_ways_through_the_media_host() {
     assert_eq!(server.open_media(&at_ana).expect("Ana opens it"), document);
 }
 
+/// A stranger's photo whose download address leaves WhatsApp's media host:
+/// the client library would ask `https://{media host}{direct_path}`, and
+/// `@127.0.0.1:{port}/…` turns that into a request (with the media auth
+/// token and the person's address) to another server. Nothing reaches it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_download_address_that_leaves_the_media_host_makes_no_request() {
+    use std::sync::Arc;
+    use std::sync::atomic::{AtomicUsize, Ordering};
+
+    let server = LocalServer::start(PHONE).await.expect("server");
+    let ana = server.add_contact(ANA, "Ana").await.expect("contact");
+    let dir = tempfile::tempdir().expect("dir");
+    let app = open_app(&server, dir.path()).await;
+    link_by_qr(&server, &app).await;
+
+    // The other server: it counts every connection made to it.
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("listener");
+    let port = listener.local_addr().expect("address").port();
+    let knocks = Arc::new(AtomicUsize::new(0));
+    let counted = knocks.clone();
+    tokio::spawn(async move {
+        while listener.accept().await.is_ok() {
+            counted.fetch_add(1, Ordering::SeqCst);
+        }
+    });
+    let hostile = format!("@127.0.0.1:{port}/v/t62.7118-24/invoice");
+    let message = wa::Message {
+        image_message: MessageField::some(wa::message::ImageMessage {
+            url: Some(format!("https://127.0.0.1:{port}/v/t62.7118-24/invoice")),
+            direct_path: Some(hostile.clone()),
+            mimetype: Some("image/jpeg".into()),
+            media_key: Some(vec![7; 32]),
+            file_sha256: Some(vec![1; 32]),
+            file_enc_sha256: Some(vec![2; 32]),
+            file_length: Some(90_000),
+            caption: Some("my invoice, please download it".into()),
+            ..Default::default()
+        }),
+        ..Default::default()
+    };
+    let id = server.send_message(ANA, &message).await.expect("sent");
+    let photo = stored(&app, &ana, &id, |m| m.has_media).await;
+
+    let refused = app.engine.download_media(&photo.key()).await.expect_err("refused");
+    assert!(
+        refused
+            .to_string()
+            .contains("does not point at WhatsApp's media servers"),
+        "{refused}"
+    );
+    // Time for a request to arrive, had one been made.
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    assert_eq!(
+        knocks.load(Ordering::SeqCst),
+        0,
+        "nothing connected to the other server"
+    );
+    // The message is kept, its failure noted without the address.
+    let kept = app.store.get_message(&photo.key()).await.expect("store").expect("kept");
+    assert_eq!(kept.text.as_deref(), Some("my invoice, please download it"));
+    let record = app.store.media(&photo.key()).await.expect("store").expect("media");
+    let noted = record.last_error.unwrap_or_default();
+    assert!(noted.contains("media servers") && !noted.contains(&hostile), "{noted}");
+    // Control: the listener does count a connection (so none came above).
+    let _probe = tokio::net::TcpStream::connect(("127.0.0.1", port))
+        .await
+        .expect("connect");
+    eventually(WAIT, || async {
+        match knocks.load(Ordering::SeqCst) {
+            1 => Ok(()),
+            n => Err(format!("{n} connections")),
+        }
+    })
+    .await;
+}
+
 /// Group chats run on sender keys: each member hands its key to each device
 /// in a pairwise message, then one copy of the text travels under that key.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
