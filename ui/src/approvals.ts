@@ -40,11 +40,14 @@ function card(p: PendingApproval, out: HTMLElement): HTMLElement {
     { class: "approval", "data-id": p.id },
     h("p", { text: strings.approvalWho(p.client) }),
     h("p", { text: strings.approvalWhat(p.tool) }),
-    h("p", { class: "to", text: strings.approvalTo(p.recipient, p.recipient_name ?? null) }),
+    h("p", { class: "to", text: strings.approvalTo(p.recipient, p.recipient_name ?? null, p.local) }),
+    p.local ? h("p", { class: "local note", text: strings.approvalLocal }) : null,
     // What the act concerns (third-party text, shown as text): not sent.
     p.context ? h("p", { class: "context note", text: p.context }) : null,
-    h("p", { text: strings.approvalContent([...p.content].length) }),
+    h("p", { text: strings.approvalContent([...p.content].length, p.local) }),
     content,
+    // A picture of an image to send, made by the app from the bytes that will be sent.
+    p.preview?.startsWith("data:image/png;base64,") ? h("img", { class: "preview", src: p.preview, alt: strings.approvalPreview }) : null,
     scrollHint,
     h("p", { class: "note expires", text: strings.approvalExpires(secondsUntil(p.expires_at)) }),
     h("div", { class: "actions" }, deny, approve),

@@ -87,6 +87,10 @@ export interface PendingApproval {
   content: string;
   /** What the act concerns, not sent: the message replied to, reacted to or deleted. */
   context?: string | null;
+  /** A small picture of an image to send (a PNG data URL made by the app). */
+  preview?: string | null;
+  /** The act stays on this computer (a download, a history fetch, a local delete). */
+  local?: boolean;
   asked_at: number;
   expires_at: number;
 }

@@ -119,7 +119,7 @@ export const strings = {
     "“Find the address Sam sent me last month.”",
     "“Summarise the unread messages from work chats.”",
   ],
-  safetyQuestion: "When an assistant wants to send a message or mark a chat read:",
+  safetyQuestion: "When an assistant wants to send a message, mark a chat read, download a file or fetch older history:",
   policies: {
     ask: "Ask me each time (recommended)",
     read_only: "Never: assistants may only read",
@@ -195,11 +195,16 @@ export const strings = {
   approvalTitle: "An assistant asks to act for you",
   approvalWho: (client: string) => `Assistant: ${client}`,
   approvalWhat: (tool: string) => `Action: ${tool.replace(/_/g, " ")}`,
-  approvalTo: (recipient: string, name: string | null) =>
-    name ? `To: ${name} (${person(recipient)})` : `To: ${person(recipient)}`,
-  approvalContent: (chars: number) =>
-    `Exactly what will be sent (${chars.toLocaleString("en")} character${chars === 1 ? "" : "s"}):`,
+  /** "To:" for what others receive; "Chat:" for what stays on this computer. */
+  approvalTo: (recipient: string, name: string | null, local = false) => {
+    const who = name ? `${name} (${person(recipient)})` : person(recipient);
+    return local ? `Chat: ${who}` : `To: ${who}`;
+  },
+  approvalContent: (chars: number, local = false) =>
+    `Exactly what will be ${local ? "done" : "sent"} (${chars.toLocaleString("en")} character${chars === 1 ? "" : "s"}):`,
+  approvalLocal: "This stays on this computer and your phone: nothing is sent to anyone.",
   approvalScroll: "Scroll to the end of the text to approve it.",
+  approvalPreview: "The picture that will be sent",
   /** Countdowns after the connection's state in words (the window words them from the clock). */
   countdown: {
     qr: (left: string) => `It changes in ${left}.`,

@@ -290,6 +290,28 @@ describe("approvals", () => {
     expect(dialog.node.querySelector(".content")!.textContent).toBe("👍");
   });
 
+  it("an act that stays on this computer says so, and names the chat rather than a recipient", () => {
+    const dialog = new ApprovalDialog();
+    dialog.show([{ ...pending, tool: "download_media", recipient_name: "Ana", local: true,
+      content: "save to this computer: the photo (image/jpeg, 2.3 MB)" }]);
+    expect(dialog.node.querySelector(".to")!.textContent).toBe("Chat: Ana (+447700900123)");
+    expect(dialog.node.querySelector(".local")!.textContent).toBe(strings.approvalLocal);
+    expect(dialog.node.textContent).toContain("Exactly what will be done");
+    expect(dialog.node.textContent).not.toContain("will be sent");
+    dialog.show([{ ...pending, id: 5 }]);
+    expect(dialog.node.querySelector(".local")).toBeNull();
+    expect(dialog.node.textContent).toContain("Exactly what will be sent");
+  });
+
+  it("shows the picture of an image to send, and nothing that is not the app's own PNG", () => {
+    const dialog = new ApprovalDialog();
+    const png = "data:image/png;base64,iVBORw0KGgo=";
+    dialog.show([{ ...pending, tool: "send_file", content: "file beach.jpg (image/jpeg, 2.0 MB, sha256 ab12)", preview: png }]);
+    expect(dialog.node.querySelector<HTMLImageElement>("img.preview")!.getAttribute("src")).toBe(png);
+    dialog.show([{ ...pending, id: 6, preview: "https://attacker.example/pixel.png" }]);
+    expect(dialog.node.querySelector("img")).toBeNull();
+  });
+
   it("Deny and Approve answer the request", async () => {
     const dialog = new ApprovalDialog();
     dialog.show([pending]);

@@ -187,6 +187,8 @@ mod tests {
             recipient_name: None,
             content: text.into(),
             context: None,
+            preview: None,
+            local: false,
         }
     }
 

@@ -194,6 +194,13 @@ pub struct ApprovalRequest {
     /// What the act concerns, which is not sent: the message replied to,
     /// reacted to or deleted (third-party text).
     pub context: Option<String>,
+    /// A small picture of an image to send: a PNG data URL made from the
+    /// bytes that will be sent.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub preview: Option<String>,
+    /// The act stays on this computer (a download, a history fetch from the
+    /// phone, a local delete): nothing reaches other people.
+    pub local: bool,
 }
 
 /// The person's answer.

@@ -43,7 +43,39 @@ pub struct Hidden {
 /// character shows (or is part of an emoji, or of a script that needs it).
 pub fn hidden(text: &str) -> Option<Hidden> {
     let chars: Vec<char> = text.chars().collect();
-    let mut found: Option<Hidden> = None;
+    let at = hidden_at(&chars);
+    let &first = at.first()?;
+    let start = first.saturating_sub(24);
+    Some(Hidden {
+        count: at.len(),
+        first: chars[first],
+        after: chars[start..first].iter().filter(|c| !invisible(**c)).collect(),
+    })
+}
+
+/// `text` with every character the window cannot show written as a visible
+/// marker ("⟦U+200B⟧"): for text of other people's that an act concerns but
+/// does not send (a received file's name), shown as it is, hidden parts too.
+pub fn shown(text: &str) -> String {
+    let chars: Vec<char> = text.chars().collect();
+    let at = hidden_at(&chars);
+    if at.is_empty() {
+        return text.to_owned();
+    }
+    let mut out = String::with_capacity(text.len() + at.len() * 10);
+    for (i, c) in chars.iter().enumerate() {
+        if at.binary_search(&i).is_ok() {
+            out.push_str(&format!("⟦U+{:04X}⟧", u32::from(*c)));
+        } else {
+            out.push(*c);
+        }
+    }
+    out
+}
+
+/// Where in `chars` the characters that cannot be seen are, in order.
+fn hidden_at(chars: &[char]) -> Vec<usize> {
+    let mut at = Vec::new();
     let mut i = 0;
     while i < chars.len() {
         if let Some(len) = tag_flag_at(&chars[i..]) {
@@ -54,21 +86,11 @@ pub fn hidden(text: &str) -> Option<Hidden> {
         let prev = i.checked_sub(1).map(|p| chars[p]);
         let next = chars.get(i + 1).copied();
         if invisible(c) && !allowed_here(c, prev, next) {
-            if let Some(h) = &mut found {
-                h.count += 1;
-            } else {
-                let start = i.saturating_sub(24);
-                let after = chars[start..i].iter().filter(|c| !invisible(**c)).collect();
-                found = Some(Hidden {
-                    count: 1,
-                    first: c,
-                    after,
-                });
-            }
+            at.push(i);
         }
         i += 1;
     }
-    found
+    at
 }
 
 /// The sentence that refuses a text with hidden characters.
@@ -182,6 +204,22 @@ mod tests {
         text.chars()
             .map(|c| char::from_u32(0xE0000 + u32::from(c)).unwrap_or('\u{E007F}'))
             .collect()
+    }
+
+    #[test]
+    fn other_people_s_text_is_shown_with_a_marker_for_each_hidden_character() {
+        let name = format!("invoice\u{200B}.pdf{}", tags("ok"));
+        let shown = shown(&name);
+        assert_eq!(shown, "invoice⟦U+200B⟧.pdf⟦U+E006F⟧⟦U+E006B⟧");
+        assert_eq!(hidden(&shown), None, "the markers themselves show");
+        // Emoji and scripts that need joiners are left as they are.
+        for plain in [
+            "👩\u{200D}💻 notes.txt",
+            "می\u{200C}خواهم.pdf",
+            "🏴\u{E0067}\u{E0062}\u{E0065}\u{E006E}\u{E0067}\u{E007F}",
+        ] {
+            assert_eq!(super::shown(plain), plain);
+        }
     }
 
     #[test]

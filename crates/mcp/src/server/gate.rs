@@ -1,13 +1,16 @@
 //! The send-safety gate: the one path from a tool to anything other people
 //! see (a message, a file, a voice note, a reaction, a deletion, a read
-//! receipt).
+//! receipt), and to what an assistant does on this computer for them (a
+//! download, a history fetch from the phone, a resumed job, a local delete).
 //!
 //! **Invariant: the gate is the only holder of the [`Engine`].** Tools that
 //! only look get an [`EngineView`], which has no method that sends, reacts,
 //! deletes or marks read. Tools that act call [`Gate::act`]: it checks the
 //! chat scope and the send policy, asks the person when the policy says so,
 //! takes one send from the rate limit, and only then runs the tool's closure
-//! with a [`Permit`]. The engine's acting methods are reachable only through a
+//! with a [`Permit`]. Acts that stay on this computer ([`Reach::ThisComputer`])
+//! pass the same scope, policy, approval and audit, and take nothing from the
+//! send rate limit. The engine's acting methods are reachable only through a
 //! `Permit`, which nothing outside this file can build and which each of them
 //! consumes (one permit, one act). Every act, allowed, refused or failed, is
 //! written to the audit log with the client's name, the tool, the recipient
@@ -68,9 +71,25 @@ impl Permit {
         self.engine.mark_read(chat).await
     }
 
-    /// Resume a paused job (one that marks chats read: an act).
+    /// Resume a paused job (it fetches from the phone, or marks chats read).
     pub(super) async fn resume_job(self, id: i64) -> Result<SyncJob, EngineError> {
         self.engine.control_job(id, JobCommand::Resume).await
+    }
+
+    /// Fetch up to `count` older messages of one chat from the phone.
+    pub(super) async fn fetch_chat_history(self, jid: Jid, count: u32) -> Result<SyncJob, EngineError> {
+        self.engine.start_sync(SyncRequest::Chat { jid, count }).await
+    }
+
+    /// Fetch everything the phone will give, for every chat.
+    pub(super) async fn fetch_all_history(self) -> Result<SyncJob, EngineError> {
+        self.engine.start_sync(SyncRequest::Everything).await
+    }
+
+    /// Save a message's media to this computer (asking the phone to upload it
+    /// again if it expired on WhatsApp's servers).
+    pub(super) async fn download_media(self, key: &MessageKey) -> Result<SavedMedia, EngineError> {
+        self.engine.download_media(key).await
     }
 
     /// Start the background job that marks every group of a community read.
@@ -81,8 +100,9 @@ impl Permit {
     }
 }
 
-/// The engine as tools that only look see it: state, progress, jobs, history
-/// fetches and downloads to this computer; nothing that others see.
+/// The engine as tools that only look see it: state, progress, jobs, and
+/// pausing or cancelling a job; nothing that others see, nothing that fetches
+/// or saves.
 #[derive(Clone, Copy)]
 pub(super) struct EngineView<'a>(&'a Engine);
 
@@ -104,23 +124,27 @@ impl EngineView<'_> {
         self.0.job(id).await
     }
 
-    pub(super) async fn control_job(self, id: i64, command: JobCommand) -> Result<SyncJob, EngineError> {
-        self.0.control_job(id, command).await
+    /// Stop a job for now; resuming it is an act ([`Permit::resume_job`]).
+    pub(super) async fn pause_job(self, id: i64) -> Result<SyncJob, EngineError> {
+        self.0.control_job(id, JobCommand::Pause).await
     }
 
-    /// Fetch up to `count` older messages of one chat from the phone.
-    pub(super) async fn fetch_chat_history(self, jid: Jid, count: u32) -> Result<SyncJob, EngineError> {
-        self.0.start_sync(SyncRequest::Chat { jid, count }).await
+    /// Stop a job for good (what it fetched stays).
+    pub(super) async fn cancel_job(self, id: i64) -> Result<SyncJob, EngineError> {
+        self.0.control_job(id, JobCommand::Cancel).await
     }
+}
 
-    /// Fetch everything the phone will give, for every chat.
-    pub(super) async fn fetch_all_history(self) -> Result<SyncJob, EngineError> {
-        self.0.start_sync(SyncRequest::Everything).await
-    }
-
-    pub(super) async fn download_media(self, key: &MessageKey) -> Result<SavedMedia, EngineError> {
-        self.0.download_media(key).await
-    }
+/// Whom an act reaches.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum Reach {
+    /// Other people see it (a message, a reaction, a deletion for everyone,
+    /// blue ticks): it takes a send from the rate limit.
+    Others,
+    /// It stays on this computer and the person's phone (a download, a
+    /// history fetch, a local delete): asked and audited the same, not
+    /// counted as a send.
+    ThisComputer,
 }
 
 /// The asker as the dialog and the audit log name it: the name the client
@@ -134,16 +158,29 @@ fn client_name(peer: &Peer<RoleServer>, asker: &Asker) -> String {
 
 /// What the person is shown of an act: the exact content, and what it
 /// concerns that is not sent (the message replied to, reacted to, deleted).
+#[derive(Default)]
 pub(super) struct Shown {
     pub(super) content: String,
     pub(super) context: Option<String>,
+    /// A small picture of an image to send (a PNG data URL made from the
+    /// bytes that will be sent).
+    pub(super) preview: Option<String>,
 }
 
 impl From<&str> for Shown {
     fn from(content: &str) -> Self {
         Self {
             content: content.to_owned(),
-            context: None,
+            ..Self::default()
+        }
+    }
+}
+
+impl From<String> for Shown {
+    fn from(content: String) -> Self {
+        Self {
+            content,
+            ..Self::default()
         }
     }
 }
@@ -173,7 +210,29 @@ impl Asking<'_> {
         Op: FnOnce(Permit) -> Fut,
         Fut: Future<Output = Result<(T, String), String>>,
     {
-        self.gate.act(self.asker, cx, tool, chat, &[], shown.into(), op).await
+        self.gate
+            .act(self.asker, cx, tool, chat, &[], Reach::Others, shown.into(), op)
+            .await
+    }
+
+    /// [`Asking::act`] for an act that stays on this computer (a download, a
+    /// history fetch, a local delete): the same scope, policy, approval and
+    /// audit; no send taken from the rate limit.
+    pub(super) async fn act_here<T, Op, Fut>(
+        &self,
+        cx: &RequestContext<RoleServer>,
+        tool: &str,
+        chat: &str,
+        shown: impl Into<Shown>,
+        op: Op,
+    ) -> Result<(T, Decision), String>
+    where
+        Op: FnOnce(Permit) -> Fut,
+        Fut: Future<Output = Result<(T, String), String>>,
+    {
+        self.gate
+            .act(self.asker, cx, tool, chat, &[], Reach::ThisComputer, shown.into(), op)
+            .await
     }
 
     /// [`Asking::act`] for an act that also touches the chats `also` (the
@@ -192,7 +251,9 @@ impl Asking<'_> {
         Op: FnOnce(Permit) -> Fut,
         Fut: Future<Output = Result<(T, String), String>>,
     {
-        self.gate.act(self.asker, cx, tool, chat, also, shown.into(), op).await
+        self.gate
+            .act(self.asker, cx, tool, chat, also, Reach::Others, shown.into(), op)
+            .await
     }
 
     /// A file an act may send (inside an allowed folder), copied now: what
@@ -227,8 +288,10 @@ const MAX_STAGED_BYTES: u64 = 100 * 1024 * 1024;
 pub(super) struct Staged {
     folder: PathBuf,
     path: PathBuf,
-    /// What the dialog says of it.
+    /// What the dialog says of it: name, type, size and hash.
     pub(super) described: String,
+    /// A small picture of it, when it is an image (a PNG data URL).
+    pub(super) preview: Option<String>,
 }
 
 impl Staged {
@@ -247,21 +310,34 @@ impl Staged {
         if !meta.is_file() || !on_path.is_file() {
             return Err(format!("{} is not a plain file, so it cannot be sent.", real.display()));
         }
+        let hard_link = || {
+            format!(
+                "{} has other names elsewhere on this computer (a hard link), so it cannot be sent from the \
+                 outbox. Copy the file into the outbox instead.",
+                real.display()
+            )
+        };
         #[cfg(unix)]
         {
             use std::os::unix::fs::MetadataExt;
             if meta.nlink() > 1 {
-                return Err(format!(
-                    "{} has other names elsewhere on this computer (a hard link), so it cannot be sent from \
-                     the outbox. Copy the file into the outbox instead.",
-                    real.display()
-                ));
+                return Err(hard_link());
             }
             if (meta.dev(), meta.ino()) != (on_path.dev(), on_path.ino()) {
                 return Err(format!(
                     "{} changed while it was being read; try again.",
                     real.display()
                 ));
+            }
+        }
+        // Windows: the open file's link count (std has it only on nightly).
+        // The path was resolved to a plain file above, so the handle is its.
+        #[cfg(windows)]
+        {
+            let handle = file.try_clone().await.map_err(cannot)?.into_std().await;
+            let info = winapi_util::file::information(&handle).map_err(cannot)?;
+            if info.number_of_links() > 1 {
+                return Err(hard_link());
             }
         }
         if meta.len() > MAX_STAGED_BYTES {
@@ -285,14 +361,25 @@ impl Staged {
         let path = folder.join(&name);
         let write = |e: std::io::Error| format!("The file could not be prepared for sending ({e}).");
         tokio::fs::create_dir_all(&folder).await.map_err(write)?;
+        // The type the engine sends it as (by its name, as `wa_engine` does).
+        let mime = mime_guess::from_path(&name)
+            .first_or_octet_stream()
+            .essence_str()
+            .to_owned();
+        let preview = if mime.starts_with("image/") {
+            preview(data.clone()).await
+        } else {
+            None
+        };
         let staged = Self {
             folder,
             path,
             described: format!(
-                "{name} ({}, sha256 {})",
+                "{name} ({mime}, {}, sha256 {})",
                 size_words(data.len() as u64),
                 &sha256_bytes(&data)[..16]
             ),
+            preview,
         };
         tokio::fs::write(&staged.path, &data).await.map_err(write)?;
         Ok(staged)
@@ -311,7 +398,43 @@ impl Drop for Staged {
     }
 }
 
-fn size_words(bytes: u64) -> String {
+/// The largest picture the dialog shows of an image to send, in pixels a side.
+const PREVIEW_SIDE: u32 = 320;
+
+/// A small PNG of the image `data`, as a data URL for the dialog; `None` when
+/// it does not decode as an image (within sane limits on size).
+async fn preview(data: Vec<u8>) -> Option<String> {
+    use base64::Engine as _;
+    let made = tokio::task::spawn_blocking(move || {
+        let mut reader = image::ImageReader::new(std::io::Cursor::new(data))
+            .with_guessed_format()
+            .ok()?;
+        let mut limits = image::Limits::default();
+        limits.max_image_width = Some(16_384);
+        limits.max_image_height = Some(16_384);
+        limits.max_alloc = Some(512 * 1024 * 1024);
+        reader.limits(limits);
+        let picture = reader.decode().ok()?.thumbnail(PREVIEW_SIDE, PREVIEW_SIDE);
+        let mut png = Vec::new();
+        picture
+            .write_to(&mut std::io::Cursor::new(&mut png), image::ImageFormat::Png)
+            .ok()?;
+        Some(format!(
+            "data:image/png;base64,{}",
+            base64::engine::general_purpose::STANDARD.encode(png)
+        ))
+    })
+    .await;
+    match made {
+        Ok(preview) => preview,
+        Err(e) => {
+            tracing::debug!(error = %e, "no preview of an image to send");
+            None
+        }
+    }
+}
+
+pub(super) fn size_words(bytes: u64) -> String {
     match bytes {
         b if b < 1024 => format!("{b} bytes"),
         b if b < 1024 * 1024 => format!("{:.1} KB", b as f64 / 1024.0),
@@ -374,6 +497,7 @@ impl Gate {
         tool: &str,
         chat: &str,
         also: &[String],
+        reach: Reach,
         shown: &Shown,
     ) -> Result<(Permit, Decision), (Decision, String)> {
         let content = shown.content.as_str();
@@ -407,8 +531,9 @@ impl Gate {
             SendPolicy::ReadOnly => {
                 return Err((
                     Decision::Refused,
-                    "Assistants are in read-only mode: they can read and search but not send or mark \
-                     anything. The person can change this under Settings > Assistants > Sending."
+                    "Assistants are in read-only mode: they can read and search what is on this computer, \
+                     but not send, mark read, delete, download or fetch anything. The person can change this \
+                     under Settings > Assistants > Sending."
                         .to_owned(),
                 ));
             }
@@ -417,15 +542,16 @@ impl Gate {
             SendPolicy::Ask => true,
         };
         let decision = if needs_asking {
-            self.ask(who, cx, tool, chat, shown, &policy).await?
+            self.ask(who, cx, tool, chat, reach, shown, &policy).await?
         } else {
             Decision::Allowed
         };
-        let allowed = self
-            .limiter
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner)
-            .take(policy.sends_per_minute, std::time::Instant::now());
+        let allowed = reach == Reach::ThisComputer
+            || self
+                .limiter
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner)
+                .take(policy.sends_per_minute, std::time::Instant::now());
         if !allowed {
             return Err((
                 Decision::Refused,
@@ -449,6 +575,7 @@ impl Gate {
         cx: &RequestContext<RoleServer>,
         tool: &str,
         chat: &str,
+        reach: Reach,
         shown: &Shown,
         policy: &Policy,
     ) -> Result<Decision, (Decision, String)> {
@@ -456,7 +583,7 @@ impl Gate {
             return Err((
                 Decision::Refused,
                 "This needs the person's approval in WhatsApp MCP Desktop, and the app has no window open \
-                 to ask. Open the app, or allow this recipient under Settings > Assistants > Sending."
+                 to ask. Open the app, or allow this chat under Settings > Assistants > Sending."
                     .to_owned(),
             ));
         }
@@ -475,6 +602,8 @@ impl Gate {
             recipient_name,
             content: shown.content.clone(),
             context: shown.context.clone(),
+            preview: shown.preview.clone(),
+            local: reach == Reach::ThisComputer,
         };
         // An assistant that cancels its call withdraws the question: the
         // dialog closes and nothing is sent later.
@@ -527,6 +656,7 @@ impl Gate {
         tool: &str,
         chat: &str,
         also: &[String],
+        reach: Reach,
         shown: Shown,
         op: Op,
     ) -> Result<(T, Decision), String>
@@ -536,7 +666,7 @@ impl Gate {
     {
         let who = client_name(&cx.peer, asker);
         let content = shown.content.as_str();
-        let (permit, decision) = match self.authorize(&who, cx, tool, chat, also, &shown).await {
+        let (permit, decision) = match self.authorize(&who, cx, tool, chat, also, reach, &shown).await {
             Ok(granted) => granted,
             Err((decision, why)) => {
                 self.audit(&who, tool, chat, content, decision, &why).await;

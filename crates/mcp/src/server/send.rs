@@ -148,7 +148,7 @@ impl WhatsAppMcp {
 
 /// A line saying which message an act concerns: "In reply to Anna (+44…)
 /// (2026-03-01T18:30:00+01:00): “the text”" (third-party text, cut short).
-fn about(what: &str, m: &wa_store::Message) -> String {
+pub(super) fn about(what: &str, m: &wa_store::Message) -> String {
     let out = crate::format::MessageOut::from(m);
     let text = out.text.as_deref().map_or_else(
         || format!("({})", out.kind),
@@ -216,6 +216,7 @@ impl WhatsAppMcp {
         let shown = Shown {
             content: text.clone(),
             context: (!context.is_empty()).then(|| context.join("\n")),
+            preview: None,
         };
         self.send_outgoing(
             &cx,
@@ -253,16 +254,20 @@ impl WhatsAppMcp {
             .outbox_file(&cx.peer, "send_file", &chat, &p.media_path)
             .await?;
         let path = staged.path().to_owned();
-        let content = format!(
-            "file {}{}",
-            staged.described,
-            p.caption.as_deref().map(|c| format!(" — {c}")).unwrap_or_default()
-        );
+        let shown = Shown {
+            content: format!(
+                "file {}{}",
+                staged.described,
+                p.caption.as_deref().map(|c| format!(" — {c}")).unwrap_or_default()
+            ),
+            context: None,
+            preview: staged.preview.clone(),
+        };
         self.send_outgoing(
             &cx,
             "send_file",
             &chat,
-            &content,
+            shown,
             Outgoing::File {
                 chat_jid: chat.clone(),
                 path,
@@ -331,6 +336,7 @@ impl WhatsAppMcp {
                 p.emoji.clone()
             },
             context: Some(about("Reacting to", &message)),
+            preview: None,
         };
         self.send_outgoing(
             &cx,
@@ -468,18 +474,23 @@ impl WhatsAppMcp {
         let shown = Shown {
             content,
             context: Some(about("Deleting", &message)),
+            preview: None,
         };
-        let ((), decision) = self
-            .gate()
-            .act(&cx, "delete_message", &p.chat_jid, shown, |permit| async move {
-                if everyone {
-                    permit.revoke(&key).await.map_err(err)?;
-                } else {
-                    permit.drop_local_copy(&key).await.map_err(err)?;
-                }
-                Ok(((), "deleted".to_owned()))
-            })
-            .await?;
+        let delete = |permit: super::gate::Permit| async move {
+            if everyone {
+                permit.revoke(&key).await.map_err(err)?;
+            } else {
+                permit.drop_local_copy(&key).await.map_err(err)?;
+            }
+            Ok(((), "deleted".to_owned()))
+        };
+        // Deleting for everyone reaches the chat; this computer's copy stays here.
+        let gate = self.gate();
+        let ((), decision) = if everyone {
+            gate.act(&cx, "delete_message", &p.chat_jid, shown, delete).await?
+        } else {
+            gate.act_here(&cx, "delete_message", &p.chat_jid, shown, delete).await?
+        };
         Ok(Json(DeletedOut {
             chat_jid: p.chat_jid,
             message_id: p.message_id,

@@ -10,10 +10,13 @@ use rmcp::{Json, Peer, RoleServer, tool, tool_router};
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 use tokio_util::sync::CancellationToken;
-use wa_engine::{EngineEvent, JobCommand};
+use wa_engine::EngineEvent;
 
 use super::{WhatsAppMcp, err};
 use crate::format::{iso, to_jid};
+
+/// The target named for an act on every chat (the dialog's and the audit's).
+const ALL_CHATS: &str = "all chats";
 
 #[derive(Debug, Deserialize, JsonSchema)]
 #[schemars(transform = crate::format::optional_not_null)]
@@ -183,7 +186,7 @@ impl WhatsAppMcp {
 #[tool_router(router = sync_router, vis = "pub(super)")]
 impl WhatsAppMcp {
     #[tool(
-        description = "Fetch older history from the phone in the background: for one chat (max_messages, default 200) or everything the phone will give. Returns a job id at once; progress notifications follow when a progress token is sent; get_sync_status follows it.",
+        description = "Fetch older history from the phone in the background: for one chat (max_messages, default 200) or everything the phone will give. Returns a job id at once; progress notifications follow when a progress token is sent; get_sync_status follows it. Subject to the person's policy like a send: by default they approve it in the app.",
         annotations(
             read_only_hint = false,
             destructive_hint = false,
@@ -194,22 +197,44 @@ impl WhatsAppMcp {
     pub async fn start_history_sync(
         &self,
         Parameters(p): Parameters<SyncParams>,
-        meta: RequestMetaObject,
-        peer: Peer<RoleServer>,
-        ct: CancellationToken,
+        cx: RequestContext<RoleServer>,
     ) -> Result<Json<JobOut>, String> {
-        let engine = self.engine()?;
-        let started = match p.chat_jid.as_deref().map(to_jid).transpose()? {
+        // A history fetch asks the phone and fills this computer's archive:
+        // an act, asked and audited like one (it reaches no one else).
+        let (job, _) = match p.chat_jid.as_deref().map(to_jid).transpose()? {
             Some(chat) => {
-                let policy = self.policy().await?;
-                Self::check_chat(&policy, &chat)?;
                 let count = p.max_messages.unwrap_or(200).max(1);
-                engine.fetch_chat_history(chat, count).await
+                let content = format!("fetch up to {count} older messages of this chat from the phone");
+                let target = chat.clone();
+                self.gate()
+                    .act_here(&cx, "start_history_sync", &chat, content, |permit| async move {
+                        let job = permit.fetch_chat_history(target, count).await.map_err(err)?;
+                        let detail = format!("job {}", job.id);
+                        Ok((job, detail))
+                    })
+                    .await?
             }
-            None => engine.fetch_all_history().await,
+            None => {
+                // Every chat's history lands in the archive: only when
+                // assistants may see every chat.
+                if !self.policy().await?.scope().is_all() {
+                    return Err(
+                        "Assistants may see only some chats, so they may fetch history one chat at a \
+                                time: give chat_jid."
+                            .to_owned(),
+                    );
+                }
+                let content = "fetch all the history the phone will give, for every chat";
+                self.gate()
+                    .act_here(&cx, "start_history_sync", ALL_CHATS, content, |permit| async move {
+                        let job = permit.fetch_all_history().await.map_err(err)?;
+                        let detail = format!("job {}", job.id);
+                        Ok((job, detail))
+                    })
+                    .await?
+            }
         };
-        let job = started.map_err(err)?;
-        let job = self.follow_job(job, &meta, &peer, &ct, p.wait_seconds).await?;
+        let job = self.follow_job(job, &cx.meta, &cx.peer, &cx.ct, p.wait_seconds).await?;
         Ok(Json(Self::job_out(&job)))
     }
 
@@ -225,11 +250,9 @@ impl WhatsAppMcp {
     pub async fn fetch_history(
         &self,
         params: Parameters<SyncParams>,
-        meta: RequestMetaObject,
-        peer: Peer<RoleServer>,
-        ct: CancellationToken,
+        cx: RequestContext<RoleServer>,
     ) -> Result<Json<JobOut>, String> {
-        self.start_history_sync(params, meta, peer, ct).await
+        self.start_history_sync(params, cx).await
     }
 
     #[tool(
@@ -309,16 +332,12 @@ impl WhatsAppMcp {
     )]
     pub async fn pause_sync(&self, Parameters(p): Parameters<JobParams>) -> Result<Json<JobOut>, String> {
         self.job_in_scope(p.job_id).await?;
-        let job = self
-            .engine()?
-            .control_job(p.job_id, JobCommand::Pause)
-            .await
-            .map_err(err)?;
+        let job = self.engine()?.pause_job(p.job_id).await.map_err(err)?;
         Ok(Json(Self::job_out(&job)))
     }
 
     #[tool(
-        description = "Resume a paused sync job from where it stopped.",
+        description = "Resume a paused sync job from where it stopped (the person's policy applies, as when it was started).",
         annotations(
             read_only_hint = false,
             destructive_hint = false,
@@ -332,23 +351,22 @@ impl WhatsAppMcp {
         cx: RequestContext<RoleServer>,
     ) -> Result<Json<JobOut>, String> {
         let paused = self.job_in_scope(p.job_id).await?;
-        // Resuming a job that marks chats read is an act others see (blue
-        // ticks): it goes through the gate like the request that started it.
-        let job = if paused.kind == wa_store::JobKind::MarkRead {
-            let target = paused.target.clone().unwrap_or_default();
-            let content = format!("resume marking read (job {})", p.job_id);
-            self.gate()
-                .act(&cx, "resume_sync", &target, &content, |permit| async move {
-                    let job = permit.resume_job(p.job_id).await.map_err(err)?;
-                    Ok((job, format!("job {}", p.job_id)))
-                })
-                .await?
-                .0
+        // Resuming is an act like the request that started the job: marking
+        // chats read reaches others (blue ticks); fetching asks the phone.
+        let target = paused.target.clone().unwrap_or_else(|| ALL_CHATS.to_owned());
+        let id = p.job_id;
+        let resume = |permit: super::gate::Permit| async move {
+            let job = permit.resume_job(id).await.map_err(err)?;
+            Ok((job, format!("job {id}")))
+        };
+        let (job, _) = if paused.kind == wa_store::JobKind::MarkRead {
+            let content = format!("resume marking read (job {id})");
+            self.gate().act(&cx, "resume_sync", &target, &content, resume).await?
         } else {
-            self.engine()?
-                .control_job(p.job_id, JobCommand::Resume)
-                .await
-                .map_err(err)?
+            let content = format!("resume fetching history from the phone (job {id})");
+            self.gate()
+                .act_here(&cx, "resume_sync", &target, &content, resume)
+                .await?
         };
         Ok(Json(Self::job_out(&job)))
     }
@@ -364,11 +382,7 @@ impl WhatsAppMcp {
     )]
     pub async fn cancel_sync(&self, Parameters(p): Parameters<JobParams>) -> Result<Json<JobOut>, String> {
         self.job_in_scope(p.job_id).await?;
-        let job = self
-            .engine()?
-            .control_job(p.job_id, JobCommand::Cancel)
-            .await
-            .map_err(err)?;
+        let job = self.engine()?.cancel_job(p.job_id).await.map_err(err)?;
         Ok(Json(Self::job_out(&job)))
     }
 }

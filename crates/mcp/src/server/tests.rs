@@ -1270,8 +1270,7 @@ async fn the_file_sent_is_the_one_described_when_the_request_was_made() {
         "the staged copy is removed after sending"
     );
 
-    // A hard link made in the outbox to a file elsewhere is refused.
-    #[cfg(unix)]
+    // A hard link made in the outbox to a file elsewhere is refused (Unix and Windows).
     {
         *swapper.file.lock().expect("lock") = None;
         let secret = w.dir.path().join("id_ed25519");
@@ -1389,4 +1388,178 @@ async fn people_known_only_from_chats_outside_the_scope_are_not_shown() {
     assert!(!jids.contains(other), "{jids:?}");
     assert!(jids.iter().all(|j| j == shared), "{jids:?}");
     assert!(jids.contains(shared), "the shared chat's person is found: {jids:?}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn downloads_history_fetches_and_resumes_are_acts_asked_and_audited_and_take_no_sends() {
+    let w = world(Approval::Denied).await;
+    let messages: Vec<NewMessage> = w.account.corpus().messages().collect();
+    let photo = messages
+        .iter()
+        .find(|m| m.kind == MessageKind::Image && m.media.is_some())
+        .expect("a photo")
+        .clone();
+    let direct = first_chat(&w.account, wa_store::ChatKind::Direct).jid.clone();
+    let download = json!({"chat_jid": photo.chat_jid, "message_id": photo.msg_id});
+    let jobs = |store: Store| async move { store.open_jobs().await.expect("jobs").len() };
+    let before = jobs(w.store.clone()).await;
+
+    // Asked (the default policy), declined: nothing fetched, nothing saved, all audited.
+    let refused = call(&w.client, "download_media", download.clone()).await;
+    assert_eq!(refused.is_error, Some(true), "{}", text(&refused));
+    assert!(text(&refused).contains("declined"), "{}", text(&refused));
+    assert!(
+        w.account.download_requests().is_empty(),
+        "nothing was asked of WhatsApp's servers"
+    );
+    let seen = w
+        .person
+        .seen
+        .lock()
+        .expect("lock")
+        .last()
+        .cloned()
+        .expect("the person was asked");
+    assert_eq!(seen.tool, "download_media");
+    assert!(seen.local, "the dialog says it stays on this computer");
+    assert!(
+        seen.content.starts_with("save to this computer: the photo"),
+        "{}",
+        seen.content
+    );
+    assert!(
+        seen.context.as_deref().is_some_and(|c| c.starts_with("From ")),
+        "{:?}",
+        seen.context
+    );
+    for args in [json!({"chat_jid": direct, "max_messages": 50}), json!({})] {
+        let fetch = call(&w.client, "start_history_sync", args).await;
+        assert!(text(&fetch).contains("declined"), "{}", text(&fetch));
+    }
+    assert_eq!(jobs(w.store.clone()).await, before, "no job was started");
+    let asked: Vec<String> = w
+        .person
+        .seen
+        .lock()
+        .expect("lock")
+        .iter()
+        .map(|r| r.content.clone())
+        .collect();
+    assert!(asked.iter().any(|c| c.contains("for every chat")), "{asked:?}");
+    let audit = w.store.audit_log(None, 10, None).await.expect("audit");
+    let tools: Vec<(&str, &str)> = audit
+        .items
+        .iter()
+        .map(|a| (a.tool.as_str(), a.decision.as_str()))
+        .collect();
+    assert_eq!(
+        tools[..3],
+        [
+            ("start_history_sync", "denied"),
+            ("start_history_sync", "denied"),
+            ("download_media", "denied")
+        ],
+        "{tools:?}"
+    );
+
+    // Read-only: refused before anyone is asked.
+    w.store
+        .set_setting(crate::policy::SEND_POLICY, "read_only")
+        .await
+        .expect("setting");
+    let asked_before = w.person.seen.lock().expect("lock").len();
+    for (tool, args) in [
+        ("download_media", download.clone()),
+        ("start_history_sync", json!({"chat_jid": direct})),
+        ("fetch_history", json!({})),
+    ] {
+        let answer = call(&w.client, tool, args).await;
+        assert!(text(&answer).contains("read-only"), "{tool}: {}", text(&answer));
+    }
+    assert_eq!(w.person.seen.lock().expect("lock").len(), asked_before);
+
+    // Some chats only: everything at once is refused in words; one chat is asked about.
+    w.store
+        .set_setting(crate::policy::SEND_POLICY, "ask")
+        .await
+        .expect("setting");
+    w.store
+        .set_setting(crate::policy::CHATS, &vec!["direct".to_owned()])
+        .await
+        .expect("setting");
+    let all = call(&w.client, "start_history_sync", json!({})).await;
+    assert!(text(&all).contains("one chat at a time"), "{}", text(&all));
+    w.store
+        .set_setting(crate::policy::CHATS, &vec!["*".to_owned()])
+        .await
+        .expect("setting");
+
+    // Open, with one send a minute: downloads take none of it.
+    w.store
+        .set_setting(crate::policy::SEND_POLICY, "open")
+        .await
+        .expect("setting");
+    w.store
+        .set_setting(crate::policy::SENDS_PER_MINUTE, &1_u32)
+        .await
+        .expect("setting");
+    for _ in 0..2 {
+        let saved = call(&w.client, "download_media", download.clone()).await;
+        assert_ne!(saved.is_error, Some(true), "{}", text(&saved));
+        let out = saved.structured_content.clone().expect("out");
+        assert_eq!(out["decision"], "allowed");
+        assert!(std::path::Path::new(out["path"].as_str().expect("path")).exists());
+    }
+    let sent = call(&w.client, "send_message", json!({"recipient": direct, "message": "hi"})).await;
+    assert_ne!(sent.is_error, Some(true), "{}", text(&sent));
+    let audit = w.store.audit_log(None, 3, None).await.expect("audit");
+    assert_eq!(audit.items[1].tool, "download_media");
+    assert_eq!(audit.items[1].decision.as_str(), "allowed");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_file_to_send_is_described_by_name_type_size_and_hash_and_an_image_by_its_picture() {
+    use base64::Engine as _;
+    let w = world(Approval::Approved).await;
+    let direct = first_chat(&w.account, wa_store::ChatKind::Direct).jid.clone();
+    let outbox = w.dir.path().join("outbox");
+    std::fs::create_dir_all(&outbox).expect("outbox");
+    let photo = outbox.join("beach.png");
+    image::RgbImage::from_fn(640, 480, |x, y| image::Rgb([(x % 256) as u8, (y % 256) as u8, 90]))
+        .save(&photo)
+        .expect("photo");
+    let notes = outbox.join("notes.txt");
+    std::fs::write(&notes, "notes").expect("notes");
+    for path in [&photo, &notes] {
+        let sent = call(
+            &w.client,
+            "send_file",
+            json!({"recipient": direct, "media_path": path.display().to_string()}),
+        )
+        .await;
+        assert_ne!(sent.is_error, Some(true), "{}", text(&sent));
+    }
+    let seen = w.person.seen.lock().expect("lock").clone();
+    let [picture, document] = &seen[..] else {
+        panic!("two requests: {seen:?}")
+    };
+    assert!(
+        picture.content.starts_with("file beach.png (image/png, ") && picture.content.contains("sha256 "),
+        "{}",
+        picture.content
+    );
+    let data = picture
+        .preview
+        .as_deref()
+        .and_then(|p| p.strip_prefix("data:image/png;base64,"))
+        .expect("a PNG preview");
+    let shown = image::load_from_memory(&base64::engine::general_purpose::STANDARD.decode(data).expect("base64"))
+        .expect("the preview decodes");
+    assert_eq!((shown.width(), shown.height()), (320, 240), "shrunk to fit the dialog");
+    assert!(
+        document.content.starts_with("file notes.txt (text/plain, 5 bytes"),
+        "{}",
+        document.content
+    );
+    assert_eq!(document.preview, None);
 }
