@@ -192,11 +192,17 @@ async def main_session(session, init, ctx):
     policy("read_only")
     some = structured(await session.call_tool("list_messages", {"chat_jid": direct["jid"], "limit": 1}))
     some_id = (some.get("items") or [{}])[0].get("id", "x")
+    media_kinds = ("image", "video", "audio", "voice", "document", "sticker")
+    recent = structured(await session.call_tool("list_messages", {"chat_jid": direct["jid"], "limit": 200}))
+    media_id = next((m["id"] for m in recent.get("items", []) if m.get("kind") in media_kinds), "no-media-found")
     acts = {
         "send_message": {"recipient": direct["jid"], "message": "hi"},
         "send_reaction": {"chat_jid": direct["jid"], "message_id": some_id, "emoji": "👍"},
         "mark_as_read": {"chat_jid": direct["jid"]},
         "delete_message": {"chat_jid": direct["jid"], "message_id": some_id, "for_everyone": False},
+        # Acts that stay on this computer are acts too.
+        "download_media": {"chat_jid": direct["jid"], "message_id": media_id},
+        "start_history_sync": {"chat_jid": direct["jid"], "max_messages": 10},
     }
     not_refused = []
     for tool, args in acts.items():
@@ -394,6 +400,13 @@ async def remote_session(url, token, ctx):
                 async def on_progress(done, total, message):
                     progress.append(done)
 
+                # A history fetch is an act too: refused in read-only mode, done once allowed.
+                fetch = {"chat_jid": group["jid"], "max_messages": 30, "wait_seconds": 20}
+                held = await session.call_tool("start_history_sync", fetch)
+                check("remote: read-only refuses a history fetch as well", held.is_error
+                      and "read-only" in text_of(held), text_of(held))
+                with archive.connect(ctx["db"], KEY) as conn:
+                    conn.execute("UPDATE settings SET value = '\"open\"' WHERE key = 'mcp.send_policy'")
                 job = structured(await session.call_tool(
                     "start_history_sync", {"chat_jid": group["jid"], "max_messages": 30, "wait_seconds": 20},
                     progress_callback=on_progress))
