@@ -57,6 +57,7 @@ pub fn hidden(text: &str) -> Option<Hidden> {
 /// marker ("⟦U+200B⟧"): for text of other people's that an act concerns but
 /// does not send (a received file's name), shown as it is, hidden parts too.
 pub fn shown(text: &str) -> String {
+    use std::fmt::Write as _;
     let chars: Vec<char> = text.chars().collect();
     let at = hidden_at(&chars);
     if at.is_empty() {
@@ -65,7 +66,7 @@ pub fn shown(text: &str) -> String {
     let mut out = String::with_capacity(text.len() + at.len() * 10);
     for (i, c) in chars.iter().enumerate() {
         if at.binary_search(&i).is_ok() {
-            out.push_str(&format!("⟦U+{:04X}⟧", u32::from(*c)));
+            let _ = write!(out, "⟦U+{:04X}⟧", u32::from(*c));
         } else {
             out.push(*c);
         }

@@ -147,6 +147,15 @@ pub(super) enum Reach {
     ThisComputer,
 }
 
+/// What an act is: the tool, the chat it concerns (and the chats `also`
+/// touched, a community's groups), and whom it reaches.
+struct Act<'a> {
+    tool: &'a str,
+    chat: &'a str,
+    also: &'a [String],
+    reach: Reach,
+}
+
 /// The asker as the dialog and the audit log name it: the name the client
 /// gave itself, and what the system says (asker.rs).
 fn client_name(peer: &Peer<RoleServer>, asker: &Asker) -> String {
@@ -494,12 +503,10 @@ impl Gate {
         &self,
         who: &str,
         cx: &RequestContext<RoleServer>,
-        tool: &str,
-        chat: &str,
-        also: &[String],
-        reach: Reach,
+        act: &Act<'_>,
         shown: &Shown,
     ) -> Result<(Permit, Decision), (Decision, String)> {
+        let Act { chat, also, reach, .. } = *act;
         let content = shown.content.as_str();
         // What the person would approve must be what leaves (visible.rs), and
         // fit what WhatsApp carries before anyone is shown it.
@@ -542,7 +549,7 @@ impl Gate {
             SendPolicy::Ask => true,
         };
         let decision = if needs_asking {
-            self.ask(who, cx, tool, chat, reach, shown, &policy).await?
+            self.ask(who, cx, act, shown, &policy).await?
         } else {
             Decision::Allowed
         };
@@ -573,12 +580,11 @@ impl Gate {
         &self,
         who: &str,
         cx: &RequestContext<RoleServer>,
-        tool: &str,
-        chat: &str,
-        reach: Reach,
+        act: &Act<'_>,
         shown: &Shown,
         policy: &Policy,
     ) -> Result<Decision, (Decision, String)> {
+        let Act { tool, chat, reach, .. } = *act;
         if !self.approver.can_ask() {
             return Err((
                 Decision::Refused,
@@ -666,7 +672,13 @@ impl Gate {
     {
         let who = client_name(&cx.peer, asker);
         let content = shown.content.as_str();
-        let (permit, decision) = match self.authorize(&who, cx, tool, chat, also, reach, &shown).await {
+        let act = Act {
+            tool,
+            chat,
+            also,
+            reach,
+        };
+        let (permit, decision) = match self.authorize(&who, cx, &act, &shown).await {
             Ok(granted) => granted,
             Err((decision, why)) => {
                 self.audit(&who, tool, chat, content, decision, &why).await;

@@ -201,38 +201,35 @@ impl WhatsAppMcp {
     ) -> Result<Json<JobOut>, String> {
         // A history fetch asks the phone and fills this computer's archive:
         // an act, asked and audited like one (it reaches no one else).
-        let (job, _) = match p.chat_jid.as_deref().map(to_jid).transpose()? {
-            Some(chat) => {
-                let count = p.max_messages.unwrap_or(200).max(1);
-                let content = format!("fetch up to {count} older messages of this chat from the phone");
-                let target = chat.clone();
-                self.gate()
-                    .act_here(&cx, "start_history_sync", &chat, content, |permit| async move {
-                        let job = permit.fetch_chat_history(target, count).await.map_err(err)?;
-                        let detail = format!("job {}", job.id);
-                        Ok((job, detail))
-                    })
-                    .await?
+        let (job, _) = if let Some(chat) = p.chat_jid.as_deref().map(to_jid).transpose()? {
+            let count = p.max_messages.unwrap_or(200).max(1);
+            let content = format!("fetch up to {count} older messages of this chat from the phone");
+            let target = chat.clone();
+            self.gate()
+                .act_here(&cx, "start_history_sync", &chat, content, |permit| async move {
+                    let job = permit.fetch_chat_history(target, count).await.map_err(err)?;
+                    let detail = format!("job {}", job.id);
+                    Ok((job, detail))
+                })
+                .await?
+        } else {
+            // Every chat's history lands in the archive: only when
+            // assistants may see every chat.
+            if !self.policy().await?.scope().is_all() {
+                return Err(
+                    "Assistants may see only some chats, so they may fetch history one chat at a \
+                            time: give chat_jid."
+                        .to_owned(),
+                );
             }
-            None => {
-                // Every chat's history lands in the archive: only when
-                // assistants may see every chat.
-                if !self.policy().await?.scope().is_all() {
-                    return Err(
-                        "Assistants may see only some chats, so they may fetch history one chat at a \
-                                time: give chat_jid."
-                            .to_owned(),
-                    );
-                }
-                let content = "fetch all the history the phone will give, for every chat";
-                self.gate()
-                    .act_here(&cx, "start_history_sync", ALL_CHATS, content, |permit| async move {
-                        let job = permit.fetch_all_history().await.map_err(err)?;
-                        let detail = format!("job {}", job.id);
-                        Ok((job, detail))
-                    })
-                    .await?
-            }
+            let content = "fetch all the history the phone will give, for every chat";
+            self.gate()
+                .act_here(&cx, "start_history_sync", ALL_CHATS, content, |permit| async move {
+                    let job = permit.fetch_all_history().await.map_err(err)?;
+                    let detail = format!("job {}", job.id);
+                    Ok((job, detail))
+                })
+                .await?
         };
         let job = self.follow_job(job, &cx.meta, &cx.peer, &cx.ct, p.wait_seconds).await?;
         Ok(Json(Self::job_out(&job)))
