@@ -13,6 +13,7 @@ use std::collections::{HashMap, HashSet};
 use sqlx::{QueryBuilder, Sqlite, SqliteConnection};
 
 mod changes;
+mod lid;
 
 use crate::model::{BatchReport, ChatUpdate, ContactUpdate, Item, NewMessage};
 use crate::segment::index_text;
@@ -65,18 +66,36 @@ impl Store {
             }
             Err(e) => return Err(self.err(e)),
         };
+        let lids = self.known_lids(&mut tx).await?;
         let mut batch = Batch {
             store: self,
             ids: LocalIds::default(),
             report: BatchReport::default(),
             to_refresh: HashSet::new(),
+            lids,
+            merged: false,
         };
         batch.run(&mut tx, items).await?;
-        let Batch { ids, report, .. } = batch;
+        let Batch {
+            ids,
+            report,
+            lids,
+            merged,
+            ..
+        } = batch;
         tx.commit().await.map_err(|e| self.err(e))?;
+        let mut cache = self.id_cache();
+        if merged {
+            // Rows were merged away (the batch cleared what it had cached, see
+            // lid.rs); another batch may not have committed in between, but
+            // clear again so nothing cached before the merge survives it.
+            cache.chats.clear();
+            cache.contacts.clear();
+            cache.push_names.clear();
+        }
+        cache.lids = Some(lids);
         // Only committed ids may enter the shared cache.
         if !ids.is_empty() {
-            let mut cache = self.id_cache();
             cache.chats.extend(ids.chats);
             cache.contacts.extend(ids.contacts);
             cache.push_names.extend(ids.push_names);
@@ -112,6 +131,10 @@ struct Batch<'s> {
     /// Messages (chat id, message id, sender id) whose edits or revokes must be
     /// folded in before the batch ends.
     to_refresh: HashSet<(i64, String, i64)>,
+    /// Every known LID -> phone-number JID, with this batch's mappings.
+    lids: HashMap<String, String>,
+    /// This batch merged a LID's rows into a phone number's.
+    merged: bool,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -146,7 +169,20 @@ impl Batch<'_> {
     }
 
     async fn run(&mut self, tx: &mut SqliteConnection, items: &[Item]) -> Result<()> {
-        // Chat and contact metadata first, so messages see the chat's kind and names.
+        // Who is who first: every address below is read through the mappings.
+        for item in items {
+            match item {
+                Item::LidMapping { lid, pn, at } => self.map_lid(tx, lid, pn, *at).await?,
+                Item::Contact(ContactUpdate {
+                    jid,
+                    lid: Some(lid),
+                    at,
+                    ..
+                }) if lid::is_pair(lid, jid) => self.map_lid(tx, lid, jid, *at).await?,
+                _ => {}
+            }
+        }
+        // Chat and contact metadata next, so messages see the chat's kind and names.
         for item in items {
             match item {
                 Item::Chat(update) => self.update_chat(tx, update).await?,
@@ -182,7 +218,7 @@ impl Batch<'_> {
     async fn resolve(&mut self, tx: &mut SqliteConnection, table: Table, jids: &[&str]) -> Result<()> {
         let missing: HashSet<&str> = jids
             .iter()
-            .copied()
+            .map(|j| self.canonical(j))
             .filter(|j| self.cached(table, j).is_none())
             .collect();
         if missing.is_empty() {
@@ -233,8 +269,19 @@ impl Batch<'_> {
         })
     }
 
+    /// The address a person's rows are kept under: the phone number for a
+    /// LID whose number is known, else `jid` itself.
+    fn canonical<'j>(&'j self, jid: &'j str) -> &'j str {
+        if jid.ends_with("@lid") {
+            self.lids.get(jid).map_or(jid, String::as_str)
+        } else {
+            jid
+        }
+    }
+
     /// The row id of a JID this batch or an earlier committed one resolved.
     fn cached(&self, table: Table, jid: &str) -> Option<i64> {
+        let jid = self.canonical(jid);
         let local = match table {
             Table::Chats => &self.ids.chats,
             Table::Contacts => &self.ids.contacts,

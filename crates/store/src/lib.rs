@@ -77,6 +77,8 @@ struct IdCache {
     contacts: HashMap<String, i64>,
     /// Push names known to be stored, so a sender's name is written once.
     push_names: HashMap<i64, String>,
+    /// LID -> phone-number JID (the `lid_map` table), read at the first batch.
+    lids: Option<HashMap<String, String>>,
 }
 
 impl std::fmt::Debug for Store {

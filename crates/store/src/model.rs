@@ -247,6 +247,14 @@ pub enum Item {
         group_jid: String,
         members: Vec<(String, MemberRole)>,
     },
+    /// WhatsApp told which phone number a LID (`…@lid`) belongs to: from then
+    /// on the person is one contact and one chat under `pn`, and whatever was
+    /// stored under the LID is merged into it. A newer `at` wins.
+    LidMapping {
+        lid: String,
+        pn: String,
+        at: i64,
+    },
 }
 
 /// What applying a batch did.

@@ -141,7 +141,7 @@ async fn connect(path: std::path::PathBuf, mode: Mode, key: ArchiveKey) -> Resul
     }
 
     tracing::debug!(path = %path.display(), ?mode, "store opened");
-    Ok(Store {
+    let store = Store {
         inner: Arc::new(Inner {
             path,
             key,
@@ -149,7 +149,11 @@ async fn connect(path: std::path::PathBuf, mode: Mode, key: ArchiveKey) -> Resul
             reader,
             ids: Mutex::new(IdCache::default()),
         }),
-    })
+    };
+    if mode == Mode::ReadWrite {
+        store.merge_split_people().await?;
+    }
+    Ok(store)
 }
 
 fn absolute(path: &Path) -> Result<std::path::PathBuf> {

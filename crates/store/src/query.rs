@@ -280,7 +280,7 @@ impl RowConditions<'_> {
 impl Store {
     pub(crate) async fn lookup_chat_id(&self, jid: &str) -> Result<Option<i64>> {
         sqlx::query_scalar("SELECT id FROM chats WHERE jid = ?")
-            .bind(jid)
+            .bind(self.canonical_jid(jid).await?)
             .fetch_optional(self.reader())
             .await
             .map_err(|e| self.err(e))
@@ -288,7 +288,7 @@ impl Store {
 
     pub(crate) async fn lookup_contact_id(&self, jid: &str) -> Result<Option<i64>> {
         sqlx::query_scalar("SELECT id FROM contacts WHERE jid = ?")
-            .bind(jid)
+            .bind(self.canonical_jid(jid).await?)
             .fetch_optional(self.reader())
             .await
             .map_err(|e| self.err(e))
@@ -337,7 +337,7 @@ impl Store {
     pub async fn get_chat(&self, jid: &str) -> Result<Option<ChatSummary>> {
         let sql = format!("{CHAT_SELECT} WHERE c.jid = ?");
         let row: Option<ChatRow> = sqlx::query_as(sqlx::AssertSqlSafe(sql))
-            .bind(jid)
+            .bind(self.canonical_jid(jid).await?)
             .fetch_optional(self.reader())
             .await
             .map_err(|e| self.err(e))?;
@@ -416,9 +416,9 @@ impl Store {
              JOIN chats c ON c.id = m.chat_id JOIN contacts s ON s.id = m.sender_id
              WHERE c.jid = ? AND m.msg_id = ? AND s.jid = ?",
         )
-        .bind(&key.chat_jid)
+        .bind(self.canonical_jid(&key.chat_jid).await?)
         .bind(&key.msg_id)
-        .bind(&key.sender_jid)
+        .bind(self.canonical_jid(&key.sender_jid).await?)
         .fetch_optional(self.reader())
         .await
         .map_err(|e| self.err(e))
@@ -500,7 +500,7 @@ impl Store {
                  ORDER BY m.id DESC LIMIT 20"
             );
             sqlx::query_as(sqlx::AssertSqlSafe(sql))
-                .bind(chat)
+                .bind(self.canonical_jid(chat).await?)
                 .bind(msg_id)
                 .fetch_all(self.reader())
                 .await
@@ -601,9 +601,9 @@ impl Store {
              JOIN contacts k ON k.id = r.reactor_id
              WHERE c.jid = ? AND r.msg_id = ? AND s.jid = ? AND r.emoji != '' ORDER BY r.ts",
         )
-        .bind(&key.chat_jid)
+        .bind(self.canonical_jid(&key.chat_jid).await?)
         .bind(&key.msg_id)
-        .bind(&key.sender_jid)
+        .bind(self.canonical_jid(&key.sender_jid).await?)
         .fetch_all(self.reader())
         .await
         .map_err(|e| self.err(e))?;
@@ -621,9 +621,9 @@ impl Store {
              JOIN contacts k ON k.id = v.voter_id
              WHERE c.jid = ? AND v.msg_id = ? AND s.jid = ? ORDER BY v.ts",
         )
-        .bind(&key.chat_jid)
+        .bind(self.canonical_jid(&key.chat_jid).await?)
         .bind(&key.msg_id)
-        .bind(&key.sender_jid)
+        .bind(self.canonical_jid(&key.sender_jid).await?)
         .fetch_all(self.reader())
         .await
         .map_err(|e| self.err(e))?;

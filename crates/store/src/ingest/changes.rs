@@ -54,8 +54,8 @@ impl Batch<'_> {
     async fn existing_key(&mut self, tx: &mut SqliteConnection, target: &MessageKey) -> Result<Option<Key>> {
         let row: Option<(i64, i64)> =
             sqlx::query_as("SELECT c.id, k.id FROM chats c, contacts k WHERE c.jid = ?1 AND k.jid = ?2")
-                .bind(&target.chat_jid)
-                .bind(&target.sender_jid)
+                .bind(self.canonical(&target.chat_jid))
+                .bind(self.canonical(&target.sender_jid))
                 .fetch_optional(&mut *tx)
                 .await
                 .map_err(|e| self.err(e))?;
@@ -125,7 +125,11 @@ impl Batch<'_> {
                         receipts.push((chat_id, msg_id, sender_id, *status as i64));
                     }
                 }
-                Item::Message(_) | Item::Chat(_) | Item::Contact(_) | Item::Members { .. } => {}
+                Item::Message(_)
+                | Item::Chat(_)
+                | Item::Contact(_)
+                | Item::Members { .. }
+                | Item::LidMapping { .. } => {}
             }
         }
         for chunk in changes.chunks(CHUNK) {

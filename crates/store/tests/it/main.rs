@@ -7,6 +7,7 @@ mod crash;
 mod errors;
 mod ingest;
 mod lharries;
+mod lid;
 mod maintenance;
 mod migrations;
 mod props;
