@@ -20,10 +20,28 @@ fn user(jid: &Jid) -> String {
     jid.to_non_ad_string()
 }
 
+/// WhatsApp says `a` and `b` are one person: a LID and a phone number, either
+/// way round (the store keeps the person under the number from then on).
+pub(crate) fn same_person(a: &Jid, b: Option<&Jid>, at: i64) -> Option<Item> {
+    let b = b?;
+    let (lid, pn) = match (a.is_lid(), b.is_lid()) {
+        (true, false) if b.is_pn() => (a, b),
+        (false, true) if a.is_pn() => (b, a),
+        _ => return None,
+    };
+    Some(Item::LidMapping {
+        lid: user(lid),
+        pn: user(pn),
+        at,
+    })
+}
+
 /// Items for every event but history syncs (see [`items_from_history`]).
 pub fn items_from_event(event: &Event, own_jid: &str) -> Vec<Item> {
     match event {
         Event::Messages(batch) => items_from_inbound(&batch.messages, own_jid),
+        // The account's own LID, told once when the device is linked.
+        Event::PairSuccess(paired) => same_person(&paired.lid, Some(&paired.id), 0).into_iter().collect(),
         Event::Receipt(receipt) => {
             // Receipts others send about our messages; "self" receipts (we read
             // or played on another device) are not about delivery.
@@ -88,6 +106,18 @@ pub fn items_from_inbound(messages: &[InboundMessage], own_jid: &str) -> Vec<Ite
         .iter()
         .flat_map(|inbound| {
             let info = &inbound.info;
+            let ts = info.timestamp.timestamp_millis();
+            // A message under a LID often carries the sender's (or, sent by us,
+            // the recipient's) phone number beside it: who is who first.
+            let source = &info.source;
+            let mut items: Vec<Item> = same_person(&source.sender, source.sender_alt.as_ref(), ts)
+                .into_iter()
+                .chain(
+                    (!source.is_group)
+                        .then(|| same_person(&source.chat, source.recipient_alt.as_ref(), ts))
+                        .flatten(),
+                )
+                .collect();
             let chat_jid = user(&info.source.chat);
             let sender_jid = if info.source.is_from_me {
                 own_jid.to_owned()
@@ -99,11 +129,12 @@ pub fn items_from_inbound(messages: &[InboundMessage], own_jid: &str) -> Vec<Ite
                 msg_id: &info.id,
                 sender_jid: &sender_jid,
                 from_me: info.source.is_from_me,
-                ts: info.timestamp.timestamp_millis(),
+                ts,
                 push_name: Some(info.push_name.as_str()).filter(|n| !n.is_empty()),
                 own_jid,
             };
-            items_from_message(&env, &inbound.message)
+            items.extend(items_from_message(&env, &inbound.message));
+            items
         })
         .collect()
 }
@@ -127,7 +158,18 @@ pub struct UnreadableHistory;
 /// CPU-bound: call it from a blocking thread.
 pub fn items_from_history(history: &LazyHistorySync, own_jid: &str, now: i64) -> Result<Vec<Item>, UnreadableHistory> {
     let sync = history.get().ok_or(UnreadableHistory)?;
-    let mut items = items_from_push_names(&sync.pushnames, now);
+    // The phone's table of who is who comes first, so this chunk's messages
+    // under a LID already land in the person's chat.
+    let mut items: Vec<Item> = sync
+        .phone_number_to_lid_mappings
+        .iter()
+        .filter_map(|m| {
+            let pn: Jid = present(&m.pn_jid)?.parse().ok()?;
+            let lid: Jid = present(&m.lid_jid)?.parse().ok()?;
+            same_person(&lid, Some(&pn), now)
+        })
+        .collect();
+    items.extend(items_from_push_names(&sync.pushnames, now));
     for conversation in &sync.conversations {
         items.extend(items_from_conversation(conversation, own_jid));
     }

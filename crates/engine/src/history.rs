@@ -15,7 +15,16 @@ use crate::ingest::{Envelope, items_from_message, present, present_str};
 /// Chat metadata first, then every message with its reactions and status.
 pub fn items_from_conversation(conversation: &wa::Conversation, own_jid: &str) -> Vec<Item> {
     let chat_jid = conversation.id.as_str();
-    let mut items = vec![Item::Chat(chat_update(conversation))];
+    let mut items = Vec::new();
+    // A conversation may name the person's other address.
+    let parse = |jid: &Option<String>| present(jid).and_then(|j| j.parse::<whatsapp_rust::Jid>().ok());
+    if let (Some(id), Some(alt)) = (
+        chat_jid.parse::<whatsapp_rust::Jid>().ok(),
+        parse(&conversation.pn_jid).or_else(|| parse(&conversation.lid_jid)),
+    ) {
+        items.extend(crate::events::same_person(&id, Some(&alt), 0));
+    }
+    items.push(Item::Chat(chat_update(conversation)));
     for entry in &conversation.messages {
         if let Some(info) = entry.message.as_option() {
             items.extend(items_from_web_message(info, chat_jid, own_jid));

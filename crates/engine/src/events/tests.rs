@@ -236,3 +236,73 @@ async fn a_compressed_history_chunk_is_decoded_and_stored() {
     let err = items_from_history(&damaged, ME, 5).expect_err("damaged");
     assert!(err.to_string().contains("could not be read"));
 }
+
+/// Ana's LID (issue 21): WhatsApp's private id for her, beside her number.
+const ANA_LID: &str = "100000000000077@lid";
+
+#[tokio::test]
+async fn who_is_who_comes_from_message_addresses_and_the_history_table_and_lands_in_one_chat() {
+    // Live: Ana writes from her LID, her number beside it (sender_alt).
+    let mut from_lid = source(ANA_LID, "100000000000077:3@lid", false);
+    from_lid.sender_alt = Some(jid("34600111222:3@s.whatsapp.net"));
+    let live_items = items_from_event(&live("LID1", from_lid, "from my LID"), ME);
+    match live_items.as_slice() {
+        [Item::LidMapping { lid, pn, .. }, Item::Message(m)] => {
+            assert_eq!((lid.as_str(), pn.as_str()), (ANA_LID, ANA), "users, not devices");
+            assert_eq!(m.chat_jid, ANA_LID, "the store, not the mapping, decides the chat");
+        }
+        other => panic!("{other:?}"),
+    }
+    // We write to her LID from the phone: the recipient's number beside it.
+    let mut ours = source(ANA_LID, ME, true);
+    ours.recipient_alt = Some(jid(ANA));
+    assert!(matches!(
+        items_from_event(&live("LID2", ours, "mine"), ME).first(),
+        Some(Item::LidMapping { lid, pn, .. }) if lid == ANA_LID && pn == ANA
+    ));
+    // Two numbers or two LIDs are not a mapping; neither is a group.
+    let mut odd = source(GROUP, ANA, false);
+    odd.sender_alt = Some(jid("34600999999@s.whatsapp.net"));
+    assert!(matches!(
+        items_from_event(&live("G1", odd, "hi"), ME).as_slice(),
+        [Item::Message(_)]
+    ));
+
+    // History: the phone's table, and a conversation naming its other address.
+    let sync = wa::HistorySync {
+        sync_type: wa::history_sync::HistorySyncType::INITIAL_BOOTSTRAP,
+        phone_number_to_lid_mappings: vec![wa::PhoneNumberToLIDMapping {
+            pn_jid: Some(ANA.into()),
+            lid_jid: Some(ANA_LID.into()),
+        }],
+        conversations: vec![wa::Conversation {
+            id: "100000000000088@lid".into(),
+            pn_jid: Some("34600888888@s.whatsapp.net".into()),
+            ..Default::default()
+        }],
+        ..Default::default()
+    };
+    let history = items_from_history(&history_blob(&sync), ME, 5).expect("decode");
+    assert!(matches!(&history[0], Item::LidMapping { lid, pn, at: 5 } if lid == ANA_LID && pn == ANA));
+    assert!(history.iter().any(
+        |i| matches!(i, Item::LidMapping { lid, pn, .. } if lid == "100000000000088@lid" && pn == "34600888888@s.whatsapp.net")
+    ));
+
+    // Stored: one chat under her number, whichever came first.
+    let dir = tempfile::tempdir().expect("dir");
+    let store = wa_store::Store::open(dir.path().join("messages.db"))
+        .await
+        .expect("store");
+    store
+        .apply(&live_items[1..])
+        .await
+        .expect("the message before its mapping");
+    store.apply(&history).await.expect("history");
+    let chats = store
+        .list_chats(&wa_store::ChatFilter::default())
+        .await
+        .expect("chats")
+        .items;
+    assert!(chats.iter().any(|c| c.jid == ANA), "{chats:?}");
+    assert!(chats.iter().all(|c| c.jid != ANA_LID), "{chats:?}");
+}
