@@ -13,27 +13,11 @@ use whatsapp_rust::wacore::types::events::{Event, InboundMessage, LazyHistorySyn
 use whatsapp_rust::wacore::types::presence::ReceiptType;
 
 use crate::history::{items_from_conversation, items_from_push_names};
-use crate::ingest::{Envelope, items_from_message, present};
+use crate::ingest::{Envelope, items_from_message, present, same_person};
 
 /// A JID without its device part: the person or chat, not one of their phones.
 fn user(jid: &Jid) -> String {
     jid.to_non_ad_string()
-}
-
-/// WhatsApp says `a` and `b` are one person: a LID and a phone number, either
-/// way round (the store keeps the person under the number from then on).
-pub(crate) fn same_person(a: &Jid, b: Option<&Jid>, at: i64) -> Option<Item> {
-    let b = b?;
-    let (lid, pn) = match (a.is_lid(), b.is_lid()) {
-        (true, false) if b.is_pn() => (a, b),
-        (false, true) if a.is_pn() => (b, a),
-        _ => return None,
-    };
-    Some(Item::LidMapping {
-        lid: user(lid),
-        pn: user(pn),
-        at,
-    })
 }
 
 /// Items for every event but history syncs (see [`items_from_history`]).

@@ -22,7 +22,7 @@ pub fn items_from_conversation(conversation: &wa::Conversation, own_jid: &str) -
         chat_jid.parse::<whatsapp_rust::Jid>().ok(),
         parse(&conversation.pn_jid).or_else(|| parse(&conversation.lid_jid)),
     ) {
-        items.extend(crate::events::same_person(&id, Some(&alt), 0));
+        items.extend(crate::ingest::same_person(&id, Some(&alt), 0));
     }
     items.push(Item::Chat(chat_update(conversation)));
     for entry in &conversation.messages {

@@ -25,6 +25,22 @@ pub struct Envelope<'a> {
     pub own_jid: &'a str,
 }
 
+/// WhatsApp says `a` and `b` are one person: a LID and a phone number, either
+/// way round (the store keeps the person under the number from then on).
+pub(crate) fn same_person(a: &whatsapp_rust::Jid, b: Option<&whatsapp_rust::Jid>, at: i64) -> Option<Item> {
+    let b = b?;
+    let (lid, pn) = match (a.is_lid(), b.is_lid()) {
+        (true, false) if b.is_pn() => (a, b),
+        (false, true) if a.is_pn() => (b, a),
+        _ => return None,
+    };
+    Some(Item::LidMapping {
+        lid: lid.to_non_ad_string(),
+        pn: pn.to_non_ad_string(),
+        at,
+    })
+}
+
 /// WhatsApp leaves optional texts empty rather than absent: both mean "none".
 /// Takes `&Option<String>` because every caller holds a protobuf field of that type.
 #[allow(clippy::ref_option)]
