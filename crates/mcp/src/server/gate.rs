@@ -11,7 +11,7 @@
 //! with a [`Permit`]. Acts that stay on this computer ([`Reach::ThisComputer`])
 //! pass the same scope, policy, approval and audit, and take nothing from the
 //! send rate limit. The engine's acting methods are reachable only through a
-//! `Permit`, which nothing outside this file can build and which each of them
+//! `Permit`, which nothing outside the gate can build (`gate/permit.rs`) and which each of them
 //! consumes (one permit, one act). Every act, allowed, refused or failed, is
 //! written to the audit log with the client's name, the tool, the recipient
 //! and a hash of the content. An acting engine method that is not on `Permit`
@@ -22,14 +22,18 @@ use std::sync::{Arc, Mutex};
 
 use rmcp::service::RequestContext;
 use rmcp::{Peer, RoleServer};
-use sha2::{Digest, Sha256};
-use tokio::sync::{broadcast, watch};
-use wa_engine::{Engine, EngineError, EngineEvent, JobCommand, Outgoing, SavedMedia, Sent, SyncProgress, SyncRequest};
-use wa_store::{Decision, Jid, MessageKey, Store, StoreError, SyncJob};
+use wa_engine::Engine;
+use wa_store::{Decision, Store};
 
 use super::err;
 use crate::Asker;
 use crate::policy::{Approval, ApprovalRequest, Approver, Policy, RateLimiter, SendPolicy};
+
+mod permit;
+mod staged;
+
+pub(super) use permit::{EngineView, Permit};
+pub(super) use staged::{Staged, size_words};
 
 /// The longest text an act may carry (WhatsApp's own limit for a message).
 const MAX_TEXT_CHARS: usize = 65_536;
@@ -42,97 +46,6 @@ pub(super) struct Gate {
     engine: Result<Engine, String>,
     approver: Arc<dyn Approver>,
     limiter: Mutex<RateLimiter>,
-}
-
-/// Leave to do one act, handed by [`Gate::act`] to the tool's closure once
-/// the act is allowed or approved. Each method uses it up.
-pub(super) struct Permit {
-    engine: Engine,
-    store: Store,
-}
-
-impl Permit {
-    pub(super) async fn send(self, outgoing: Outgoing) -> Result<Sent, EngineError> {
-        self.engine.send(outgoing).await
-    }
-
-    /// Delete one of the account's own messages for everyone.
-    pub(super) async fn revoke(self, key: &MessageKey) -> Result<Sent, EngineError> {
-        self.engine.revoke(key).await
-    }
-
-    /// Drop this computer's copy of a message (WhatsApp and the phone keep theirs).
-    pub(super) async fn drop_local_copy(self, key: &MessageKey) -> Result<bool, StoreError> {
-        self.store.drop_message(key).await
-    }
-
-    /// Mark a chat read: its senders see blue ticks.
-    pub(super) async fn mark_read(self, chat: &Jid) -> Result<u32, EngineError> {
-        self.engine.mark_read(chat).await
-    }
-
-    /// Resume a paused job (it fetches from the phone, or marks chats read).
-    pub(super) async fn resume_job(self, id: i64) -> Result<SyncJob, EngineError> {
-        self.engine.control_job(id, JobCommand::Resume).await
-    }
-
-    /// Fetch up to `count` older messages of one chat from the phone.
-    pub(super) async fn fetch_chat_history(self, jid: Jid, count: u32) -> Result<SyncJob, EngineError> {
-        self.engine.start_sync(SyncRequest::Chat { jid, count }).await
-    }
-
-    /// Fetch everything the phone will give, for every chat.
-    pub(super) async fn fetch_all_history(self) -> Result<SyncJob, EngineError> {
-        self.engine.start_sync(SyncRequest::Everything).await
-    }
-
-    /// Save a message's media to this computer (asking the phone to upload it
-    /// again if it expired on WhatsApp's servers).
-    pub(super) async fn download_media(self, key: &MessageKey) -> Result<SavedMedia, EngineError> {
-        self.engine.download_media(key).await
-    }
-
-    /// Start the background job that marks every group of a community read.
-    pub(super) async fn mark_community_read(self, jid: Jid, fetch_first: Option<u32>) -> Result<SyncJob, EngineError> {
-        self.engine
-            .start_sync(SyncRequest::MarkCommunityRead { jid, fetch_first })
-            .await
-    }
-}
-
-/// The engine as tools that only look see it: state, progress, jobs, and
-/// pausing or cancelling a job; nothing that others see, nothing that fetches
-/// or saves.
-#[derive(Clone, Copy)]
-pub(super) struct EngineView<'a>(&'a Engine);
-
-impl EngineView<'_> {
-    /// How things stand (the window's status model), worded as asked.
-    pub(super) async fn status(self, wording: wa_engine::Wording) -> Result<wa_engine::Status, EngineError> {
-        self.0.status(wording).await
-    }
-
-    pub(super) fn progress(self) -> watch::Receiver<SyncProgress> {
-        self.0.progress()
-    }
-
-    pub(super) fn events(self) -> broadcast::Receiver<EngineEvent> {
-        self.0.events()
-    }
-
-    pub(super) async fn job(self, id: i64) -> Result<SyncJob, EngineError> {
-        self.0.job(id).await
-    }
-
-    /// Stop a job for now; resuming it is an act ([`Permit::resume_job`]).
-    pub(super) async fn pause_job(self, id: i64) -> Result<SyncJob, EngineError> {
-        self.0.control_job(id, JobCommand::Pause).await
-    }
-
-    /// Stop a job for good (what it fetched stays).
-    pub(super) async fn cancel_job(self, id: i64) -> Result<SyncJob, EngineError> {
-        self.0.control_job(id, JobCommand::Cancel).await
-    }
 }
 
 /// Whom an act reaches.
@@ -288,187 +201,8 @@ impl Asking<'_> {
     }
 }
 
-/// The largest file an assistant may send (WhatsApp's documents go further;
-/// an assistant's file rarely should).
-const MAX_STAGED_BYTES: u64 = 100 * 1024 * 1024;
-
-/// A copy of a file to send, taken when the request was made, under the
-/// data folder; removed when dropped (sent, refused or failed).
-pub(super) struct Staged {
-    folder: PathBuf,
-    path: PathBuf,
-    /// What the dialog says of it: name, type, size and hash.
-    pub(super) described: String,
-    /// A small picture of it, when it is an image (a PNG data URL).
-    pub(super) preview: Option<String>,
-}
-
-impl Staged {
-    /// Copy `real` (a path inside an allowed folder, links resolved) into a
-    /// new folder under `staging`, refusing what is not a plain file of its
-    /// own: a special file, or a file with other names (a hard link made in
-    /// the outbox to a file elsewhere passes any folder check).
-    async fn copy(real: &Path, staging: &Path) -> Result<Self, String> {
-        let name = real
-            .file_name()
-            .map_or_else(|| "file".to_owned(), |n| n.to_string_lossy().into_owned());
-        let cannot = |e: std::io::Error| format!("The file {} cannot be read: {e}.", real.display());
-        let mut file = tokio::fs::File::open(real).await.map_err(cannot)?;
-        let meta = file.metadata().await.map_err(cannot)?;
-        let on_path = tokio::fs::symlink_metadata(real).await.map_err(cannot)?;
-        if !meta.is_file() || !on_path.is_file() {
-            return Err(format!("{} is not a plain file, so it cannot be sent.", real.display()));
-        }
-        let hard_link = || {
-            format!(
-                "{} has other names elsewhere on this computer (a hard link), so it cannot be sent from the \
-                 outbox. Copy the file into the outbox instead.",
-                real.display()
-            )
-        };
-        #[cfg(unix)]
-        {
-            use std::os::unix::fs::MetadataExt;
-            if meta.nlink() > 1 {
-                return Err(hard_link());
-            }
-            if (meta.dev(), meta.ino()) != (on_path.dev(), on_path.ino()) {
-                return Err(format!(
-                    "{} changed while it was being read; try again.",
-                    real.display()
-                ));
-            }
-        }
-        // Windows: the open file's link count (std has it only on nightly).
-        // The path was resolved to a plain file above, so the handle is its.
-        #[cfg(windows)]
-        {
-            let handle = file.try_clone().await.map_err(cannot)?.into_std().await;
-            let info = winapi_util::file::information(&handle).map_err(cannot)?;
-            if info.number_of_links() > 1 {
-                return Err(hard_link());
-            }
-        }
-        if meta.len() > MAX_STAGED_BYTES {
-            return Err(format!(
-                "{} is {} MB; assistants may send files up to {} MB.",
-                real.display(),
-                meta.len().div_ceil(1024 * 1024),
-                MAX_STAGED_BYTES / (1024 * 1024)
-            ));
-        }
-        let mut data = Vec::with_capacity(usize::try_from(meta.len()).unwrap_or(0));
-        {
-            use tokio::io::AsyncReadExt;
-            (&mut file)
-                .take(MAX_STAGED_BYTES + 1)
-                .read_to_end(&mut data)
-                .await
-                .map_err(cannot)?;
-        }
-        let folder = staging.join(format!("{:016x}", rand::random::<u64>()));
-        let path = folder.join(&name);
-        let write = |e: std::io::Error| format!("The file could not be prepared for sending ({e}).");
-        tokio::fs::create_dir_all(&folder).await.map_err(write)?;
-        // The type the engine sends it as (by its name, as `wa_engine` does).
-        let mime = mime_guess::from_path(&name)
-            .first_or_octet_stream()
-            .essence_str()
-            .to_owned();
-        let preview = if mime.starts_with("image/") {
-            preview(data.clone()).await
-        } else {
-            None
-        };
-        let staged = Self {
-            folder,
-            path,
-            described: format!(
-                "{name} ({mime}, {}, sha256 {})",
-                size_words(data.len() as u64),
-                &sha256_bytes(&data)[..16]
-            ),
-            preview,
-        };
-        tokio::fs::write(&staged.path, &data).await.map_err(write)?;
-        Ok(staged)
-    }
-
-    pub(super) fn path(&self) -> &Path {
-        &self.path
-    }
-}
-
-impl Drop for Staged {
-    fn drop(&mut self) {
-        if let Err(e) = std::fs::remove_dir_all(&self.folder) {
-            tracing::debug!(error = %e, "a staged file could not be removed");
-        }
-    }
-}
-
-/// The largest picture the dialog shows of an image to send, in pixels a side.
-const PREVIEW_SIDE: u32 = 320;
-
-/// A small PNG of the image `data`, as a data URL for the dialog; `None` when
-/// it does not decode as an image (within sane limits on size).
-async fn preview(data: Vec<u8>) -> Option<String> {
-    use base64::Engine as _;
-    let made = tokio::task::spawn_blocking(move || {
-        let mut reader = image::ImageReader::new(std::io::Cursor::new(data))
-            .with_guessed_format()
-            .ok()?;
-        let mut limits = image::Limits::default();
-        limits.max_image_width = Some(16_384);
-        limits.max_image_height = Some(16_384);
-        limits.max_alloc = Some(512 * 1024 * 1024);
-        reader.limits(limits);
-        let picture = reader.decode().ok()?.thumbnail(PREVIEW_SIDE, PREVIEW_SIDE);
-        let mut png = Vec::new();
-        picture
-            .write_to(&mut std::io::Cursor::new(&mut png), image::ImageFormat::Png)
-            .ok()?;
-        Some(format!(
-            "data:image/png;base64,{}",
-            base64::engine::general_purpose::STANDARD.encode(png)
-        ))
-    })
-    .await;
-    match made {
-        Ok(preview) => preview,
-        Err(e) => {
-            tracing::debug!(error = %e, "no preview of an image to send");
-            None
-        }
-    }
-}
-
-pub(super) fn size_words(bytes: u64) -> String {
-    match bytes {
-        b if b < 1024 => format!("{b} bytes"),
-        b if b < 1024 * 1024 => format!("{:.1} KB", b as f64 / 1024.0),
-        b => format!("{:.1} MB", b as f64 / (1024.0 * 1024.0)),
-    }
-}
-
-fn sha256_bytes(data: &[u8]) -> String {
-    Sha256::digest(data)
-        .iter()
-        .fold(String::with_capacity(64), |mut out, b| {
-            use std::fmt::Write;
-            let _ = write!(out, "{b:02x}");
-            out
-        })
-}
-
 fn sha256(text: &str) -> String {
-    Sha256::digest(text.as_bytes())
-        .iter()
-        .fold(String::with_capacity(64), |mut out, b| {
-            use std::fmt::Write;
-            let _ = write!(out, "{b:02x}");
-            out
-        })
+    staged::sha256_hex(text.as_bytes())
 }
 
 impl Gate {
@@ -494,7 +228,7 @@ impl Gate {
 
     /// The engine for tools that only look, or why there is none.
     pub(super) fn engine(&self) -> Result<EngineView<'_>, String> {
-        self.engine.as_ref().map(EngineView).map_err(Clone::clone)
+        self.engine.as_ref().map(EngineView::new).map_err(Clone::clone)
     }
 
     /// Policy, approval and rate limit for an act: the permit and the decision
@@ -568,10 +302,7 @@ impl Gate {
                 ),
             ));
         }
-        let permit = Permit {
-            engine,
-            store: self.store.clone(),
-        };
+        let permit = Permit::new(engine, self.store.clone());
         Ok((permit, decision))
     }
 

@@ -20,6 +20,7 @@ mod contacts;
 mod gate;
 mod media;
 mod messages;
+mod read;
 mod search;
 mod send;
 mod status;
@@ -41,11 +42,9 @@ pub use media::{DownloadOut, DownloadParams};
 pub use messages::{
     ContextOut, JidParams, LastInteractionOut, ListMessagesParams, MessageRefParams, MessagesPage, PollOption, PollOut,
 };
+pub use read::{CommunityReadParams, MarkReadParams, MarkedOut};
 pub use search::{SearchHitOut, SearchParams};
-pub use send::{
-    CommunityReadParams, DeleteParams, DeletedOut, MarkReadParams, MarkedOut, ReactionParams, SendAudioParams,
-    SendFileParams, SendParams, SentOut,
-};
+pub use send::{DeleteParams, DeletedOut, ReactionParams, SendAudioParams, SendFileParams, SendParams, SentOut};
 pub use status::{ChatCount, StatisticsOut, StatusOut};
 pub use sync::{CheckpointOut, JobOut, JobParams, SyncParams, SyncStatusOut, SyncStatusParams};
 
@@ -142,7 +141,8 @@ impl WhatsAppMcp {
                 + Self::status_router()
                 + Self::sync_router()
                 + Self::media_router()
-                + Self::send_router(),
+                + Self::send_router()
+                + Self::read_router(),
         }
     }
 
